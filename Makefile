@@ -1,0 +1,35 @@
+# BenchHub. `make demo` sets up and runs the main job; `make test` runs the whole suite.
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup demo test lint unit e2e bench down clean
+
+setup:
+	bash stack/install.sh
+
+demo: setup
+	bash stack/demo.sh
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+unit: setup
+	$(BIN)/python -m pytest -m "not e2e"
+
+e2e: setup
+	$(BIN)/python -m pytest -m e2e
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python -m tests.bench.run_overhead
+
+down:
+	$(BIN)/bhubctl stack down
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

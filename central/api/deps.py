@@ -1,0 +1,23 @@
+"""Dependencies the routes declare: a database session and who is asking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+def get_actor(request: Request) -> str:
+    client = request.client.host if request.client else "unknown"
+    return f"api:{client}"
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ActorDep = Annotated[str, Depends(get_actor)]

@@ -1,0 +1,86 @@
+"""Runs: create, read, list, change state, upload and list results, list events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from central import repository
+from central.api.deps import ActorDep, SessionDep
+from central.schemas import (
+    EventPublic,
+    EventsPublic,
+    ResultPublic,
+    ResultsIn,
+    ResultsPublic,
+    RunCreate,
+    RunPublic,
+    RunsPublic,
+    RunState,
+    RunTransition,
+)
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+@router.post("", status_code=201)
+def create_run(body: RunCreate, session: SessionDep, actor: ActorDep) -> RunPublic:
+    return repository.run_public(repository.create_run(session, body, actor))
+
+
+@router.get("")
+def list_runs(
+    session: SessionDep,
+    project: str | None = None,
+    target: str | None = None,
+    branch: str | None = None,
+    commit: str | None = None,
+    state: RunState | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> RunsPublic:
+    runs = repository.list_runs(
+        session,
+        project=project,
+        target=target,
+        branch=branch,
+        commit=commit,
+        state=state,
+        since=since,
+        until=until,
+        limit=limit,
+    )
+    return RunsPublic(data=[repository.run_public(r) for r in runs], count=len(runs))
+
+
+@router.get("/{run_id}")
+def get_run(run_id: str, session: SessionDep) -> RunPublic:
+    return repository.run_public(repository.get_run(session, run_id))
+
+
+@router.post("/{run_id}/state")
+def change_state(
+    run_id: str, body: RunTransition, session: SessionDep, actor: ActorDep
+) -> RunPublic:
+    return repository.run_public(repository.transition(session, run_id, body, actor))
+
+
+@router.post("/{run_id}/results")
+def upload_results(run_id: str, body: ResultsIn, session: SessionDep) -> dict[str, int]:
+    added = repository.add_results(session, run_id, body.results)
+    return {"received": len(body.results), "stored": added}
+
+
+@router.get("/{run_id}/results")
+def list_results(run_id: str, session: SessionDep) -> ResultsPublic:
+    rows = repository.list_results(session, run_id)
+    return ResultsPublic(data=[ResultPublic.model_validate(r) for r in rows], count=len(rows))
+
+
+@router.get("/{run_id}/events")
+def list_events(run_id: str, session: SessionDep) -> EventsPublic:
+    rows = repository.list_events(session, run_id)
+    return EventsPublic(data=[EventPublic.model_validate(e) for e in rows], count=len(rows))

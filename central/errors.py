@@ -1,0 +1,27 @@
+"""Domain errors; one handler in central.app maps them to JSON ``{error, detail}``."""
+
+
+class DomainError(Exception):
+    """Base of every error central reports to a client."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"

@@ -1,0 +1,210 @@
+"""All SQL central runs: orgs, projects, runs, results and the event log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from central.errors import Conflict, NotFound
+from central.models import Event, Organization, Project, Result, Run, utcnow
+from central.schemas import (
+    ALLOWED_TRANSITIONS,
+    MAX_RAW_OUTPUT,
+    ResultIn,
+    RunCreate,
+    RunPublic,
+    RunState,
+    RunTransition,
+)
+
+
+def run_public(run: Run) -> RunPublic:
+    return RunPublic(
+        id=run.id,
+        org=run.org,
+        project=run.project_name,
+        target=run.target,
+        commit=run.commit,
+        branch=run.branch,
+        dirty=run.dirty,
+        host=run.host,
+        parser=run.parser,
+        labels=run.labels,
+        state=RunState(run.state),
+        exit_code=run.exit_code,
+        message=run.message,
+        raw_output_ref=run.raw_output_ref,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+def _get_or_create_org(session: Session, name: str) -> Organization:
+    org = session.scalar(select(Organization).where(Organization.name == name))
+    if org is None:
+        org = Organization(name=name)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def _get_or_create_project(
+    session: Session, org: Organization, name: str, url: str | None
+) -> Project:
+    project = session.scalar(select(Project).where(Project.org_id == org.id, Project.name == name))
+    if project is None:
+        project = Project(org_id=org.id, name=name, repository_url=url)
+        session.add(project)
+        session.flush()
+    elif url and not project.repository_url:
+        project.repository_url = url
+    return project
+
+
+def _record(session: Session, org_id: int, run: Run, old: str | None, new: str, actor: str) -> None:
+    session.add(
+        Event(
+            org_id=org_id,
+            subject="run",
+            subject_id=run.id,
+            from_state=old,
+            to_state=new,
+            actor=actor,
+        )
+    )
+
+
+def create_run(session: Session, data: RunCreate, actor: str) -> Run:
+    """Register a run (auto-registering its org and project) and log its first state."""
+    if data.state not in (RunState.queued, RunState.running):
+        raise Conflict(f"a new run starts as 'queued' or 'running', not {data.state.value!r}")
+    org = _get_or_create_org(session, data.org)
+    project = _get_or_create_project(session, org, data.project, data.repository_url)
+    now = utcnow()
+    run = Run(
+        id=str(uuid.uuid4()),
+        project_id=project.id,
+        target=data.target,
+        commit=data.commit,
+        branch=data.branch,
+        dirty=data.dirty,
+        host=data.host,
+        parser=data.parser,
+        labels=data.labels,
+        state=data.state.value,
+        created_at=now,
+        started_at=now if data.state == RunState.running else None,
+    )
+    session.add(run)
+    session.flush()
+    _record(session, org.id, run, None, run.state, actor)
+    session.commit()
+    return run
+
+
+def get_run(session: Session, run_id: str) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"no run {run_id!r}")
+    return run
+
+
+def list_runs(
+    session: Session,
+    *,
+    project: str | None = None,
+    target: str | None = None,
+    branch: str | None = None,
+    commit: str | None = None,
+    state: RunState | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+) -> Sequence[Run]:
+    query = select(Run).join(Run.project)
+    if project:
+        query = query.where(Project.name == project)
+    if target:
+        query = query.where(Run.target == target)
+    if branch:
+        query = query.where(Run.branch == branch)
+    if commit:
+        query = query.where(Run.commit.startswith(commit))
+    if state:
+        query = query.where(Run.state == state.value)
+    if since:
+        query = query.where(Run.created_at >= since)
+    if until:
+        query = query.where(Run.created_at < until)
+    return session.scalars(query.order_by(Run.created_at.desc(), Run.id).limit(limit)).all()
+
+
+def transition(session: Session, run_id: str, change: RunTransition, actor: str) -> Run:
+    """Move a run to a new state; anything ALLOWED_TRANSITIONS does not list is a Conflict."""
+    run = get_run(session, run_id)
+    old = RunState(run.state)
+    allowed = ALLOWED_TRANSITIONS[old]
+    if change.state not in allowed:
+        names = ", ".join(sorted(s.value for s in allowed)) or "none (the run is over)"
+        raise Conflict(f"run {run_id} is {old.value}; it can move to: {names}")
+    now = utcnow()
+    run.state = change.state.value
+    if change.state == RunState.running:
+        run.started_at = now
+    else:
+        run.finished_at = now
+    if change.exit_code is not None:
+        run.exit_code = change.exit_code
+    if change.message is not None:
+        run.message = change.message
+    if change.raw_output is not None:
+        run.raw_output = change.raw_output[-MAX_RAW_OUTPUT:]
+    if change.raw_output_ref is not None:
+        run.raw_output_ref = change.raw_output_ref
+    _record(session, run.project.org_id, run, old.value, run.state, actor)
+    session.commit()
+    return run
+
+
+def add_results(session: Session, run_id: str, results: Sequence[ResultIn]) -> int:
+    """Store a batch; results already stored for the run (same key) are kept, not duplicated."""
+    run = get_run(session, run_id)
+    if RunState(run.state) not in (RunState.queued, RunState.running):
+        raise Conflict(
+            f"run {run_id} is {run.state}; results are accepted while it is queued or running"
+        )
+    batch = {r.key(): r for r in results}
+    existing = set(
+        session.scalars(select(Result.key).where(Result.run_id == run_id, Result.key.in_(batch)))
+    )
+    added = 0
+    for key, r in batch.items():
+        if key in existing:
+            continue
+        session.add(Result(run_id=run_id, key=key, **r.model_dump()))
+        added += 1
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(
+            f"results for run {run_id} were uploaded concurrently; send the batch again"
+        ) from None
+    return added
+
+
+def list_results(session: Session, run_id: str) -> Sequence[Result]:
+    get_run(session, run_id)
+    return session.scalars(select(Result).where(Result.run_id == run_id).order_by(Result.id)).all()
+
+
+def list_events(session: Session, run_id: str) -> Sequence[Event]:
+    get_run(session, run_id)
+    query = select(Event).where(Event.subject == "run", Event.subject_id == run_id)
+    return session.scalars(query.order_by(Event.id)).all()

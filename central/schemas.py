@@ -1,0 +1,155 @@
+"""API payloads, apart from the tables: XCreate (in), XPublic (out), XsPublic (lists)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_NAME = r"^[^\s/][^\s]*$"
+MAX_RESULTS_PER_BATCH = 10_000
+MAX_RAW_OUTPUT = 1_048_576
+
+
+class RunState(enum.StrEnum):
+    """Where a run is in its life; see ALLOWED_TRANSITIONS."""
+
+    queued = "queued"
+    running = "running"
+    finished = "finished"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+ALLOWED_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
+    RunState.queued: frozenset({RunState.running, RunState.cancelled}),
+    RunState.running: frozenset({RunState.finished, RunState.failed, RunState.cancelled}),
+    RunState.finished: frozenset(),
+    RunState.failed: frozenset(),
+    RunState.cancelled: frozenset(),
+}
+
+
+class ResultIn(BaseModel):
+    """One measured value, in the tool's own unit, with the statistics the tool gave."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    benchmark: str = Field(min_length=1, max_length=1000)
+    measure: str = Field(min_length=1, max_length=100)
+    unit: str = Field(min_length=1, max_length=50)
+    value: float
+    iterations: int | None = Field(default=None, ge=0)
+    mean: float | None = None
+    median: float | None = None
+    stddev: float | None = None
+    min: float | None = None
+    max: float | None = None
+    sample_count: int | None = Field(default=None, ge=0)
+    samples: list[float] | None = Field(default=None, max_length=100_000)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    def key(self) -> str:
+        """What makes a result unique within its run (for idempotent uploads)."""
+        labels = ",".join(f"{k}={v}" for k, v in sorted(self.labels.items()))
+        return f"{self.benchmark}\x1f{self.measure}\x1f{labels}"
+
+
+class ResultPublic(ResultIn):
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+    id: int
+    run_id: str
+
+
+class ResultsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    results: list[ResultIn] = Field(max_length=MAX_RESULTS_PER_BATCH)
+
+
+class ResultsPublic(BaseModel):
+    data: list[ResultPublic]
+    count: int
+
+
+class RunCreate(BaseModel):
+    """What a client knows when it starts a run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    org: str = Field(min_length=1, max_length=200, pattern=_NAME)
+    project: str = Field(min_length=1, max_length=200, pattern=_NAME)
+    repository_url: str | None = Field(default=None, max_length=2000)
+    target: str = Field(min_length=1, max_length=200, pattern=_NAME)
+    commit: str = Field(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z._-]+$")
+    branch: str = Field(min_length=1, max_length=500)
+    dirty: bool = False
+    host: str = Field(min_length=1, max_length=255)
+    parser: str = Field(min_length=1, max_length=50)
+    labels: dict[str, str] = Field(default_factory=dict)
+    state: RunState = RunState.running
+
+
+class RunTransition(BaseModel):
+    """A state change, with what the client knows at that moment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: RunState
+    exit_code: int | None = None
+    message: str | None = Field(default=None, max_length=10_000)
+    raw_output: str | None = Field(default=None, max_length=MAX_RAW_OUTPUT)
+    raw_output_ref: str | None = Field(default=None, max_length=2000)
+
+
+class RunPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    org: str
+    project: str
+    target: str
+    commit: str
+    branch: str
+    dirty: bool
+    host: str
+    parser: str
+    labels: dict[str, str]
+    state: RunState
+    exit_code: int | None
+    message: str | None
+    raw_output_ref: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunsPublic(BaseModel):
+    data: list[RunPublic]
+    count: int
+
+
+class EventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    subject: str
+    subject_id: str
+    from_state: str | None
+    to_state: str
+    actor: str
+    at: datetime
+
+
+class EventsPublic(BaseModel):
+    data: list[EventPublic]
+    count: int
+
+
+class ErrorPublic(BaseModel):
+    """Every error central returns: a short code and a sentence saying what to fix."""
+
+    error: str
+    detail: str

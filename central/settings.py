@@ -1,0 +1,52 @@
+"""central's settings, from BENCHHUB_CENTRAL_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def benchhub_home() -> Path:
+    """$BENCHHUB_HOME, default ~/.local/share/benchhub."""
+    return Path(os.environ.get("BENCHHUB_HOME") or Path.home() / ".local/share/benchhub")
+
+
+class CentralSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BENCHHUB_CENTRAL_", extra="ignore")
+
+    listen: str = Field(default="127.0.0.1:8090", pattern=r"^[^:\s]+:\d{1,5}$")
+    database_url: str = ""
+    admin_token: SecretStr | None = None
+    vm_url: str | None = None
+    grafana_url: str | None = None
+    max_body_bytes: int = 8 * 1024 * 1024
+
+    @field_validator("database_url")
+    @classmethod
+    def _default_sqlite(cls, url: str) -> str:
+        return url or f"sqlite:///{benchhub_home() / 'central.db'}"
+
+    @field_validator("admin_token")
+    @classmethod
+    def _no_placeholder(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and token.get_secret_value() in {
+            "",
+            "changeme",
+            "changethis",
+            "admin",
+        }:
+            raise ValueError(
+                "BENCHHUB_CENTRAL_ADMIN_TOKEN must be a real secret, not a placeholder"
+            )
+        return token
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])

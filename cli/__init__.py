@@ -1,0 +1,1 @@
+"""bhubctl: run benchmarks, manage the local stack, talk to central."""

@@ -1,0 +1,125 @@
+"""One benchmark run: register with central, execute, parse, report, close the run."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from central.schemas import MAX_RAW_OUTPUT, ResultIn, RunCreate, RunPublic, RunState, RunTransition
+from cli.client import AgentClient, CentralClient
+from cli.config import Target
+from cli.errors import BenchHubError, ParseError, ServiceError
+from cli.git import GitInfo
+from cli.parsers import PARSERS
+from cli.parsers.command import timing_results
+from cli.runner import Cancelled, Execution, execute
+from exporter.schemas import RunResults
+
+
+@dataclass
+class RunOutcome:
+    run: RunPublic
+    results: list[ResultIn]
+    exit_code: int
+    message: str | None
+    output_path: Path
+    warnings: list[str] = field(default_factory=list)
+
+
+def _execute_target(
+    name: str, target: Target, cwd: Path, echo: Callable[[bytes], None]
+) -> tuple[Execution, list[ResultIn], str | None]:
+    """Run the target (repeats for 'command'); return the last execution, results, error."""
+    if target.framework == "command":
+        walls: list[float] = []
+        cpus: list[float] = []
+        outputs: list[str] = []
+        for index in range(target.warmup + target.repeat):
+            ex = execute(target.command, cwd, target.env, target.timeout, echo)
+            outputs.append(ex.output)
+            if ex.exit_code != 0:
+                break
+            if index >= target.warmup:
+                walls.append(ex.wall_seconds)
+                cpus.append(ex.cpu_seconds)
+        combined = Execution(ex.exit_code, "".join(outputs), sum(walls), sum(cpus), ex.timed_out)
+        return combined, timing_results(name, walls, cpus) if ex.exit_code == 0 else [], None
+    ex = execute(target.command, cwd, target.env, target.timeout, echo)
+    try:
+        return ex, PARSERS[target.framework](ex.output), None
+    except ParseError as exc:
+        return ex, [], f"cannot parse {target.framework} output: {exc}"
+
+
+def run_target(
+    *,
+    name: str,
+    target: Target,
+    config_dir: Path,
+    git: GitInfo,
+    central: CentralClient,
+    agent: AgentClient,
+    runs_dir: Path,
+    echo: Callable[[bytes], None],
+    on_started: Callable[[RunPublic], None] = lambda _run: None,
+) -> RunOutcome:
+    """Do the whole run; central unreachable at the start is an error before anything runs."""
+    cwd = (config_dir / target.cwd).resolve()
+    if not cwd.is_dir():
+        raise BenchHubError(
+            f"target {name!r}: cwd {target.cwd!r} is not a folder under {config_dir}"
+        )
+    central.health()
+    run = central.create_run(
+        RunCreate(
+            org=git.org, project=git.project, repository_url=git.remote_url, target=name,
+            commit=git.commit, branch=git.branch, dirty=git.dirty, host=socket.gethostname(),
+            parser=target.framework, labels=target.labels,
+        )
+    )  # fmt: skip
+    on_started(run)
+    run_dir = runs_dir / run.id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    output_path = run_dir / "output.log"
+    try:
+        ex, results, parse_error = _execute_target(name, target, cwd, echo)
+    except Cancelled as exc:
+        central.transition(run.id, RunTransition(state=RunState.cancelled, message=str(exc)))
+        raise
+    output_path.write_text(ex.output, encoding="utf-8")
+    if results:
+        (run_dir / "results.json").write_text(
+            json.dumps([r.model_dump() for r in results], indent=1)
+        )
+        central.upload_results(run.id, results)
+    if ex.timed_out:
+        exit_code, message = 124, f"timed out after {target.timeout:g} s; the command was stopped"
+    elif ex.exit_code != 0:
+        exit_code, message = ex.exit_code, f"the command exited with code {ex.exit_code}"
+    elif parse_error:
+        exit_code, message = ParseError.exit_code, parse_error
+    else:
+        exit_code, message = 0, None
+    state = RunState.finished if exit_code == 0 else RunState.failed
+    run = central.transition(
+        run.id,
+        RunTransition(
+            state=state, exit_code=ex.exit_code, message=message,
+            raw_output=ex.output[-MAX_RAW_OUTPUT:], raw_output_ref=str(output_path),
+        ),
+    )  # fmt: skip
+    outcome = RunOutcome(run, results, exit_code, message, output_path)
+    if results and run.finished_at is not None:
+        try:
+            agent.push(
+                RunResults(
+                    run_id=run.id, org=run.org, project=run.project, target=run.target,
+                    commit=run.commit, branch=run.branch, timestamp=run.finished_at, results=results,
+                )
+            )  # fmt: skip
+        except ServiceError as exc:
+            outcome.warnings.append(f"{exc}; the results are safe in central")
+    return outcome

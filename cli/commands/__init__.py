@@ -1,0 +1,1 @@
+"""Typer commands: parse options, call the library, render with rich, set the exit code."""

@@ -1,0 +1,34 @@
+"""bhubctl: the command line. Errors print one line and set a non-zero exit code."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cli.commands import parse, run, stack
+from cli.errors import BenchHubError
+from cli.output import err_console
+
+app = typer.Typer(
+    help="BenchHub: continuous benchmarking on VictoriaMetrics and Grafana.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(run.run)
+app.command()(run.init)
+app.command()(parse.parse)
+app.add_typer(stack.app, name="stack")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except BenchHubError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

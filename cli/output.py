@@ -1,0 +1,26 @@
+"""Rendering shared by the commands."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from central.schemas import ResultIn
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.6g}"
+
+
+def results_table(results: list[ResultIn], title: str | None = None) -> Table:
+    table = Table(title=title)
+    for column in ("benchmark", "measure", "value", "unit", "stddev", "n", "labels"):
+        table.add_column(column, justify="right" if column in ("value", "stddev", "n") else "left")
+    for r in results:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(r.labels.items()))
+        table.add_row(r.benchmark, r.measure, _num(r.value), r.unit, _num(r.stddev),
+                      str(r.sample_count or ""), labels)  # fmt: skip
+    return table

@@ -1,0 +1,292 @@
+"""The local stack: VictoriaMetrics, central, the agent and vmagent as native processes.
+
+Each process is started by ``up`` with a pid file under $BENCHHUB_HOME/run; ``down`` stops
+exactly those (a pid file whose process has a different start time is stale, not ours).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+import httpx
+import psutil
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from central.settings import benchhub_home
+from cli.errors import StackError
+
+PROVISIONING = Path(__file__).resolve().parents[1] / "provisioning"
+_INSTALL_HINT = "install it with 'apt-get install victoria-metrics' (or run 'make setup')"
+
+
+class StackSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BENCHHUB_STACK_", extra="ignore")
+
+    home: Path = Field(default_factory=benchhub_home)
+    vm_port: int = Field(default=8428, ge=1, le=65535)
+    vmagent_port: int = Field(default=8429, ge=1, le=65535)
+    central_port: int = Field(default=8090, ge=1, le=65535)
+    agent_port: int = Field(default=9465, ge=1, le=65535)
+    scrape_interval: str = Field(default="10s", pattern=r"^\d+(ms|s|m)$")
+    retention: str = Field(default="1y", pattern=r"^\d+[hdwy]?$")
+    latency_offset: str = Field(default="1s", pattern=r"^\d+(ms|s|m)$")
+    ready_timeout: float = Field(default=30.0, gt=0)
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    argv: list[str]
+    port: int
+    health_path: str
+    env: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    state: str  # running | stopped | stale | unhealthy
+    pid: int | None
+    url: str
+
+
+def _binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise StackError(f"{name} is not installed: {_INSTALL_HINT}")
+    return path
+
+
+class Stack:
+    """Start, check and stop the local stack described by ``settings``."""
+
+    def __init__(self, settings: StackSettings, python: str = sys.executable) -> None:
+        self.settings = settings
+        self.home = settings.home
+        self._python = python
+        self.run_dir = self.home / "run"
+        self.log_dir = self.home / "logs"
+
+    def services(self) -> list[Service]:
+        """In start order; ``down`` stops them in reverse."""
+        s, home = self.settings, self.home
+        vm = f"http://127.0.0.1:{s.vm_port}"
+        common = {"BENCHHUB_HOME": str(home)}
+        return [
+            Service(
+                "victoria-metrics",
+                [
+                    "victoria-metrics",
+                    f"-storageDataPath={home / 'victoria-metrics-data'}",
+                    f"-httpListenAddr=127.0.0.1:{s.vm_port}",
+                    f"-retentionPeriod={s.retention}",
+                    "-dedup.minScrapeInterval=1s",
+                    f"-search.latencyOffset={s.latency_offset}",
+                ],
+                s.vm_port, "/health", common,
+            ),
+            Service(
+                "central",
+                [self._python, "-m", "central.main", "serve", "--listen", f"127.0.0.1:{s.central_port}"],
+                s.central_port, "/healthz", {**common, "BENCHHUB_CENTRAL_VM_URL": vm},
+            ),
+            Service(
+                "agent",
+                [self._python, "-m", "exporter.main", "--listen", f"127.0.0.1:{s.agent_port}"],
+                s.agent_port, "/healthz", {**common, "BENCHHUB_AGENT_STATE_DIR": str(home / "agent")},
+            ),
+            Service(
+                "vmagent",
+                [
+                    "vmagent",
+                    f"-promscrape.config={home / 'vmagent' / 'scrape.yml'}",
+                    f"-remoteWrite.url={vm}/api/v1/write",
+                    f"-remoteWrite.tmpDataPath={home / 'vmagent' / 'buffer'}",
+                    f"-httpListenAddr=127.0.0.1:{s.vmagent_port}",
+                ],
+                s.vmagent_port, "/health", common,
+            ),
+        ]  # fmt: skip
+
+    def render_scrape_config(self) -> Path:
+        s = self.settings
+        timeout = s.scrape_interval if _seconds(s.scrape_interval) < 10 else "10s"
+        text = Template((PROVISIONING / "vmagent" / "scrape.yml").read_text()).substitute(
+            scrape_interval=s.scrape_interval,
+            scrape_timeout=timeout,
+            agent_target=f"127.0.0.1:{s.agent_port}",
+            central_target=f"127.0.0.1:{s.central_port}",
+        )
+        path = self.home / "vmagent" / "scrape.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    # -- pid files ---------------------------------------------------------------------------
+
+    def _pidfile(self, name: str) -> Path:
+        return self.run_dir / f"{name}.pid"
+
+    def _owned_process(self, name: str) -> psutil.Process | None:
+        """The process ``up`` started for ``name``, if it still runs; stale pid files go."""
+        path = self._pidfile(name)
+        try:
+            record = json.loads(path.read_text())
+            proc = psutil.Process(int(record["pid"]))
+            if abs(proc.create_time() - float(record["create_time"])) < 0.05 and proc.is_running():
+                if proc.status() != psutil.STATUS_ZOMBIE:
+                    return proc
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, psutil.Error):
+            pass
+        path.unlink(missing_ok=True)
+        return None
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def up(self, progress: Callable[[str], None] = lambda _msg: None) -> list[ServiceStatus]:
+        """Start what is not running yet; idempotent. Rolls back what it started on failure."""
+        services = self.services()
+        for service in services:
+            if self._owned_process(service.name) is None and "/" not in service.argv[0]:
+                _binary(service.argv[0])
+        for path in (self.run_dir, self.log_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        self.render_scrape_config()
+        started: list[Service] = []
+        try:
+            for service in services:
+                if self._owned_process(service.name) is not None:
+                    progress(f"{service.name}: already running")
+                    continue
+                self._start(service)
+                started.append(service)
+                self._wait_ready(service)
+                progress(f"{service.name}: ready on {service.url}")
+        except StackError:
+            for service in reversed(started):
+                self._stop(service.name)
+            raise
+        return self.status()
+
+    def _start(self, service: Service) -> None:
+        if not _port_free(service.port):
+            raise StackError(
+                f"port {service.port} for {service.name} is taken by another process: stop it, "
+                f"or choose another port with BENCHHUB_STACK_{_port_var(service.name)}"
+            )
+        argv = [_binary(service.argv[0]) if "/" not in service.argv[0] else service.argv[0],
+                *service.argv[1:]]  # fmt: skip
+        log = (self.log_dir / f"{service.name}.log").open("ab")
+        proc = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **service.env}, cwd=self.home, start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        record = {
+            "pid": proc.pid,
+            "create_time": psutil.Process(proc.pid).create_time(),
+            "argv": argv,
+        }
+        self._pidfile(service.name).write_text(json.dumps(record))
+
+    def _wait_ready(self, service: Service) -> None:
+        deadline = time.monotonic() + self.settings.ready_timeout
+        while time.monotonic() < deadline:
+            if self._owned_process(service.name) is None:
+                raise StackError(
+                    f"{service.name} exited during start-up; its log says:\n{self.tail(service.name, 8)}"
+                )
+            if _healthy(service):
+                return
+            time.sleep(0.2)
+        raise StackError(
+            f"{service.name} was not ready on {service.url}{service.health_path} after "
+            f"{self.settings.ready_timeout:g} s; see 'bhubctl stack logs {service.name}'"
+        )
+
+    def down(self, progress: Callable[[str], None] = lambda _msg: None) -> None:
+        for service in reversed(self.services()):
+            progress(
+                f"{service.name}: {'stopped' if self._stop(service.name) else 'was not running'}"
+            )
+
+    def _stop(self, name: str) -> bool:
+        proc = self._owned_process(name)
+        if proc is None:
+            return False
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except psutil.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        self._pidfile(name).unlink(missing_ok=True)
+        return True
+
+    def status(self) -> list[ServiceStatus]:
+        out = []
+        for service in self.services():
+            proc = self._owned_process(service.name)
+            if proc is None:
+                state = "stopped"
+            else:
+                state = "running" if _healthy(service) else "unhealthy"
+            out.append(ServiceStatus(service.name, state, proc.pid if proc else None, service.url))
+        return out
+
+    def tail(self, name: str, lines: int = 50) -> str:
+        if name not in {s.name for s in self.services()}:
+            known = ", ".join(s.name for s in self.services())
+            raise StackError(f"no stack service {name!r}; services: {known}")
+        path = self.log_dir / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _seconds(duration: str) -> float:
+    """'500ms', '10s', '2m' -> seconds."""
+    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
+        if duration.endswith(suffix):
+            return float(duration.removesuffix(suffix)) * factor
+    raise ValueError(f"not a duration: {duration!r}")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _port_var(name: str) -> str:
+    return {"victoria-metrics": "VM_PORT", "vmagent": "VMAGENT_PORT"}.get(
+        name, f"{name.upper()}_PORT"
+    )
+
+
+def _healthy(service: Service) -> bool:
+    try:
+        return httpx.get(service.url + service.health_path, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,3 @@
+module benchhub.example/strings
+
+go 1.19

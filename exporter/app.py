@@ -1,0 +1,58 @@
+"""create_app(settings): the agent's HTTP API (/metrics, /api/v1/results, /healthz)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import FastAPI, Response
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from exporter import __version__
+from exporter.collectors.benchmark import BenchmarkCollector
+from exporter.collectors.instrumented import InstrumentedCollectors
+from exporter.metrics import AGENT_INFO
+from exporter.schemas import RunResults
+from exporter.settings import AgentSettings
+from exporter.store import ResultStore
+
+
+class _InfoCollector(Collector):
+    def __init__(self, host: str) -> None:
+        self._host = host
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily(AGENT_INFO.family, AGENT_INFO.help, labels=AGENT_INFO.labels)
+        info.add_metric([__version__, self._host], 1.0)
+        yield info
+
+
+def create_app(settings: AgentSettings, store: ResultStore | None = None) -> FastAPI:
+    """Build the agent; ``store`` defaults to one persisted under settings.state_dir."""
+    store = store or ResultStore(
+        settings.state_dir / "results.jsonl", settings.results_retention_seconds
+    )
+    registry = CollectorRegistry()
+    registry.register(_InfoCollector(settings.hostname))
+    registry.register(
+        InstrumentedCollectors({"benchmark": BenchmarkCollector(store, settings.hostname)})
+    )
+    app = FastAPI(title="BenchHub agent", version=__version__)
+    app.state.store = store
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/api/v1/results", status_code=202)
+    def receive(run: RunResults) -> dict[str, int]:
+        store.add(run)
+        return {"accepted": len(run.results)}
+
+    return app

@@ -1,0 +1,1 @@
+"""Collectors: objects with ``collect()`` whose data source is passed in."""

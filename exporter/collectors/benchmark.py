@@ -1,0 +1,40 @@
+"""Benchmark results of recent runs as samples carrying the run's own timestamp."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from exporter.metrics import BENCHMARK_ITERATIONS, BENCHMARK_VALUE, MetricSpec
+from exporter.store import ResultStore
+from exporter.units import to_base_unit
+
+
+def _family(spec: MetricSpec) -> GaugeMetricFamily:
+    return GaugeMetricFamily(spec.family, spec.help, labels=spec.labels)
+
+
+class BenchmarkCollector:
+    """Exposes every result in ``store``; vmagent scrapes them with honor_timestamps."""
+
+    def __init__(self, store: ResultStore, host: str) -> None:
+        self._store = store
+        self._host = host
+
+    def collect(self) -> Iterator[Metric]:
+        values = _family(BENCHMARK_VALUE)
+        iterations = _family(BENCHMARK_ITERATIONS)
+        for run in self._store.current():
+            ts = run.timestamp.timestamp()
+            for result in run.results:
+                value, unit = to_base_unit(result.value, result.unit)
+                labels = [
+                    run.org, run.project, run.target, result.benchmark, result.measure, unit,
+                    run.commit, run.branch, run.run_id, self._host, result.labels.get("procs", ""),
+                ]  # fmt: skip
+                values.add_metric(labels, value, timestamp=ts)
+                if result.iterations is not None:
+                    iterations.add_metric(labels, result.iterations, timestamp=ts)
+        yield values
+        yield iterations

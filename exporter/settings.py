@@ -1,0 +1,28 @@
+"""The agent's settings, from BENCHHUB_AGENT_* environment variables."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from central.settings import benchhub_home
+
+
+class AgentSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BENCHHUB_AGENT_", extra="ignore")
+
+    listen: str = Field(default="0.0.0.0:9465", pattern=r"^[^:\s]+:\d{1,5}$")
+    hostname: str = Field(default_factory=socket.gethostname, min_length=1)
+    state_dir: Path = Field(default_factory=lambda: benchhub_home() / "agent")
+    results_retention_seconds: float = Field(default=900, gt=0)
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# make demo: start the local stack, run the example Go benchmark, and show its series in
+# VictoriaMetrics with PromQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BHUBCTL="$PWD/.venv/bin/bhubctl"
+VM="http://127.0.0.1:${BENCHHUB_STACK_VM_PORT:-8428}"
+
+"$BHUBCTL" stack up
+cd examples/strings
+overrides=()
+if ! git rev-parse HEAD >/dev/null 2>&1; then
+  overrides=(--commit "demo$(date +%s)" --branch demo)   # not a git checkout (e.g. a tarball)
+fi
+"$BHUBCTL" run strings "${overrides[@]}"
+commit="${overrides[1]:-$(git rev-parse HEAD)}"
+"$BHUBCTL" run gofmt "${overrides[@]}"
+
+echo "==> waiting for vmagent to scrape the results into VictoriaMetrics"
+query="benchhub_benchmark_value{commit=\"$commit\",measure=\"time\"}"
+for _ in $(seq 1 60); do
+  curl -fsS "$VM/internal/force_flush" >/dev/null || true
+  if curl -fsS "$VM/api/v1/query" --data-urlencode "query=$query" | grep -q '"benchmark"'; then
+    echo "==> PromQL: $query"
+    curl -fsS "$VM/api/v1/query" --data-urlencode "query=$query" | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["data"]["result"]:
+    m = s["metric"]
+    print(f"  {m[\"benchmark\"]:<28} {float(s[\"value\"][1]):.3e} {m[\"unit\"]}  run_id={m[\"run_id\"]}")'
+    echo "==> the stack keeps running: 'bhubctl stack status', 'bhubctl stack down'"
+    exit 0
+  fi
+  sleep 1
+done
+echo "error: the results did not reach VictoriaMetrics within 60 s; see 'bhubctl stack logs vmagent'" >&2
+exit 1

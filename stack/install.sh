@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian/Ubuntu machine lacks for BenchHub, then the Python package
+# into .venv. Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(git curl make python3 python3-venv python3-pip victoria-metrics prometheus golang-go)
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The package enables a systemd unit we do not use; the stack starts its own processes.
+  if command -v systemctl >/dev/null && systemctl is-active --quiet victoria-metrics 2>/dev/null; then
+    $SUDO systemctl disable --now victoria-metrics || true
+  fi
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv with $($PYTHON --version)"
+  "$PYTHON" -m venv .venv
+fi
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+  echo "==> pip install -e .[dev]"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[dev]"
+  touch .venv/.installed
+fi
+echo "==> ready: $(.venv/bin/bhubctl --help >/dev/null && echo bhubctl OK)"

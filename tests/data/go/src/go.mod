@@ -1,0 +1,3 @@
+module benchhub.test/gobench
+
+go 1.19
