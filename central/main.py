@@ -16,9 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bhub-central", description="BenchHub central service")
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the API (the default)")
-    serve.add_argument(
-        "--listen", help="host:port (default: BENCHHUB_CENTRAL_LISTEN or 127.0.0.1:8090)"
-    )
+    serve.add_argument("--listen", help="host:port (default: BENCHHUB_CENTRAL_LISTEN or 127.0.0.1:8090)")
     sub.add_parser("migrate", help="bring the database schema up to date and exit")
     args = parser.parse_args(argv)
     overrides = {"listen": args.listen} if getattr(args, "listen", None) else {}

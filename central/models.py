@@ -59,9 +59,7 @@ class Project(Base):
     __table_args__ = (UniqueConstraint("org_id", "name", name="uq_projects_org_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    org_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
-    )
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     repository_url: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -73,9 +71,7 @@ class Run(Base):
     __tablename__ = "runs"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), index=True
-    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     target: Mapped[str] = mapped_column(String(200), index=True)
     commit: Mapped[str] = mapped_column(String(100), index=True)
     branch: Mapped[str] = mapped_column(String(500), index=True)
@@ -131,9 +127,7 @@ class Event(Base):
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    org_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
-    )
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     subject: Mapped[str] = mapped_column(String(20))
     subject_id: Mapped[str] = mapped_column(String(64), index=True)
     from_state: Mapped[str | None] = mapped_column(String(20))

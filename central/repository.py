@@ -54,9 +54,7 @@ def _get_or_create_org(session: Session, name: str) -> Organization:
     return org
 
 
-def _get_or_create_project(
-    session: Session, org: Organization, name: str, url: str | None
-) -> Project:
+def _get_or_create_project(session: Session, org: Organization, name: str, url: str | None) -> Project:
     project = session.scalar(select(Project).where(Project.org_id == org.id, Project.name == name))
     if project is None:
         project = Project(org_id=org.id, name=name, repository_url=url)
@@ -176,13 +174,9 @@ def add_results(session: Session, run_id: str, results: Sequence[ResultIn]) -> i
     """Store a batch; results already stored for the run (same key) are kept, not duplicated."""
     run = get_run(session, run_id)
     if RunState(run.state) not in (RunState.queued, RunState.running):
-        raise Conflict(
-            f"run {run_id} is {run.state}; results are accepted while it is queued or running"
-        )
+        raise Conflict(f"run {run_id} is {run.state}; results are accepted while it is queued or running")
     batch = {r.key(): r for r in results}
-    existing = set(
-        session.scalars(select(Result.key).where(Result.run_id == run_id, Result.key.in_(batch)))
-    )
+    existing = set(session.scalars(select(Result.key).where(Result.run_id == run_id, Result.key.in_(batch))))
     added = 0
     for key, r in batch.items():
         if key in existing:
@@ -193,9 +187,7 @@ def add_results(session: Session, run_id: str, results: Sequence[ResultIn]) -> i
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise Conflict(
-            f"results for run {run_id} were uploaded concurrently; send the batch again"
-        ) from None
+        raise Conflict(f"results for run {run_id} were uploaded concurrently; send the batch again") from None
     return added
 
 

@@ -38,9 +38,7 @@ class CentralSettings(BaseSettings):
             "changethis",
             "admin",
         }:
-            raise ValueError(
-                "BENCHHUB_CENTRAL_ADMIN_TOKEN must be a real secret, not a placeholder"
-            )
+            raise ValueError("BENCHHUB_CENTRAL_ADMIN_TOKEN must be a real secret, not a placeholder")
         return token
 
     @property

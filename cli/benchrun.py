@@ -69,9 +69,7 @@ def run_target(
     """Do the whole run; central unreachable at the start is an error before anything runs."""
     cwd = (config_dir / target.cwd).resolve()
     if not cwd.is_dir():
-        raise BenchHubError(
-            f"target {name!r}: cwd {target.cwd!r} is not a folder under {config_dir}"
-        )
+        raise BenchHubError(f"target {name!r}: cwd {target.cwd!r} is not a folder under {config_dir}")
     central.health()
     run = central.create_run(
         RunCreate(
@@ -86,15 +84,15 @@ def run_target(
     output_path = run_dir / "output.log"
     try:
         ex, results, parse_error = _execute_target(name, target, cwd, echo)
-    except Cancelled as exc:
-        central.transition(run.id, RunTransition(state=RunState.cancelled, message=str(exc)))
-        raise
+    except (Cancelled, KeyboardInterrupt) as exc:
+        reason = str(exc) or "interrupted"
+        central.transition(run.id, RunTransition(state=RunState.cancelled, message=reason))
+        raise Cancelled(f"run {run.id} cancelled: {reason}") from None
     output_path.write_text(ex.output, encoding="utf-8")
     if results:
-        (run_dir / "results.json").write_text(
-            json.dumps([r.model_dump() for r in results], indent=1)
-        )
+        (run_dir / "results.json").write_text(json.dumps([r.model_dump() for r in results], indent=1))
         central.upload_results(run.id, results)
+    message: str | None
     if ex.timed_out:
         exit_code, message = 124, f"timed out after {target.timeout:g} s; the command was stopped"
     elif ex.exit_code != 0:

@@ -34,17 +34,13 @@ class _Service:
             )  # fmt: skip
         except httpx.HTTPError as exc:
             hint = _START_HINT.format(var=self.url_var)
-            raise ServiceError(
-                f"{self.name} is not reachable at {self.base_url} ({exc}): {hint}"
-            ) from None
+            raise ServiceError(f"{self.name} is not reachable at {self.base_url} ({exc}): {hint}") from None
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)
             except ValueError:
                 detail = response.text[:500]
-            raise ServiceError(
-                f"{self.name} refused {method} {path} ({response.status_code}): {detail}"
-            )
+            raise ServiceError(f"{self.name} refused {method} {path} ({response.status_code}): {detail}")
         return response
 
     def _call(self, model: type[M], method: str, path: str, body: BaseModel | None = None) -> M:

@@ -77,9 +77,7 @@ class BenchConfig(BaseModel):
             raise ConfigError(f"{path}: no target {name!r}; targets defined: {known}") from None
 
 
-def _key_lines(
-    node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]
-) -> None:
+def _key_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
@@ -115,12 +113,18 @@ def parse_config(text: str, path: Path) -> BenchConfig:
     try:
         return BenchConfig.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        # A misspelt key also makes the real one "missing": report the misspelling first.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        err = errors[0]
         loc = tuple(err["loc"])
         key = ".".join(str(p) for p in loc) or "(top level)"
         line = _line_for(loc, lines)
-        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"{path}:{line}: {key}: {err['msg']}{more}") from None
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            model = Target if len(loc) == 3 and loc[0] == "targets" else BenchConfig
+            message = f"unknown key; expected one of: {', '.join(model.model_fields)}"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(f"{path}:{line}: {key}: {message}{more}") from None
 
 
 def load_config(path: Path) -> BenchConfig:

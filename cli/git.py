@@ -61,16 +61,12 @@ def parse_remote_url(url: str) -> RepoSlug:
         local = True
     parts = [p for p in path.strip("/").split("/") if p]
     if not parts:
-        raise GitError(
-            f"cannot read org/project from git remote {url!r}: expected host/org/project"
-        )
+        raise GitError(f"cannot read org/project from git remote {url!r}: expected host/org/project")
     name = parts[-1].removesuffix(".git")
     if local:
         return RepoSlug(org=LOCAL_ORG, project=name)
     if len(parts) < 2:
-        raise GitError(
-            f"cannot read org/project from git remote {url!r}: expected host/org/project"
-        )
+        raise GitError(f"cannot read org/project from git remote {url!r}: expected host/org/project")
     return RepoSlug(org=parts[0], project="/".join([*parts[1:-1], name]))
 
 
@@ -112,9 +108,7 @@ def detect(
     head = commit or _git(root, "rev-parse", "HEAD")
     if head is None:
         raise GitError(f"{root}: the repository has no commit yet: commit once, or pass --commit")
-    branch = (
-        branch or _git(root, "symbolic-ref", "--short", "-q", "HEAD") or _ci_branch() or DETACHED
-    )
+    branch = branch or _git(root, "symbolic-ref", "--short", "-q", "HEAD") or _ci_branch() or DETACHED
     dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no"))
     remote = _git(root, "remote", "get-url", "origin")
     if remote is None:

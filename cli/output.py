@@ -18,7 +18,8 @@ def _num(value: float | None) -> str:
 def results_table(results: list[ResultIn], title: str | None = None) -> Table:
     table = Table(title=title)
     for column in ("benchmark", "measure", "value", "unit", "stddev", "n", "labels"):
-        table.add_column(column, justify="right" if column in ("value", "stddev", "n") else "left")
+        right = column in ("value", "stddev", "n")
+        table.add_column(column, justify="right" if right else "left", no_wrap=column == "benchmark")
     for r in results:
         labels = ",".join(f"{k}={v}" for k, v in sorted(r.labels.items()))
         table.add_row(r.benchmark, r.measure, _num(r.value), r.unit, _num(r.stddev),

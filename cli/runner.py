@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import resource
 import signal
@@ -37,18 +38,35 @@ def _shell() -> str:
     return shell if shell and Path(shell).exists() else "/bin/sh"
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGINT, then SIGTERM, then SIGKILL to the command's whole process group."""
+    """SIGINT, then SIGTERM, then SIGKILL to the command's whole process group until it is gone.
+
+    The shell may exit at once while its background children (which ignore SIGINT) live on,
+    so each step waits for the group, not only for the shell.
+    """
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
-            return
-        try:
-            proc.wait(GRACE_SECONDS)
-            return
-        except subprocess.TimeoutExpired:
+            break
+        deadline = time.monotonic() + GRACE_SECONDS
+        while time.monotonic() < deadline:
+            proc.poll()
+            if not _group_alive(proc.pid):
+                break
+            time.sleep(0.05)
+        else:
             continue
+        break
+    proc.wait()
 
 
 def execute(
@@ -74,8 +92,8 @@ def execute(
     except OSError as exc:
         raise BenchHubError(f"cannot start {command!r} in {cwd}: {exc}") from None
     chunks: list[bytes] = []
-    assert proc.stdout is not None
     stream = proc.stdout
+    assert isinstance(stream, io.BufferedReader)
 
     def pump() -> None:
         for chunk in iter(lambda: stream.read1(65536), b""):
@@ -93,8 +111,10 @@ def execute(
     except KeyboardInterrupt:
         _stop(proc)
         reader.join(GRACE_SECONDS)
+        stream.close()
         raise Cancelled(f"interrupted: {command!r} was stopped") from None
     reader.join(GRACE_SECONDS)
+    stream.close()
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

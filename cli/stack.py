@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -149,9 +148,9 @@ class Stack:
         try:
             record = json.loads(path.read_text())
             proc = psutil.Process(int(record["pid"]))
-            if abs(proc.create_time() - float(record["create_time"])) < 0.05 and proc.is_running():
-                if proc.status() != psutil.STATUS_ZOMBIE:
-                    return proc
+            same = abs(proc.create_time() - float(record["create_time"])) < 0.05
+            if same and proc.status() != psutil.STATUS_ZOMBIE:
+                return proc
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, psutil.Error):
@@ -194,17 +193,22 @@ class Stack:
             )
         argv = [_binary(service.argv[0]) if "/" not in service.argv[0] else service.argv[0],
                 *service.argv[1:]]  # fmt: skip
-        log = (self.log_dir / f"{service.name}.log").open("ab")
-        proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **service.env}, cwd=self.home, start_new_session=True,
-        )  # fmt: skip
-        log.close()
-        record = {
-            "pid": proc.pid,
-            "create_time": psutil.Process(proc.pid).create_time(),
-            "argv": argv,
-        }
+        # posix_spawn, not Popen: the service outlives bhubctl, so no Popen object may own it.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        log = os.open(self.log_dir / f"{service.name}.log", flags, 0o644)
+        try:
+            pid = os.posix_spawn(
+                argv[0], argv, {**os.environ, **service.env},
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_DUP2, log, 1),
+                    (os.POSIX_SPAWN_DUP2, log, 2),
+                ],
+                setsid=True,
+            )  # fmt: skip
+        finally:
+            os.close(log)
+        record = {"pid": pid, "create_time": psutil.Process(pid).create_time(), "argv": argv}
         self._pidfile(service.name).write_text(json.dumps(record))
 
     def _wait_ready(self, service: Service) -> None:
@@ -224,9 +228,7 @@ class Stack:
 
     def down(self, progress: Callable[[str], None] = lambda _msg: None) -> None:
         for service in reversed(self.services()):
-            progress(
-                f"{service.name}: {'stopped' if self._stop(service.name) else 'was not running'}"
-            )
+            progress(f"{service.name}: {'stopped' if self._stop(service.name) else 'was not running'}")
 
     def _stop(self, name: str) -> bool:
         proc = self._owned_process(name)
@@ -245,10 +247,7 @@ class Stack:
         out = []
         for service in self.services():
             proc = self._owned_process(service.name)
-            if proc is None:
-                state = "stopped"
-            else:
-                state = "running" if _healthy(service) else "unhealthy"
+            state = "stopped" if proc is None else "running" if _healthy(service) else "unhealthy"
             out.append(ServiceStatus(service.name, state, proc.pid if proc else None, service.url))
         return out
 
@@ -280,9 +279,7 @@ def _port_free(port: int) -> bool:
 
 
 def _port_var(name: str) -> str:
-    return {"victoria-metrics": "VM_PORT", "vmagent": "VMAGENT_PORT"}.get(
-        name, f"{name.upper()}_PORT"
-    )
+    return {"victoria-metrics": "VM_PORT", "vmagent": "VMAGENT_PORT"}.get(name, f"{name.upper()}_PORT")
 
 
 def _healthy(service: Service) -> bool:

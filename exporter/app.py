@@ -31,14 +31,10 @@ class _InfoCollector(Collector):
 
 def create_app(settings: AgentSettings, store: ResultStore | None = None) -> FastAPI:
     """Build the agent; ``store`` defaults to one persisted under settings.state_dir."""
-    store = store or ResultStore(
-        settings.state_dir / "results.jsonl", settings.results_retention_seconds
-    )
+    store = store or ResultStore(settings.state_dir / "results.jsonl", settings.results_retention_seconds)
     registry = CollectorRegistry()
     registry.register(_InfoCollector(settings.hostname))
-    registry.register(
-        InstrumentedCollectors({"benchmark": BenchmarkCollector(store, settings.hostname)})
-    )
+    registry.register(InstrumentedCollectors({"benchmark": BenchmarkCollector(store, settings.hostname)}))
     app = FastAPI(title="BenchHub agent", version=__version__)
     app.state.store = store
 

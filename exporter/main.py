@@ -13,9 +13,7 @@ from exporter.settings import AgentSettings
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bhub-agent", description="BenchHub agent")
-    parser.add_argument(
-        "--listen", help="host:port (default: BENCHHUB_AGENT_LISTEN or 0.0.0.0:9465)"
-    )
+    parser.add_argument("--listen", help="host:port (default: BENCHHUB_AGENT_LISTEN or 0.0.0.0:9465)")
     args = parser.parse_args(argv)
     settings = AgentSettings(**({"listen": args.listen} if args.listen else {}))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

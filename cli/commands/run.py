@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +26,10 @@ def find_config(start: Path) -> Path:
     raise ConfigError(f"no {CONFIG_NAME} in {start} or its parents: create one with 'bhubctl init'")
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _echo(chunk: bytes) -> None:
     sys.stdout.buffer.write(chunk)
     sys.stdout.buffer.flush()
@@ -35,21 +40,16 @@ def run(
     config: Annotated[Path | None, typer.Option(help="bhub.yaml to use (default: nearest)")] = None,
     commit: Annotated[str | None, typer.Option(help="commit SHA to record instead of HEAD")] = None,
     branch: Annotated[str | None, typer.Option(help="branch to record instead of git's")] = None,
-    project: Annotated[
-        str | None, typer.Option(help="'org/name' or 'name' instead of the remote's")
-    ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="do not stream the command's output")
-    ] = False,
+    project: Annotated[str | None, typer.Option(help="'org/name' or 'name' instead of the remote's")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="do not stream the command's output")] = False,
 ) -> None:
     """Run a benchmark target, record it in central and expose its results to vmagent."""
     settings = CliSettings()
+    signal.signal(signal.SIGTERM, _interrupt)  # a CI job stopped is a run cancelled, like Ctrl-C
     path = config.resolve() if config else find_config(Path.cwd())
     bench = load_config(path)
     spec = bench.target(target, path)
-    info = gitinfo.detect(
-        path.parent, commit=commit, branch=branch, project=project or bench.project
-    )
+    info = gitinfo.detect(path.parent, commit=commit, branch=branch, project=project or bench.project)
     central = CentralClient(settings.central_url, settings.request_timeout)
     agent = AgentClient(settings.agent_url, settings.request_timeout)
     dirty = " (dirty)" if info.dirty else ""
@@ -67,9 +67,7 @@ def run(
         err_console.print(f"[yellow]warning:[/] {warning}")
     colour = "green" if outcome.exit_code == 0 else "red"
     detail = f": {outcome.message}" if outcome.message else ""
-    err_console.print(
-        f"run [cyan]{outcome.run.id}[/] [{colour}]{outcome.run.state.value}[/]{detail}"
-    )
+    err_console.print(f"run [cyan]{outcome.run.id}[/] [{colour}]{outcome.run.state.value}[/]{detail}")
     err_console.print(f"raw output: {outcome.output_path}")
     raise typer.Exit(outcome.exit_code)
 

@@ -58,14 +58,14 @@ def parse(text: str) -> list[ResultIn]:
         )
     results = []
     for key, values in samples.items():
-        name, measure, unit, labels = key
+        name, measure, unit, label_items = key
         s = summarize(values)
         results.append(
             ResultIn(
                 benchmark=name, measure=measure, unit=unit, value=s.median,
                 iterations=iterations[key], mean=s.mean, median=s.median, stddev=s.stddev,
                 min=s.min, max=s.max, sample_count=s.count,
-                samples=values if len(values) > 1 else None, labels=dict(labels),
+                samples=values if len(values) > 1 else None, labels=dict(label_items),
             )
         )  # fmt: skip
     return results

@@ -25,12 +25,8 @@ class InstrumentedCollectors:
         self._collectors = dict(collectors)
 
     def collect(self) -> Iterator[Metric]:
-        duration = GaugeMetricFamily(
-            COLLECTOR_DURATION.family, COLLECTOR_DURATION.help, labels=["collector"]
-        )
-        success = GaugeMetricFamily(
-            COLLECTOR_SUCCESS.family, COLLECTOR_SUCCESS.help, labels=["collector"]
-        )
+        duration = GaugeMetricFamily(COLLECTOR_DURATION.family, COLLECTOR_DURATION.help, labels=["collector"])
+        success = GaugeMetricFamily(COLLECTOR_SUCCESS.family, COLLECTOR_SUCCESS.help, labels=["collector"])
         for name, collector in self._collectors.items():
             start = time.perf_counter()
             try:

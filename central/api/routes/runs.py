@@ -22,7 +22,7 @@ from central.schemas import (
     RunTransition,
 )
 
-router = APIRouter(prefix="/runs", tags=["runs"])
+router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
 
 
 @router.post("", status_code=201)
@@ -62,9 +62,7 @@ def get_run(run_id: str, session: SessionDep) -> RunPublic:
 
 
 @router.post("/{run_id}/state")
-def change_state(
-    run_id: str, body: RunTransition, session: SessionDep, actor: ActorDep
-) -> RunPublic:
+def change_state(run_id: str, body: RunTransition, session: SessionDep, actor: ActorDep) -> RunPublic:
     return repository.run_public(repository.transition(session, run_id, body, actor))
 
 

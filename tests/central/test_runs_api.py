@@ -1,0 +1,112 @@
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+RUN = {"org": "acme", "project": "widgets", "target": "strings", "commit": "abc123",
+       "branch": "main", "host": "bench-1", "parser": "go"}  # fmt: skip
+RESULT = {"benchmark": "BenchmarkX", "measure": "time", "unit": "ns/op", "value": 12.5}
+
+
+def create(client: TestClient, **overrides: Any) -> dict[str, Any]:
+    response = client.post("/api/v1/runs", json={**RUN, **overrides})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_create_get_and_list(client: TestClient) -> None:
+    run = create(client)
+    assert run["state"] == "running" and run["started_at"] and run["finished_at"] is None
+    assert client.get(f"/api/v1/runs/{run['id']}").json() == run
+    create(client, branch="dev", commit="def456")
+    listed = client.get("/api/v1/runs", params={"branch": "main"}).json()
+    assert [r["id"] for r in listed["data"]] == [run["id"]] and listed["count"] == 1
+    assert client.get("/api/v1/runs", params={"commit": "def"}).json()["count"] == 1
+    assert client.get("/api/v1/runs", params={"project": "widgets"}).json()["count"] == 2
+
+
+def test_lifecycle_results_and_events(client: TestClient) -> None:
+    run = create(client)
+    url = f"/api/v1/runs/{run['id']}"
+    second = {**RESULT, "benchmark": "BenchmarkY", "samples": [1.0, 2.0], "labels": {"procs": "2"}}
+    assert client.post(f"{url}/results", json={"results": [RESULT, second]}).json() == {
+        "received": 2,
+        "stored": 2,
+    }
+    assert client.post(f"{url}/results", json={"results": [RESULT]}).json() == {
+        "received": 1,
+        "stored": 0,
+    }
+    results = client.get(f"{url}/results").json()
+    assert results["count"] == 2
+    assert results["data"][1]["samples"] == [1.0, 2.0] and results["data"][1]["labels"] == {"procs": "2"}
+    done = client.post(f"{url}/state", json={"state": "finished", "exit_code": 0, "raw_output": "out"}).json()
+    assert done["state"] == "finished" and done["exit_code"] == 0 and done["finished_at"]
+    events = client.get(f"{url}/events").json()["data"]
+    assert [(e["from_state"], e["to_state"]) for e in events] == [
+        (None, "running"),
+        ("running", "finished"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("finished", "running"), ("failed", "finished"), ("cancelled", "failed")]
+)
+def test_illegal_transition_is_409_naming_allowed(client: TestClient, first: str, second: str) -> None:
+    run = create(client)
+    client.post(f"/api/v1/runs/{run['id']}/state", json={"state": first})
+    response = client.post(f"/api/v1/runs/{run['id']}/state", json={"state": second})
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "conflict",
+        "detail": f"run {run['id']} is {first}; it can move to: none (the run is over)",
+    }
+
+
+def test_queued_run_names_its_allowed_moves(client: TestClient) -> None:
+    run = create(client, state="queued")
+    response = client.post(f"/api/v1/runs/{run['id']}/state", json={"state": "finished"})
+    assert response.json()["detail"].endswith("it can move to: cancelled, running")
+
+
+def test_results_refused_after_the_run_is_over(client: TestClient) -> None:
+    run = create(client)
+    client.post(f"/api/v1/runs/{run['id']}/state", json={"state": "failed"})
+    response = client.post(f"/api/v1/runs/{run['id']}/results", json={"results": [RESULT]})
+    assert response.status_code == 409
+
+
+def test_unknown_run_is_404_json(client: TestClient) -> None:
+    response = client.get("/api/v1/runs/nope")
+    assert response.status_code == 404 and response.json() == {
+        "error": "not_found",
+        "detail": "no run 'nope'",
+    }
+
+
+def test_422_names_the_field(client: TestClient) -> None:
+    response = client.post("/api/v1/runs", json={**RUN, "commit": "bad commit!"})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("body.commit:")
+    bad = client.post(
+        f"/api/v1/runs/{create(client)['id']}/results", json={"results": [{**RESULT, "value": "x"}]}
+    )
+    assert bad.json()["detail"].startswith("body.results.0.value:")
+
+
+def test_payload_limit(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/runs",
+        content=b"x" * (9 * 1024 * 1024),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413 and response.json()["error"] == "payload_too_large"
+
+
+def test_health_and_metrics(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    create(client)
+    text = client.get("/metrics").text
+    assert 'benchhub_central_requests_total{method="POST",route="/api/v1/runs",status="201"} 1.0' in text
+    assert "_created" not in text

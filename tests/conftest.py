@@ -1,0 +1,21 @@
+"""Helpers shared by every test folder."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA

@@ -1,0 +1,228 @@
+"""bhubctl run against the real stack: results reach central and VictoriaMetrics."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+from tests.e2e.conftest import LiveStack, bhubctl, make_repo
+
+pytestmark = pytest.mark.e2e
+
+GO_OUTPUT = """goos: linux
+goarch: amd64
+pkg: example.com/e2e
+BenchmarkAlpha-2   	 1000	      1500 ns/op	      64 B/op	       2 allocs/op
+BenchmarkBeta/size=8-2   	  250	      4000000 ns/op
+PASS
+ok  	example.com/e2e	1.0s
+"""
+EXPECTED = {  # (benchmark, measure) -> (value in base unit, unit label)
+    ("BenchmarkAlpha", "time"): (1.5e-6, "seconds"),
+    ("BenchmarkAlpha", "alloc_bytes"): (64.0, "bytes"),
+    ("BenchmarkAlpha", "allocs"): (2.0, "allocs"),
+    ("BenchmarkBeta/size=8", "time"): (4e-3, "seconds"),
+}
+BHUB_YAML = """version: 1
+targets:
+  fake:
+    command: touch ran.marker && cat go-output.txt
+    framework: go
+    labels: {suite: e2e}
+  crash:
+    command: "cat go-output.txt; echo 'panic: boom'; exit 7"
+    framework: go
+  garbage:
+    command: "echo 'hello, no benchmarks here'"
+    framework: go
+  slow:
+    command: sleep 30
+    framework: command
+    timeout: 1
+  sleepy:
+    command: echo started; sleep 60
+    framework: command
+  timed:
+    command: 'true'
+    framework: command
+    repeat: 3
+    warmup: 1
+"""
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    path = tmp_path_factory.mktemp("e2e") / "e2e-proj"
+    files = {"bhub.yaml": BHUB_YAML, "go-output.txt": GO_OUTPUT}
+    return path, make_repo(path, files, "git@github.com:e2e-org/e2e-proj.git")
+
+
+def runs(live: LiveStack, **filters: str) -> list[dict]:
+    response = httpx.get(f"{live.central}/api/v1/runs", params=filters)
+    response.raise_for_status()
+    return list(response.json()["data"])
+
+
+def only_run(live: LiveStack, target: str, commit: str) -> dict:
+    found = runs(live, target=target, commit=commit)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_results_reach_central_and_victoriametrics(live: LiveStack, repo: tuple[Path, str]) -> None:
+    path, commit = repo
+    proc = bhubctl(live, path, "run", "fake")
+    ended = time.monotonic()
+    assert proc.returncode == 0, proc.stderr
+    assert "BenchmarkAlpha" in proc.stdout and "finished" in proc.stderr
+    run = only_run(live, "fake", commit)
+    assert (run["state"], run["org"], run["project"], run["branch"]) == (
+        "finished",
+        "e2e-org",
+        "e2e-proj",
+        "main",
+    )
+    assert run["labels"] == {"suite": "e2e"} and run["exit_code"] == 0
+    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results").json()["data"]
+    assert {(r["benchmark"], r["measure"]) for r in results} == set(EXPECTED)
+
+    match = f'benchhub_benchmark_value{{run_id="{run["id"]}"}}'
+    series = live.wait_for_series(match, len(EXPECTED))
+    print(f"visible in VictoriaMetrics {time.monotonic() - ended:.2f} s after bhubctl run ended")
+    finished_ms = int(datetime.fromisoformat(run["finished_at"]).timestamp() * 1000)
+    time.sleep(3)  # let vmagent scrape the same samples a few more times: dedup keeps one
+    series = live.export(match)
+    assert len(series) == len(EXPECTED)
+    for s in series:
+        labels = s["metric"]
+        value, unit = EXPECTED[(labels["benchmark"], labels["measure"])]
+        assert labels["unit"] == unit
+        assert s["values"] == [pytest.approx(value)], s
+        assert s["timestamps"] == [finished_ms], s
+        assert {k: labels[k] for k in ("org", "project", "target", "commit", "branch", "host", "procs")} == {
+            "org": "e2e-org", "project": "e2e-proj", "target": "fake", "commit": commit,
+            "branch": "main", "host": socket.gethostname(), "procs": "2",
+        }  # fmt: skip
+    by_commit = live.query(f'benchhub_benchmark_value{{commit="{commit}",measure="time"}}')
+    assert {r["metric"]["benchmark"] for r in by_commit} == {
+        "BenchmarkAlpha",
+        "BenchmarkBeta/size=8",
+    }
+    iterations = live.wait_for_series(f'benchhub_benchmark_iterations{{run_id="{run["id"]}"}}', 4)
+    assert {s["values"][0] for s in iterations} == {1000, 250}
+
+
+def test_failing_command_propagates_exit_code_and_keeps_partial_results(
+    live: LiveStack, repo: tuple[Path, str]
+) -> None:
+    path, commit = repo
+    proc = bhubctl(live, path, "run", "crash")
+    assert proc.returncode == 7, proc.stderr
+    run = only_run(live, "crash", commit)
+    assert (run["state"], run["exit_code"]) == ("failed", 7)
+    assert run["message"] == "the command exited with code 7"
+    output = Path(run["raw_output_ref"]).read_text()
+    assert "panic: boom" in output
+    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results").json()
+    assert results["count"] == len(EXPECTED)  # what ran before the crash is kept
+
+
+def test_unparseable_output_fails_the_run(live: LiveStack, repo: tuple[Path, str]) -> None:
+    path, commit = repo
+    proc = bhubctl(live, path, "run", "garbage")
+    assert proc.returncode == 3, proc.stderr
+    run = only_run(live, "garbage", commit)
+    assert run["state"] == "failed" and "cannot parse go output" in run["message"]
+    assert "hello, no benchmarks here" in Path(run["raw_output_ref"]).read_text()
+
+
+def test_timeout_fails_the_run_with_124(live: LiveStack, repo: tuple[Path, str]) -> None:
+    path, commit = repo
+    proc = bhubctl(live, path, "run", "slow")
+    assert proc.returncode == 124, proc.stderr
+    run = only_run(live, "slow", commit)
+    assert run["state"] == "failed" and run["message"].startswith("timed out after 1 s")
+
+
+def test_command_framework_times_repeats(live: LiveStack, repo: tuple[Path, str]) -> None:
+    path, commit = repo
+    assert bhubctl(live, path, "run", "timed").returncode == 0
+    run = only_run(live, "timed", commit)
+    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results").json()["data"]
+    wall = next(r for r in results if r["measure"] == "time")
+    assert wall["sample_count"] == 3 and len(wall["samples"]) == 3 and wall["unit"] == "s"
+    series = live.wait_for_series(f'benchhub_benchmark_value{{run_id="{run["id"]}"}}', 2)
+    assert {s["metric"]["unit"] for s in series} == {"seconds"}
+
+
+def test_ctrl_c_cancels_the_run_and_stops_the_command(live: LiveStack, repo: tuple[Path, str]) -> None:
+    path, commit = repo
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "run", "sleepy"], cwd=path, env=live.env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "started"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert only_run(live, "sleepy", commit)["state"] == "cancelled", stderr
+    leftover = subprocess.run(["pgrep", "-f", "sleep 60"], capture_output=True, text=True)
+    assert leftover.stdout.strip() == "", "the benchmark command outlived Ctrl-C"
+
+
+def test_central_down_is_a_clear_error_before_anything_runs(live: LiveStack, tmp_path: Path) -> None:
+    path = tmp_path / "repo"
+    make_repo(path, {"bhub.yaml": BHUB_YAML, "go-output.txt": GO_OUTPUT}, None)
+    closed = f"http://127.0.0.1:{free_port()}"
+    proc = bhubctl(live, path, "run", "fake", BENCHHUB_CENTRAL_URL=closed)
+    assert proc.returncode == 2
+    assert f"central is not reachable at {closed}" in proc.stderr
+    assert "bhubctl stack up" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (path / "ran.marker").exists(), "the benchmark ran although central was down"
+
+
+def test_bad_bhub_yaml_is_one_clear_line(live: LiveStack, tmp_path: Path) -> None:
+    path = tmp_path / "repo"
+    make_repo(path, {"bhub.yaml": "targets:\n  t:\n    command: x\n    repeat: -1\n"}, None)
+    proc = bhubctl(live, path, "run", "t")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {path / 'bhub.yaml'}:4: targets.t.repeat: Input should be greater than or equal to 1"
+    ]
+
+
+def test_unknown_target_lists_the_defined_ones(live: LiveStack, repo: tuple[Path, str]) -> None:
+    proc = bhubctl(live, repo[0], "run", "nope")
+    assert proc.returncode == 2 and "targets defined: crash, fake, garbage" in proc.stderr
+
+
+@pytest.mark.skipif(not Path("/usr/bin/go").exists(), reason="go: apt-get install golang-go")
+def test_real_go_benchmark_example(live: LiveStack, tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "examples" / "strings"
+    files = {p.name: p.read_text() for p in example.iterdir() if p.is_file()}
+    path = tmp_path / "strings"
+    commit = make_repo(path, files, "https://github.com/benchhub-examples/strings.git")
+    proc = bhubctl(live, path, "run", "strings", GOCACHE=str(tmp_path / "gocache"))
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    run = only_run(live, "strings", commit)
+    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results").json()["data"]
+    names = {r["benchmark"] for r in results}
+    assert names == {
+        "BenchmarkConcatPlus",
+        "BenchmarkConcatBuilder",
+        "BenchmarkConcatBuffer",
+        "BenchmarkContains",
+    }
+    assert all(r["sample_count"] == 3 for r in results)
+    series = live.wait_for_series(f'benchhub_benchmark_value{{run_id="{run["id"]}",measure="time"}}', 4)
+    assert all(0 < s["values"][0] < 1 for s in series)
