@@ -1,0 +1,89 @@
+"""make bench: how long results take to reach PromQL, and what `bhubctl run` adds to a command.
+
+Starts its own stack (scrape interval 1 s) in a temp dir, then:
+1. visibility: seconds from `bhubctl run` exiting to the run's series answering in
+   /api/v1/query, over N runs (median, max);
+2. overhead: wall time of `bhubctl run` minus the same command run bare (median of N).
+Prints a table; no assertion: the numbers go into the issue note.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from cli.stack import Stack, StackSettings
+from tests.conftest import free_port
+
+RUNS = 7
+GO_OUTPUT = "BenchmarkX-2  1000  1500 ns/op\nBenchmarkY-2  1000  2500 ns/op\nPASS\n"
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        settings = StackSettings(
+            home=root / "home", vm_port=free_port(), vmagent_port=free_port(),
+            central_port=free_port(), agent_port=free_port(), scrape_interval="1s",
+            latency_offset="0s",
+        )  # fmt: skip
+        stack = Stack(settings)
+        stack.up()
+        try:
+            repo = root / "repo"
+            repo.mkdir()
+            (repo / "out.txt").write_text(GO_OUTPUT)
+            (repo / "bhub.yaml").write_text(
+                "targets:\n  bench:\n    command: sleep 0.2 && cat out.txt\n    framework: go\n"
+            )
+            env = {
+                "BENCHHUB_HOME": str(settings.home),
+                "BENCHHUB_CENTRAL_URL": f"http://127.0.0.1:{settings.central_port}",
+                "BENCHHUB_AGENT_URL": f"http://127.0.0.1:{settings.agent_port}",
+            }
+            env = {**os.environ, **env}
+            vm = f"http://127.0.0.1:{settings.vm_port}"
+            visible: list[float] = []
+            wrapped: list[float] = []
+            for i in range(RUNS):
+                start = time.perf_counter()
+                subprocess.run(
+                    [sys.executable, "-m", "cli.main", "run", "bench", "-q", "--commit", f"c{i}",
+                     "--branch", "main", "--project", "bench/overhead", "--config", str(repo / "bhub.yaml")],
+                    cwd=repo, env=env, check=True, capture_output=True,
+                )  # fmt: skip
+                ended = time.perf_counter()
+                wrapped.append(ended - start)
+                query = f'benchhub_benchmark_value{{commit="c{i}"}}'
+                while True:
+                    httpx.get(f"{vm}/internal/force_flush")
+                    got = httpx.get(f"{vm}/api/v1/query", params={"query": query}).json()
+                    if len(got["data"]["result"]) == 2:
+                        break
+                    if time.perf_counter() - ended > 60:
+                        raise SystemExit("results not visible after 60 s")
+                    time.sleep(0.05)
+                visible.append(time.perf_counter() - ended)
+            bare: list[float] = []
+            for _ in range(RUNS):
+                start = time.perf_counter()
+                subprocess.run("sleep 0.2 && cat out.txt", shell=True, cwd=repo, check=True, capture_output=True)
+                bare.append(time.perf_counter() - start)
+        finally:
+            stack.down()
+    overhead = [w - b for w, b in zip(wrapped, bare, strict=True)]
+    print(f"runs: {RUNS}, scrape interval 1 s")
+    print(f"end of run -> visible in PromQL: median {statistics.median(visible):.2f} s, max {max(visible):.2f} s")
+    print(f"bhubctl run wall: median {statistics.median(wrapped):.3f} s; bare command: median {statistics.median(bare):.3f} s")
+    print(f"bhubctl run overhead: median {statistics.median(overhead):.3f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""bhubctl stack: idempotent up, exact down, clear errors."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from cli.errors import StackError
+from cli.stack import Stack
+from tests.e2e.conftest import LiveStack, stack_settings
+
+pytestmark = pytest.mark.e2e
+
+
+def pids(stack: Stack) -> dict[str, int | None]:
+    return {s.name: s.pid for s in stack.status()}
+
+
+def test_up_twice_starts_nothing_new(live: LiveStack) -> None:
+    before = pids(live.stack)
+    assert all(before.values())
+    again = Stack(live.stack.settings)
+    again.up()
+    assert pids(again) == before
+    assert {s.state for s in again.status()} == {"running"}
+
+
+def test_status_command(live: LiveStack) -> None:
+    env = {**live.env(), **{f"BENCHHUB_STACK_{k}": str(v) for k, v in {
+        "HOME": live.stack.home, "VM_PORT": live.stack.settings.vm_port,
+        "VMAGENT_PORT": live.stack.settings.vmagent_port,
+        "CENTRAL_PORT": live.stack.settings.central_port, "AGENT_PORT": live.stack.settings.agent_port,
+    }.items()}}  # fmt: skip
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "stack", "status"], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("running") == 4
+
+
+def test_scrape_config_keeps_exposed_timestamps(live: LiveStack) -> None:
+    text = (live.stack.home / "vmagent" / "scrape.yml").read_text()
+    assert text.count("honor_timestamps: true") == 2
+    assert f"127.0.0.1:{live.stack.settings.agent_port}" in text and "scrape_interval: 1s" in text
+
+
+def test_port_taken_is_a_clear_error_and_starts_nothing(tmp_path: Path) -> None:
+    settings = stack_settings(tmp_path)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", settings.vm_port))
+        squatter.listen()
+        with pytest.raises(StackError) as err:
+            Stack(settings).up()
+    assert str(err.value) == (
+        f"port {settings.vm_port} for victoria-metrics is taken by another process: stop it, "
+        "or choose another port with BENCHHUB_STACK_VM_PORT"
+    )
+    assert list((tmp_path / "run").glob("*.pid")) == []
+
+
+def test_missing_binary_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(StackError, match=r"victoria-metrics is not installed: install it with 'apt-get install victoria-metrics'"):
+        Stack(stack_settings(tmp_path)).up()
+
+
+def test_down_stops_exactly_what_up_started(tmp_path: Path) -> None:
+    stack = Stack(stack_settings(tmp_path / "home"))
+    bystander = subprocess.Popen(["sleep", "300"])
+    try:
+        stack.up()
+        started = [p for p in pids(stack).values() if p]
+        assert len(started) == 4
+        stack.down()
+        assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in started)
+        assert {s.state for s in stack.status()} == {"stopped"}
+        assert bystander.poll() is None
+    finally:
+        stack.down()
+        bystander.kill()
+        bystander.wait()
+
+
+def test_stale_pid_file_is_never_killed(tmp_path: Path) -> None:
+    stack = Stack(stack_settings(tmp_path))
+    bystander = subprocess.Popen(["sleep", "300"])
+    try:
+        stack.run_dir.mkdir(parents=True)
+        create_time = psutil.Process(bystander.pid).create_time()
+        record = {"pid": bystander.pid, "create_time": create_time - 100, "argv": ["central"]}
+        (stack.run_dir / "central.pid").write_text(json.dumps(record))
+        stack.down()
+        assert bystander.poll() is None, "down killed a process it did not start"
+        assert not (stack.run_dir / "central.pid").exists()
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_unknown_log_service(live: LiveStack) -> None:
+    with pytest.raises(StackError, match="no stack service 'grafana'; services: victoria-metrics, central, agent, vmagent"):
+        live.stack.tail("grafana")
+    assert "Application startup complete" in live.stack.tail("central", 200)
