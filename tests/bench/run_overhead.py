@@ -74,14 +74,20 @@ def main() -> None:
             bare: list[float] = []
             for _ in range(RUNS):
                 start = time.perf_counter()
-                subprocess.run("sleep 0.2 && cat out.txt", shell=True, cwd=repo, check=True, capture_output=True)
+                subprocess.run(
+                    "sleep 0.2 && cat out.txt", shell=True, cwd=repo, check=True, capture_output=True
+                )
                 bare.append(time.perf_counter() - start)
         finally:
             stack.down()
     overhead = [w - b for w, b in zip(wrapped, bare, strict=True)]
     print(f"runs: {RUNS}, scrape interval 1 s")
-    print(f"end of run -> visible in PromQL: median {statistics.median(visible):.2f} s, max {max(visible):.2f} s")
-    print(f"bhubctl run wall: median {statistics.median(wrapped):.3f} s; bare command: median {statistics.median(bare):.3f} s")
+    print(
+        f"end of run -> visible in PromQL: median {statistics.median(visible):.2f} s, max {max(visible):.2f} s"
+    )
+    print(
+        f"bhubctl run wall: median {statistics.median(wrapped):.3f} s; bare command: median {statistics.median(bare):.3f} s"
+    )
     print(f"bhubctl run overhead: median {statistics.median(overhead):.3f} s")
 
 

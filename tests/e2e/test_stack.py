@@ -65,7 +65,10 @@ def test_port_taken_is_a_clear_error_and_starts_nothing(tmp_path: Path) -> None:
 
 def test_missing_binary_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(StackError, match=r"victoria-metrics is not installed: install it with 'apt-get install victoria-metrics'"):
+    with pytest.raises(
+        StackError,
+        match=r"victoria-metrics is not installed: install it with 'apt-get install victoria-metrics'",
+    ):
         Stack(stack_settings(tmp_path)).up()
 
 
@@ -77,7 +80,9 @@ def test_down_stops_exactly_what_up_started(tmp_path: Path) -> None:
         started = [p for p in pids(stack).values() if p]
         assert len(started) == 4
         stack.down()
-        assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in started)
+        assert not any(
+            psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in started
+        )
         assert {s.state for s in stack.status()} == {"stopped"}
         assert bystander.poll() is None
     finally:
@@ -103,6 +108,8 @@ def test_stale_pid_file_is_never_killed(tmp_path: Path) -> None:
 
 
 def test_unknown_log_service(live: LiveStack) -> None:
-    with pytest.raises(StackError, match="no stack service 'grafana'; services: victoria-metrics, central, agent, vmagent"):
+    with pytest.raises(
+        StackError, match="no stack service 'grafana'; services: victoria-metrics, central, agent, vmagent"
+    ):
         live.stack.tail("grafana")
     assert "Application startup complete" in live.stack.tail("central", 200)
