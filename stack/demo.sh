@@ -13,11 +13,14 @@ if ! git rev-parse HEAD >/dev/null 2>&1; then
   overrides=(--commit "demo$(date +%s)" --branch demo)   # not a git checkout (e.g. a tarball)
 fi
 "$BHUBCTL" run strings "${overrides[@]}"
-commit="${overrides[1]:-$(git rev-parse HEAD)}"
 "$BHUBCTL" run gofmt "${overrides[@]}"
+commit="${overrides[1]:-$(git rev-parse HEAD)}"
 
 echo "==> waiting for vmagent to scrape the results into VictoriaMetrics"
-query="benchhub_benchmark_value{commit=\"$commit\",measure=\"time\"}"
+CENTRAL="http://127.0.0.1:${BENCHHUB_STACK_CENTRAL_PORT:-8090}"
+run_id=$(curl -fsS "$CENTRAL/api/v1/runs?target=strings&commit=$commit&limit=1" \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"][0]["id"])')
+query="benchhub_benchmark_value{commit=\"$commit\",run_id=\"$run_id\",measure=\"time\"}"
 for _ in $(seq 1 60); do
   curl -fsS "$VM/internal/force_flush" >/dev/null || true
   if curl -fsS "$VM/api/v1/query" --data-urlencode "query=$query" | grep -q '"benchmark"'; then
@@ -26,7 +29,8 @@ for _ in $(seq 1 60); do
 import json, sys
 for s in json.load(sys.stdin)["data"]["result"]:
     m = s["metric"]
-    print(f"  {m[\"benchmark\"]:<28} {float(s[\"value\"][1]):.3e} {m[\"unit\"]}  run_id={m[\"run_id\"]}")'
+    b, u, r, v = m["benchmark"], m["unit"], m["run_id"], float(s["value"][1])
+    print(f"  {b:<28} {v:.3e} {u}  run_id={r}")'
     echo "==> the stack keeps running: 'bhubctl stack status', 'bhubctl stack down'"
     exit 0
   fi
