@@ -101,20 +101,21 @@ def execute(
             echo(chunk)
 
     reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
     timed_out = False
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _stop(proc)
+    try:  # Ctrl-C may land anywhere from here on, even before wait(): the child always stops
+        reader.start()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _stop(proc)
+        reader.join(GRACE_SECONDS)
     except KeyboardInterrupt:
         _stop(proc)
         reader.join(GRACE_SECONDS)
-        stream.close()
         raise Cancelled(f"interrupted: {command!r} was stopped") from None
-    reader.join(GRACE_SECONDS)
-    stream.close()
+    finally:
+        stream.close()
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

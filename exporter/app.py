@@ -8,18 +8,18 @@ from fastapi import FastAPI, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.registry import Collector
 
 from exporter import __version__
 from exporter.collectors.benchmark import BenchmarkCollector
-from exporter.collectors.instrumented import InstrumentedCollectors
+from exporter.collectors.host import HostCollector
+from exporter.collectors.instrumented import Collector, InstrumentedCollectors
 from exporter.metrics import AGENT_INFO
 from exporter.schemas import RunResults
 from exporter.settings import AgentSettings
 from exporter.store import ResultStore
 
 
-class _InfoCollector(Collector):
+class _InfoCollector:
     def __init__(self, host: str) -> None:
         self._host = host
 
@@ -34,7 +34,10 @@ def create_app(settings: AgentSettings, store: ResultStore | None = None) -> Fas
     store = store or ResultStore(settings.state_dir / "results.jsonl", settings.results_retention_seconds)
     registry = CollectorRegistry()
     registry.register(_InfoCollector(settings.hostname))
-    registry.register(InstrumentedCollectors({"benchmark": BenchmarkCollector(store, settings.hostname)}))
+    collectors: dict[str, Collector] = {"benchmark": BenchmarkCollector(store, settings.hostname)}
+    if settings.collect_host:
+        collectors["host"] = HostCollector(hostname=settings.hostname)
+    registry.register(InstrumentedCollectors(collectors))
     app = FastAPI(title="BenchHub agent", version=__version__)
     app.state.store = store
 

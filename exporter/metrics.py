@@ -82,6 +82,76 @@ CENTRAL_REQUEST_DURATION = MetricSpec(
     "routes x methods",
 )
 
+# -- host (psutil), mirroring node_exporter's node_* metrics; see README "Host metrics" --------
+_FS = ("device", "mountpoint", "fstype")  # mounted real filesystems: a handful per host
+
+
+def _host(
+    name: str, type_: MetricType, help_: str, labels: tuple[str, ...] = (), card: str = "1"
+) -> MetricSpec:
+    return MetricSpec(f"benchhub_host_{name}", type_, help_, labels, card)
+
+
+HOST_CPU_SECONDS = _host("cpu_seconds_total", "counter", "Seconds the CPUs spent in each mode.",
+                         ("cpu", "mode"), "cpus x 8 modes")  # fmt: skip
+HOST_LOAD1 = _host("load1", "gauge", "1-minute load average.")
+HOST_LOAD5 = _host("load5", "gauge", "5-minute load average.")
+HOST_LOAD15 = _host("load15", "gauge", "15-minute load average.")
+HOST_MEMORY = {
+    field: _host(f"memory_{field}_bytes", "gauge", f"Memory {field.replace('_', ' ')} in bytes.")
+    for field in ("total", "available", "free", "buffers", "cached", "swap_total", "swap_free")
+}
+HOST_FILESYSTEM = {
+    "size": _host("filesystem_size_bytes", "gauge", "Filesystem size in bytes.", _FS, "filesystems"),
+    "avail": _host(
+        "filesystem_avail_bytes", "gauge", "Bytes available to non-root users.", _FS, "filesystems"
+    ),
+    "free": _host("filesystem_free_bytes", "gauge", "Free bytes.", _FS, "filesystems"),
+    "files": _host("filesystem_files", "gauge", "Inodes in total.", _FS, "filesystems"),
+    "files_free": _host("filesystem_files_free", "gauge", "Free inodes.", _FS, "filesystems"),
+}
+HOST_DISK = {
+    "read_bytes": _host("disk_read_bytes_total", "counter", "Bytes read.", ("device",), "block devices"),
+    "write_bytes": _host(
+        "disk_written_bytes_total", "counter", "Bytes written.", ("device",), "block devices"
+    ),
+    "read_count": _host(
+        "disk_reads_completed_total", "counter", "Reads completed.", ("device",), "block devices"
+    ),
+    "write_count": _host(
+        "disk_writes_completed_total", "counter", "Writes completed.", ("device",), "block devices"
+    ),
+    "busy_time": _host(
+        "disk_io_time_seconds_total", "counter", "Seconds spent doing I/O.", ("device",), "block devices"
+    ),
+}
+HOST_NETWORK = {
+    "bytes_recv": _host(
+        "network_receive_bytes_total", "counter", "Bytes received.", ("device",), "interfaces"
+    ),
+    "bytes_sent": _host("network_transmit_bytes_total", "counter", "Bytes sent.", ("device",), "interfaces"),
+    "packets_recv": _host(
+        "network_receive_packets_total", "counter", "Packets received.", ("device",), "interfaces"
+    ),
+    "packets_sent": _host(
+        "network_transmit_packets_total", "counter", "Packets sent.", ("device",), "interfaces"
+    ),
+    "errin": _host("network_receive_errs_total", "counter", "Receive errors.", ("device",), "interfaces"),
+    "errout": _host("network_transmit_errs_total", "counter", "Transmit errors.", ("device",), "interfaces"),
+    "dropin": _host(
+        "network_receive_drop_total", "counter", "Received packets dropped.", ("device",), "interfaces"
+    ),
+    "dropout": _host(
+        "network_transmit_drop_total", "counter", "Sent packets dropped.", ("device",), "interfaces"
+    ),
+}
+HOST_CONTEXT_SWITCHES = _host("context_switches_total", "counter", "Context switches since boot.")
+HOST_BOOT_TIME = _host("boot_time_seconds", "gauge", "Unix time the host booted.")
+HOST_INFO = _host(
+    "info", "gauge", "Host facts; always 1.",
+    ("hostname", "os", "kernel", "cpu_model", "logical_cpus", "physical_cpus", "memory_bytes"),
+)  # fmt: skip
+
 CATALOG: tuple[MetricSpec, ...] = (
     BENCHMARK_VALUE,
     BENCHMARK_ITERATIONS,
@@ -90,4 +160,15 @@ CATALOG: tuple[MetricSpec, ...] = (
     COLLECTOR_SUCCESS,
     CENTRAL_REQUESTS,
     CENTRAL_REQUEST_DURATION,
+    HOST_CPU_SECONDS,
+    HOST_LOAD1,
+    HOST_LOAD5,
+    HOST_LOAD15,
+    *HOST_MEMORY.values(),
+    *HOST_FILESYSTEM.values(),
+    *HOST_DISK.values(),
+    *HOST_NETWORK.values(),
+    HOST_CONTEXT_SWITCHES,
+    HOST_BOOT_TIME,
+    HOST_INFO,
 )

@@ -18,6 +18,7 @@ class AgentSettings(BaseSettings):
     hostname: str = Field(default_factory=socket.gethostname, min_length=1)
     state_dir: Path = Field(default_factory=lambda: benchhub_home() / "agent")
     results_retention_seconds: float = Field(default=900, gt=0)
+    collect_host: bool = True
 
     @property
     def host(self) -> str:

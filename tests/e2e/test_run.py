@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.conftest import free_port
@@ -49,7 +50,7 @@ targets:
     framework: command
     timeout: 1
   sleepy:
-    command: echo started; sleep 60
+    command: echo $$ > sleepy.pid; echo started; exec sleep 60
     framework: command
   timed:
     command: 'true'
@@ -176,8 +177,9 @@ def test_ctrl_c_cancels_the_run_and_stops_the_command(live: LiveStack, repo: tup
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert only_run(live, "sleepy", commit)["state"] == "cancelled", stderr
-    leftover = subprocess.run(["pgrep", "-f", "sleep 60"], capture_output=True, text=True)
-    assert leftover.stdout.strip() == "", "the benchmark command outlived Ctrl-C"
+    pid = int((path / "sleepy.pid").read_text())
+    alive = psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    assert not alive, "the benchmark command outlived Ctrl-C"
 
 
 def test_central_down_is_a_clear_error_before_anything_runs(live: LiveStack, tmp_path: Path) -> None:
@@ -226,3 +228,12 @@ def test_real_go_benchmark_example(live: LiveStack, tmp_path: Path) -> None:
     assert all(r["sample_count"] == 3 for r in results)
     series = live.wait_for_series(f'benchhub_benchmark_value{{run_id="{run["id"]}",measure="time"}}', 4)
     assert all(0 < s["values"][0] < 1 for s in series)
+
+
+def test_host_series_arrive(live: LiveStack) -> None:
+    series = live.wait_for_series('benchhub_host_cpu_seconds_total{job="benchhub-agent",mode="idle"}', 1)
+    assert series[0]["metric"]["instance"] == live.agent.removeprefix("http://")
+    memory = live.wait_for_series('benchhub_host_memory_total_bytes{job="benchhub-agent"}', 1)
+    with open("/proc/meminfo") as fh:
+        meminfo_kb = int(next(line for line in fh if line.startswith("MemTotal:")).split()[1])
+    assert memory[0]["values"][-1] == meminfo_kb * 1024
