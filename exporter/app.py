@@ -36,7 +36,7 @@ def create_app(settings: AgentSettings, store: ResultStore | None = None) -> Fas
     registry.register(_InfoCollector(settings.hostname))
     collectors: dict[str, Collector] = {"benchmark": BenchmarkCollector(store, settings.hostname)}
     if settings.collect_host:
-        collectors["host"] = HostCollector(hostname=settings.hostname)
+        collectors["host"] = HostCollector(fs_exclude=settings.fs_exclude_types, hostname=settings.hostname)
     registry.register(InstrumentedCollectors(collectors))
     app = FastAPI(title="BenchHub agent", version=__version__)
     app.state.store = store

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from central.settings import benchhub_home
+from exporter.collectors.host import DEFAULT_FS_EXCLUDE
 
 
 class AgentSettings(BaseSettings):
@@ -19,6 +20,8 @@ class AgentSettings(BaseSettings):
     state_dir: Path = Field(default_factory=lambda: benchhub_home() / "agent")
     results_retention_seconds: float = Field(default=900, gt=0)
     collect_host: bool = True
+    # JSON list in the environment, e.g. BENCHHUB_AGENT_FS_EXCLUDE_TYPES='["tmpfs","nfs"]'
+    fs_exclude_types: frozenset[str] = DEFAULT_FS_EXCLUDE
 
     @property
     def host(self) -> str:

@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.collectors.host import HostCollector, Partition, PsutilSource
 from exporter.collectors.instrumented import InstrumentedCollectors
+from exporter.settings import AgentSettings
 
 
 def samples(collector: Any) -> dict[str, list[Any]]:
@@ -81,3 +82,11 @@ def test_a_failing_collector_is_reported_and_the_rest_answers() -> None:
     success = {x.labels["collector"]: x.value for x in got["benchhub_agent_collector_success"]}
     assert success == {"host": 0.0, "ok": 1.0}
     assert len(got["benchhub_host_memory_total_bytes"]) == 1  # from the working one only
+
+
+def test_fs_exclude_types_come_from_the_environment(monkeypatch: Any, tmp_path: Any) -> None:
+    monkeypatch.setenv("BENCHHUB_AGENT_FS_EXCLUDE_TYPES", '["ext4"]')
+    settings = AgentSettings(state_dir=tmp_path)
+    got = samples(HostCollector(FakeSource(), fs_exclude=settings.fs_exclude_types))
+    mounts = {x.labels["mountpoint"] for x in got["benchhub_host_filesystem_size_bytes"]}
+    assert mounts == {"/var/lib/containers/x", "/proc"}  # only ext4 excluded now; /gone vanished
