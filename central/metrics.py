@@ -1,8 +1,10 @@
-"""central's own Prometheus metrics (names: benchhub_central_*)."""
+"""central's own Prometheus metrics; names, help and labels come from the catalog."""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from exporter.metrics import CENTRAL_REQUEST_DURATION, CENTRAL_REQUESTS
 
 
 class CentralMetrics:
@@ -11,15 +13,12 @@ class CentralMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         self.requests = Counter(
-            "benchhub_central_requests",
-            "HTTP requests served by central.",
-            ["method", "route", "status"],
-            registry=registry,
+            CENTRAL_REQUESTS.family, CENTRAL_REQUESTS.help, CENTRAL_REQUESTS.labels, registry=registry
         )
         self.latency = Histogram(
-            "benchhub_central_request_duration_seconds",
-            "Time to serve an HTTP request.",
-            ["method", "route"],
+            CENTRAL_REQUEST_DURATION.family,
+            CENTRAL_REQUEST_DURATION.help,
+            CENTRAL_REQUEST_DURATION.labels,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=registry,
         )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from fastapi import FastAPI, Response
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from exporter import __version__
@@ -24,7 +24,7 @@ class _InfoCollector:
         self._host = host
 
     def collect(self) -> Iterator[Metric]:
-        info = GaugeMetricFamily(AGENT_INFO.family, AGENT_INFO.help, labels=AGENT_INFO.labels)
+        info = AGENT_INFO.new_family()
         info.add_metric([__version__, self._host], 1.0)
         yield info
 

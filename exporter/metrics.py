@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
 MetricType = Literal["gauge", "counter", "histogram"]
 
 
@@ -27,6 +29,11 @@ class MetricSpec:
     def family(self) -> str:
         """The family name prometheus-client takes (it appends _total to counters)."""
         return self.name.removesuffix("_total") if self.type == "counter" else self.name
+
+    def new_family(self) -> GaugeMetricFamily | CounterMetricFamily:
+        """An empty family for a custom collector's ``collect()`` (gauges and counters)."""
+        cls = CounterMetricFamily if self.type == "counter" else GaugeMetricFamily
+        return cls(self.family, self.help, labels=self.labels)
 
 
 # org/project/target/benchmark/measure/unit/commit/branch/run_id/host/procs: bounded by the

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
-from exporter.metrics import BENCHMARK_ITERATIONS, BENCHMARK_VALUE, MetricSpec
+from exporter.metrics import BENCHMARK_ITERATIONS, BENCHMARK_VALUE
 from exporter.store import ResultStore
 from exporter.units import to_base_unit
-
-
-def _family(spec: MetricSpec) -> GaugeMetricFamily:
-    return GaugeMetricFamily(spec.family, spec.help, labels=spec.labels)
 
 
 class BenchmarkCollector:
@@ -23,8 +19,8 @@ class BenchmarkCollector:
         self._host = host
 
     def collect(self) -> Iterator[Metric]:
-        values = _family(BENCHMARK_VALUE)
-        iterations = _family(BENCHMARK_ITERATIONS)
+        values = BENCHMARK_VALUE.new_family()
+        iterations = BENCHMARK_ITERATIONS.new_family()
         for run in self._store.current():
             ts = run.timestamp.timestamp()
             for result in run.results:

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import psutil
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
 from exporter import metrics as m
 
@@ -92,14 +92,6 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _gauge(spec: m.MetricSpec) -> GaugeMetricFamily:
-    return GaugeMetricFamily(spec.family, spec.help, labels=spec.labels)
-
-
-def _counter(spec: m.MetricSpec) -> CounterMetricFamily:
-    return CounterMetricFamily(spec.family, spec.help, labels=spec.labels)
-
-
 class HostCollector:
     """CPU, load, memory, filesystems, disks, network, context switches, boot time, info."""
 
@@ -119,14 +111,14 @@ class HostCollector:
 
     def collect(self) -> Iterator[Metric]:
         src = self._source
-        cpu = _counter(m.HOST_CPU_SECONDS)
+        cpu = m.HOST_CPU_SECONDS.new_family()
         for index, times in enumerate(src.cpu_times()):
             for mode in CPU_MODES:
                 if hasattr(times, mode):
                     cpu.add_metric([str(index), mode], float(getattr(times, mode)))
         yield cpu
         for spec, value in zip((m.HOST_LOAD1, m.HOST_LOAD5, m.HOST_LOAD15), src.load(), strict=True):
-            gauge = _gauge(spec)
+            gauge = spec.new_family()
             gauge.add_metric([], value)
             yield gauge
         memory, swap = src.memory(), src.swap()
@@ -136,24 +128,24 @@ class HostCollector:
             "swap_total": swap.total, "swap_free": swap.free,
         }  # fmt: skip
         for field, spec in m.HOST_MEMORY.items():
-            gauge = _gauge(spec)
+            gauge = spec.new_family()
             gauge.add_metric([], float(values[field]))
             yield gauge
-        info = _gauge(m.HOST_INFO)
+        info = m.HOST_INFO.new_family()
         info.add_metric([*self._info, str(memory.total)], 1.0)
         yield info
         yield from self._filesystems()
         yield from self._per_device(src.disk_io(), m.HOST_DISK, scale={"busy_time": 0.001})
         yield from self._per_device(src.net_io(), m.HOST_NETWORK, scale={})
-        switches = _counter(m.HOST_CONTEXT_SWITCHES)
+        switches = m.HOST_CONTEXT_SWITCHES.new_family()
         switches.add_metric([], float(src.context_switches()))
         yield switches
-        boot = _gauge(m.HOST_BOOT_TIME)
+        boot = m.HOST_BOOT_TIME.new_family()
         boot.add_metric([], src.boot_time())
         yield boot
 
     def _filesystems(self) -> Iterator[Metric]:
-        families = {key: _gauge(spec) for key, spec in m.HOST_FILESYSTEM.items()}
+        families = {key: spec.new_family() for key, spec in m.HOST_FILESYSTEM.items()}
         seen: set[str] = set()
         for part in self._source.partitions():
             if part.fstype in self._fs_exclude or part.mountpoint in seen:
@@ -177,7 +169,7 @@ class HostCollector:
         counters: dict[str, Any], specs: dict[str, m.MetricSpec], scale: dict[str, float]
     ) -> Iterator[Metric]:
         for field, spec in specs.items():
-            family = _counter(spec)
+            family = spec.new_family()
             for device, values in sorted(counters.items()):
                 family.add_metric([device], float(getattr(values, field)) * scale.get(field, 1.0))
             yield family

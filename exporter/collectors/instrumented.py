@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Protocol
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
 from exporter.metrics import COLLECTOR_DURATION, COLLECTOR_SUCCESS
 
@@ -25,8 +25,8 @@ class InstrumentedCollectors:
         self._collectors = dict(collectors)
 
     def collect(self) -> Iterator[Metric]:
-        duration = GaugeMetricFamily(COLLECTOR_DURATION.family, COLLECTOR_DURATION.help, labels=["collector"])
-        success = GaugeMetricFamily(COLLECTOR_SUCCESS.family, COLLECTOR_SUCCESS.help, labels=["collector"])
+        duration = COLLECTOR_DURATION.new_family()
+        success = COLLECTOR_SUCCESS.new_family()
         for name, collector in self._collectors.items():
             start = time.perf_counter()
             try:
