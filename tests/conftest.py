@@ -16,6 +16,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def meminfo_total_bytes() -> int:
+    """MemTotal from /proc/meminfo, the number node_exporter and psutil both report."""
+    with open("/proc/meminfo") as fh:
+        return int(next(line for line in fh if line.startswith("MemTotal:")).split()[1]) * 1024
+
+
 @pytest.fixture
 def data_dir() -> Path:
     return DATA

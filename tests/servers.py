@@ -1,4 +1,4 @@
-"""Serve an ASGI app with a real uvicorn on a free port, in a thread, for a test."""
+"""Real servers for tests: an ASGI app under uvicorn, and the settings of a throwaway stack."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
+from cli.stack import StackSettings
 from tests.conftest import free_port
 
 
@@ -29,3 +32,11 @@ def serve_app(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def stack_settings(home: Path, **overrides: Any) -> StackSettings:
+    """All four services on free ports, scraping every second, points queryable at once."""
+    return StackSettings(
+        home=home, vm_port=free_port(), vmagent_port=free_port(), central_port=free_port(),
+        agent_port=free_port(), scrape_interval="1s", latency_offset="0s", **overrides,
+    )  # fmt: skip

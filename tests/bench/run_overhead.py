@@ -19,8 +19,8 @@ from pathlib import Path
 
 import httpx
 
-from cli.stack import Stack, StackSettings
-from tests.conftest import free_port
+from cli.stack import Stack
+from tests.servers import stack_settings
 
 RUNS = 7
 GO_OUTPUT = "BenchmarkX-2  1000  1500 ns/op\nBenchmarkY-2  1000  2500 ns/op\nPASS\n"
@@ -29,11 +29,7 @@ GO_OUTPUT = "BenchmarkX-2  1000  1500 ns/op\nBenchmarkY-2  1000  2500 ns/op\nPAS
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        settings = StackSettings(
-            home=root / "home", vm_port=free_port(), vmagent_port=free_port(),
-            central_port=free_port(), agent_port=free_port(), scrape_interval="1s",
-            latency_offset="0s",
-        )  # fmt: skip
+        settings = stack_settings(root / "home")
         stack = Stack(settings)
         stack.up()
         try:

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from cli.stack import Stack, StackSettings
-from tests.conftest import free_port
+from cli.stack import Stack
+from tests.servers import stack_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -26,13 +26,6 @@ def require_binaries() -> None:
     for name in ("victoria-metrics", "vmagent"):
         if shutil.which(name) is None:
             pytest.fail(f"{name} missing: run 'make setup' (apt-get install victoria-metrics)")
-
-
-def stack_settings(home: Path, **overrides: Any) -> StackSettings:
-    return StackSettings(
-        home=home, vm_port=free_port(), vmagent_port=free_port(), central_port=free_port(),
-        agent_port=free_port(), scrape_interval="1s", latency_offset="0s", **overrides,
-    )  # fmt: skip
 
 
 @dataclass

@@ -14,7 +14,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, meminfo_total_bytes
 from tests.e2e.conftest import LiveStack, bhubctl, make_repo
 
 pytestmark = pytest.mark.e2e
@@ -234,6 +234,4 @@ def test_host_series_arrive(live: LiveStack) -> None:
     series = live.wait_for_series('benchhub_host_cpu_seconds_total{job="benchhub-agent",mode="idle"}', 1)
     assert series[0]["metric"]["instance"] == live.agent.removeprefix("http://")
     memory = live.wait_for_series('benchhub_host_memory_total_bytes{job="benchhub-agent"}', 1)
-    with open("/proc/meminfo") as fh:
-        meminfo_kb = int(next(line for line in fh if line.startswith("MemTotal:")).split()[1])
-    assert memory[0]["values"][-1] == meminfo_kb * 1024
+    assert memory[0]["values"][-1] == meminfo_total_bytes()

@@ -13,7 +13,8 @@ import pytest
 
 from cli.errors import StackError
 from cli.stack import Stack
-from tests.e2e.conftest import LiveStack, stack_settings
+from tests.e2e.conftest import LiveStack
+from tests.servers import stack_settings
 
 pytestmark = pytest.mark.e2e
 

@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter.collectors.host import HostCollector, Partition, PsutilSource
 from exporter.collectors.instrumented import InstrumentedCollectors
 from exporter.settings import AgentSettings
+from tests.conftest import meminfo_total_bytes
 
 
 def samples(collector: Any) -> dict[str, list[Any]]:
@@ -34,9 +35,7 @@ def test_real_machine_values_are_sane() -> None:
         return sum(x.value for x in s["benchhub_host_cpu_seconds_total"])
 
     assert total_cpu(second) > total_cpu(first)
-    with open("/proc/meminfo") as fh:
-        meminfo_kb = int(next(line for line in fh if line.startswith("MemTotal:")).split()[1])
-    assert second["benchhub_host_memory_total_bytes"][0].value == meminfo_kb * 1024
+    assert second["benchhub_host_memory_total_bytes"][0].value == meminfo_total_bytes()
     modes = {x.labels["mode"] for x in second["benchhub_host_cpu_seconds_total"]}
     assert {"user", "system", "idle"} <= modes
     assert {x.labels["cpu"] for x in second["benchhub_host_cpu_seconds_total"]} == {
