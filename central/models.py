@@ -109,7 +109,8 @@ class Result(Base):
     benchmark: Mapped[str] = mapped_column(String(1000))
     measure: Mapped[str] = mapped_column(String(100))
     unit: Mapped[str] = mapped_column(String(50))
-    value: Mapped[float] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
     iterations: Mapped[int | None] = mapped_column(Integer)
     mean: Mapped[float | None] = mapped_column(Float)
     median: Mapped[float | None] = mapped_column(Float)
@@ -119,6 +120,7 @@ class Result(Base):
     sample_count: Mapped[int | None] = mapped_column(Integer)
     samples: Mapped[list[float] | None] = mapped_column(JSON)
     labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    context: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
 
 class Event(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _NAME = r"^[^\s/][^\s]*$"
 MAX_RESULTS_PER_BATCH = 10_000
@@ -31,15 +31,24 @@ ALLOWED_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
 }
 
 
-class ResultIn(BaseModel):
-    """One measured value, in the tool's own unit, with the statistics the tool gave."""
+MAX_SAMPLES = 100_000
 
-    model_config = ConfigDict(extra="forbid")
+
+class ResultIn(BaseModel):
+    """One measured value, in the tool's own unit, with the statistics the tool gave.
+
+    A benchmark that reported an error has ``error`` set and no ``value``: a failed result,
+    never a zero. ``labels`` identify the result within its run; ``context`` only describes it
+    (tool statistics beyond the common ones, parameters, groups, machine facts).
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     benchmark: str = Field(min_length=1, max_length=1000)
     measure: str = Field(min_length=1, max_length=100)
     unit: str = Field(min_length=1, max_length=50)
-    value: float
+    value: float | None = None
+    error: str | None = Field(default=None, min_length=1, max_length=10_000)
     iterations: int | None = Field(default=None, ge=0)
     mean: float | None = None
     median: float | None = None
@@ -47,8 +56,15 @@ class ResultIn(BaseModel):
     min: float | None = None
     max: float | None = None
     sample_count: int | None = Field(default=None, ge=0)
-    samples: list[float] | None = Field(default=None, max_length=100_000)
+    samples: list[float] | None = Field(default=None, max_length=MAX_SAMPLES)
     labels: dict[str, str] = Field(default_factory=dict)
+    context: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _value_or_error(self) -> ResultIn:
+        if (self.value is None) == (self.error is None):
+            raise ValueError("a result has either a value or an error, exactly one of them")
+        return self
 
     def key(self) -> str:
         """What makes a result unique within its run (for idempotent uploads)."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from central.schemas import MAX_RAW_OUTPUT, ResultIn, RunCreate, RunPublic, RunState, RunTransition
@@ -13,10 +14,14 @@ from cli.client import AgentClient, CentralClient
 from cli.config import Target
 from cli.errors import BenchHubError, ParseError, ServiceError
 from cli.git import GitInfo
-from cli.parsers import PARSERS
+from cli.outputs import collect_documents
+from cli.parsers import parse_documents
 from cli.parsers.command import timing_results
 from cli.runner import Cancelled, Execution, execute
 from exporter.schemas import RunResults
+
+# The command succeeded but a benchmark in it reported an error (a failed result).
+BENCHMARK_ERROR_EXIT = 1
 
 
 @dataclass
@@ -34,8 +39,7 @@ def _execute_target(
 ) -> tuple[Execution, list[ResultIn], str | None]:
     """Run the target (repeats for 'command'); return the last execution, results, error."""
     if target.framework == "command":
-        walls: list[float] = []
-        cpus: list[float] = []
+        timed: list[Execution] = []
         outputs: list[str] = []
         for index in range(target.warmup + target.repeat):
             ex = execute(target.command, cwd, target.env, target.timeout, echo)
@@ -43,15 +47,25 @@ def _execute_target(
             if ex.exit_code != 0:
                 break
             if index >= target.warmup:
-                walls.append(ex.wall_seconds)
-                cpus.append(ex.cpu_seconds)
-        combined = Execution(ex.exit_code, "".join(outputs), sum(walls), sum(cpus), ex.timed_out)
-        return combined, timing_results(name, walls, cpus) if ex.exit_code == 0 else [], None
+                timed.append(ex)
+        combined = replace(ex, output="".join(outputs), wall_seconds=sum(t.wall_seconds for t in timed))
+        return combined, timing_results(name, timed) if ex.exit_code == 0 else [], None
+    started = time.time()
     ex = execute(target.command, cwd, target.env, target.timeout, echo)
     try:
-        return ex, PARSERS[target.framework](ex.output), None
+        docs = collect_documents(target.framework, target.output, cwd, ex.output, started)
+        return ex, parse_documents(target.framework, docs), None
     except ParseError as exc:
         return ex, [], f"cannot parse {target.framework} output: {exc}"
+
+
+def _failed_results(results: list[ResultIn]) -> str | None:
+    failed = [r for r in results if r.error is not None]
+    if not failed:
+        return None
+    first = failed[0]
+    more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+    return f"{len(failed)} benchmark(s) reported an error: {first.benchmark}: {first.error}{more}"
 
 
 def run_target(
@@ -99,6 +113,8 @@ def run_target(
         exit_code, message = ex.exit_code, f"the command exited with code {ex.exit_code}"
     elif parse_error:
         exit_code, message = ParseError.exit_code, parse_error
+    elif failures := _failed_results(results):
+        exit_code, message = BENCHMARK_ERROR_EXIT, failures
     else:
         exit_code, message = 0, None
     state = RunState.finished if exit_code == 0 else RunState.failed

@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cli.errors import ConfigError
 
 CONFIG_NAME = "bhub.yaml"
-FRAMEWORKS = ("go", "command")
+Framework = Literal[
+    "command", "auto", "go", "go-json", "pytest-benchmark", "google-benchmark", "hyperfine",
+    "criterion", "pyperf", "json",
+]  # fmt: skip
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -25,13 +28,24 @@ class Target(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     command: str = Field(min_length=1)
-    framework: Literal["go", "command"] = "command"
+    framework: Framework = "command"
+    output: str | None = Field(
+        default=None,
+        min_length=1,
+        description="file or glob (relative to cwd, ** allowed) the tool writes; default: its output",
+    )
     cwd: str = "."
     env: dict[str, str] = Field(default_factory=dict)
     repeat: int = Field(default=1, ge=1, le=10_000)
     warmup: int = Field(default=0, ge=0, le=1_000)
     timeout: float = Field(default=3600, gt=0)
     labels: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _output_needs_a_parser(self) -> Target:
+        if self.output is not None and self.framework == "command":
+            raise ValueError("output: is read by a parser; set 'framework:' to the tool that writes it")
+        return self
 
     @field_validator("labels")
     @classmethod
@@ -146,7 +160,10 @@ targets:
   # bhubctl run strings
   strings:
     command: go test -run '^$' -bench . -benchmem ./...
-    framework: go              # go | command (time the whole command)
+    framework: go              # command (time the whole command) | auto | go | go-json |
+                               # pytest-benchmark | google-benchmark | hyperfine | criterion |
+                               # pyperf | json (BenchHub's own format)
+    # output: bench.json       # read results from this file (glob) instead of the output
     cwd: .                     # relative to this file
     env: {}                    # extra environment variables
     repeat: 1                  # 'command' framework: how many timed runs

@@ -22,6 +22,7 @@ def results_table(results: list[ResultIn], title: str | None = None) -> Table:
         table.add_column(column, justify="right" if right else "left", no_wrap=column == "benchmark")
     for r in results:
         labels = ",".join(f"{k}={v}" for k, v in sorted(r.labels.items()))
-        table.add_row(r.benchmark, r.measure, _num(r.value), r.unit, _num(r.stddev),
+        value = _num(r.value) if r.error is None else f"[red]error: {r.error}[/]"
+        table.add_row(r.benchmark, r.measure, value, r.unit, _num(r.stddev),
                       str(r.sample_count or ""), labels)  # fmt: skip
     return table

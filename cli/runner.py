@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 import os
-import resource
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,11 +26,23 @@ class Cancelled(BenchHubError):
 
 @dataclass(frozen=True)
 class Execution:
+    """One run of a command; CPU and RSS figures cover it and the children it waited for."""
+
     exit_code: int
     output: str
     wall_seconds: float
-    cpu_seconds: float
+    user_seconds: float
+    system_seconds: float
+    max_rss_bytes: int
     timed_out: bool
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.user_seconds + self.system_seconds
+
+
+# ru_maxrss is in KiB on Linux and in bytes on macOS.
+_RSS_UNIT = 1 if sys.platform == "darwin" else 1024
 
 
 def _shell() -> str:
@@ -46,27 +58,66 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def _stop(pgid: int) -> None:
     """SIGINT, then SIGTERM, then SIGKILL to the command's whole process group until it is gone.
 
     The shell may exit at once while its background children (which ignore SIGINT) live on,
-    so each step waits for the group, not only for the shell.
+    so each step waits for the group, not only for the shell (the reaper thread collects it).
     """
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         try:
-            os.killpg(proc.pid, sig)
+            os.killpg(pgid, sig)
         except ProcessLookupError:
-            break
+            return
         deadline = time.monotonic() + GRACE_SECONDS
         while time.monotonic() < deadline:
-            proc.poll()
-            if not _group_alive(proc.pid):
-                break
+            if not _group_alive(pgid):
+                return
             time.sleep(0.05)
-        else:
-            continue
-        break
-    proc.wait()
+
+
+# Runs the command as its child and reports that child's own rusage on a pipe. Our process is
+# large; a child spawned from it has its peak RSS accounted at least as large (exec records the
+# RSS of the memory it replaces), so the command is forked from this small process instead.
+_MEASURER = """
+import os, signal, sys, time
+fd = int(sys.argv[1])
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.close(fd)
+    try:
+        os.execv(sys.argv[2], sys.argv[2:])
+    except OSError as exc:
+        os.write(2, f"cannot run {sys.argv[2]}: {exc}\\n".encode())
+        os._exit(127)
+for sig in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(sig, signal.SIG_IGN)
+_, status, ru = os.wait4(pid, 0)
+os.write(fd, f"{time.perf_counter() - start} {ru.ru_utime} {ru.ru_stime} {ru.ru_maxrss}".encode())
+code = os.waitstatus_to_exitcode(status)
+if code < 0:
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
+
+
+class _Reaper(threading.Thread):
+    """Waits for the command, then reads what the measurer reported of it."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], report: int) -> None:
+        super().__init__(daemon=True)
+        self._proc = proc
+        self._report = report
+        self.usage: tuple[float, float, float, int] | None = None
+
+    def run(self) -> None:
+        self._proc.wait()
+        with os.fdopen(self._report, "rb") as fh:
+            fields = fh.read().split()
+        if len(fields) == 4:
+            self.usage = (float(fields[0]), float(fields[1]), float(fields[2]), int(fields[3]) * _RSS_UNIT)
 
 
 def execute(
@@ -77,11 +128,12 @@ def execute(
     echo: Callable[[bytes], None],
 ) -> Execution:
     """Run ``command`` in the user's shell; stdout and stderr merged, echoed as they come."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
+    report_read, report_write = os.pipe()
     try:
         proc = subprocess.Popen(
-            [_shell(), "-c", command],
+            [sys.executable, "-S", "-E", "-c", _MEASURER, str(report_write), _shell(), "-c", command],
+            pass_fds=(report_write,),
             cwd=cwd,
             env={**os.environ, **env},
             stdout=subprocess.PIPE,
@@ -90,7 +142,10 @@ def execute(
             start_new_session=True,
         )
     except OSError as exc:
+        os.close(report_read)
         raise BenchHubError(f"cannot start {command!r} in {cwd}: {exc}") from None
+    finally:
+        os.close(report_write)
     chunks: list[bytes] = []
     stream = proc.stdout
     assert isinstance(stream, io.BufferedReader)
@@ -101,29 +156,32 @@ def execute(
             echo(chunk)
 
     reader = threading.Thread(target=pump, daemon=True)
+    reaper = _Reaper(proc, report_read)
     timed_out = False
-    try:  # Ctrl-C may land anywhere from here on, even before wait(): the child always stops
+    try:  # Ctrl-C may land anywhere from here on, even before the wait: the child always stops
         reader.start()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
+        reaper.start()
+        reaper.join(timeout)
+        if reaper.is_alive():
             timed_out = True
-            _stop(proc)
+            _stop(proc.pid)
+        reaper.join()
         reader.join(GRACE_SECONDS)
     except KeyboardInterrupt:
-        _stop(proc)
+        _stop(proc.pid)
+        reaper.join(GRACE_SECONDS)
         reader.join(GRACE_SECONDS)
         raise Cancelled(f"interrupted: {command!r} was stopped") from None
     finally:
         stream.close()
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    code = proc.returncode
+    usage = reaper.usage or (time.perf_counter() - start, 0.0, 0.0, 0)
+    code = proc.returncode if proc.returncode is not None else -signal.SIGKILL
     return Execution(
         exit_code=124 if timed_out else (128 - code if code < 0 else code),
         output=b"".join(chunks).decode("utf-8", errors="replace"),
-        wall_seconds=wall,
-        cpu_seconds=cpu,
+        wall_seconds=usage[0],
+        user_seconds=usage[1],
+        system_seconds=usage[2],
+        max_rss_bytes=usage[3],
         timed_out=timed_out,
     )

@@ -9,16 +9,19 @@ _BYTES = {"B": 1.0, "bytes": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9,
 
 
 def to_base_unit(value: float, unit: str) -> tuple[float, str]:
-    """(value, unit) in seconds, bytes or bytes_per_second; other units pass through.
+    """(value, unit) in seconds, bytes or bytes_per_second; other rates as ``X_per_second``.
 
-    A trailing ``/op`` (Go's per-operation units) is dropped: the ``measure`` says per what.
+    A trailing ``/op`` or ``/iter`` (per-operation units of Go and libtest) is dropped: the
+    ``measure`` says per what. Other units pass through unchanged.
     """
-    bare = unit.removesuffix("/op")
+    bare = unit.removesuffix("/op").removesuffix("/iter")
     if bare in _SECONDS:
         return value * _SECONDS[bare], "seconds"
     if bare in _BYTES:
         return value * _BYTES[bare], "bytes"
     head, sep, tail = bare.partition("/")
-    if sep and head in _BYTES and tail in ("s", "sec"):
-        return value * _BYTES[head], "bytes_per_second"
+    if sep and tail in ("s", "sec"):
+        if head in _BYTES:
+            return value * _BYTES[head], "bytes_per_second"
+        return value, f"{head}_per_second"
     return value, bare

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(git curl make procps python3 python3-venv python3-pip victoria-metrics prometheus golang-go postgresql)
+APT_PACKAGES=(git curl make procps python3 python3-venv python3-pip victoria-metrics prometheus golang-go postgresql hyperfine)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 

@@ -25,3 +25,7 @@ def meminfo_total_bytes() -> int:
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+# tests/data holds the benchmarks that made the recorded outputs, not tests of BenchHub.
+collect_ignore_glob = ["data/*"]

@@ -1,4 +1,4 @@
-"""bhubctl parse FILE --framework X: show what BenchHub reads from a tool's output."""
+"""bhubctl parse FILE... [--framework X]: show what BenchHub reads from a tool's output."""
 
 from __future__ import annotations
 
@@ -10,23 +10,40 @@ import typer
 
 from cli.errors import BenchHubError
 from cli.output import console, results_table
-from cli.parsers import PARSERS
+from cli.outputs import collect_documents, read_files
+from cli.parsers import FRAMEWORKS, Document, detect, parse_documents
+
+_CHOICES = ", ".join([*FRAMEWORKS, "auto"])
+
+
+def _documents(paths: list[Path], framework: str) -> list[Document]:
+    docs: list[Document] = []
+    for path in paths:
+        if str(path) == "-":
+            docs.append(Document("<stdin>", typer.get_text_stream("stdin").read()))
+        elif path.is_dir():  # criterion's target/criterion: every benchmark's newest estimates
+            docs.extend(collect_documents(framework, "**/new/estimates.json", path, ""))
+        else:
+            docs.extend(read_files(framework, [path]))
+    return docs
 
 
 def parse(
-    file: Annotated[Path, typer.Argument(help="the tool's output, '-' for standard input")],
-    framework: Annotated[str, typer.Option(help=f"one of: {', '.join(sorted(PARSERS))}")],
+    files: Annotated[
+        list[Path], typer.Argument(help="output files ('-' for standard input), or target/criterion")
+    ],
+    framework: Annotated[str, typer.Option(help=f"one of: {_CHOICES}")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
-    """Parse a benchmark output file without running anything."""
-    if framework not in PARSERS:
-        raise BenchHubError(f"no parser {framework!r}; choose one of: {', '.join(sorted(PARSERS))}")
-    try:
-        text = typer.get_text_stream("stdin").read() if str(file) == "-" else file.read_text()
-    except OSError as exc:
-        raise BenchHubError(f"cannot read {file}: {exc}") from None
-    results = PARSERS[framework](text)
+    """Parse benchmark output files without running anything."""
+    if framework not in (*FRAMEWORKS, "auto"):
+        raise BenchHubError(f"no parser {framework!r}; choose one of: {_CHOICES}")
+    if framework == "auto" and any(p.is_dir() for p in files):
+        framework = "criterion"
+    if framework == "auto" and files and str(files[0]) != "-":
+        framework = detect(_documents(files[:1], framework)[0].text)
+    results = parse_documents(framework, _documents(files, framework))
     if as_json:
-        print(json.dumps([r.model_dump() for r in results], indent=2))
+        print(json.dumps([r.model_dump(exclude_none=True) for r in results], indent=2))
     else:
-        console.print(results_table(results, title=str(file)))
+        console.print(results_table(results, title=", ".join(str(f) for f in files)))

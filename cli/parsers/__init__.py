@@ -1,13 +1,100 @@
-"""Parsers: pure functions from a tool's output to results; the runner does the I/O."""
+"""Parsers: pure functions from a tool's output to results; the runner does the I/O.
+
+``FRAMEWORKS`` maps each ``framework:`` key of bhub.yaml to its parser. ``parse_documents``
+reads the command's stdout or the files a target names; ``detect`` tells the framework of
+an output when exactly one format fits (``framework: auto``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from central.schemas import ResultIn
-from cli.parsers import go
+from cli.errors import ParseError
+from cli.parsers import (
+    benchhub_json,
+    criterion,
+    go,
+    go_json,
+    google_benchmark,
+    hyperfine,
+    pyperf,
+    pytest_benchmark,
+)
+from cli.parsers.common import Document
 
-Parser = Callable[[str], list[ResultIn]]
+__all__ = ["FRAMEWORKS", "Document", "Framework", "detect", "parse_documents"]
 
-# framework -> parser of the command's output; 'command' is timed by the runner instead.
-PARSERS: dict[str, Parser] = {"go": go.parse}
+
+@dataclass(frozen=True)
+class Framework:
+    key: str
+    parse: Callable[[str], list[ResultIn]]
+    looks_like: re.Pattern[str]
+    parse_many: Callable[[Sequence[Document]], list[ResultIn]] | None = None
+    companions: tuple[str, ...] = ()  # files beside a named output that belong to it
+
+
+def _json_with(*keys: str) -> re.Pattern[str]:
+    """A JSON object holding all these keys in its first bytes; anchored, so a miss costs one scan."""
+    return re.compile(r"\A(?=\s*\{)" + "".join(f'(?=[\\s\\S]*?"{k}")' for k in keys))
+
+
+FRAMEWORKS: dict[str, Framework] = {
+    f.key: f
+    for f in (
+        Framework("go", go.parse, re.compile(r"(?m)^Benchmark\S*[ \t]+\d+[ \t]+\S+ \S+/op")),
+        Framework("go-json", go_json.parse, re.compile(r'^\s*\{"Time":"[^"]*","Action":')),
+        Framework("pytest-benchmark", pytest_benchmark.parse, _json_with("machine_info", "benchmarks")),
+        Framework("google-benchmark", google_benchmark.parse, _json_with("context", "time_unit")),
+        Framework("hyperfine", hyperfine.parse, _json_with("results", "command", "times")),
+        Framework(
+            "criterion", criterion.parse,
+            re.compile(r'(?m)^test .+ \.\.\. bench:|^\s*\{"mean":\{"confidence_interval"'),
+            parse_many=criterion.parse_documents, companions=criterion.COMPANIONS,
+        ),
+        Framework("pyperf", pyperf.parse, _json_with("benchmarks", "runs", "version")),
+        Framework("json", benchhub_json.parse, re.compile(r'^\s*\{\s*"benchhub"\s*:')),
+    )
+}  # fmt: skip
+# 'command' is timed by the runner instead of parsed; 'auto' picks one of FRAMEWORKS.
+FRAMEWORK_KEYS = (*FRAMEWORKS, "command", "auto")
+_SNIFF_BYTES = 65536
+
+
+def detect(text: str) -> str:
+    """The one framework whose format the text has; ParseError when none or several fit."""
+    head = text[:_SNIFF_BYTES]
+    fits = [key for key, f in FRAMEWORKS.items() if f.looks_like.search(head)]
+    if len(fits) == 1:
+        return fits[0]
+    known = ", ".join(FRAMEWORKS)
+    if not fits:
+        raise ParseError(
+            f"cannot tell which tool wrote this output; name it (framework: or --framework): {known}"
+        )
+    raise ParseError(
+        f"the output fits several formats ({', '.join(fits)}); name one (framework: or --framework)"
+    )
+
+
+def parse_documents(framework: str, docs: Sequence[Document]) -> list[ResultIn]:
+    """Results of all documents; a ParseError names the document that failed."""
+    if framework == "auto":
+        if not docs:
+            raise ParseError("no output to parse")
+        framework = detect(docs[0].text)
+    if framework not in FRAMEWORKS:
+        raise ParseError(f"no parser {framework!r}; choose one of: {', '.join(FRAMEWORKS)}, auto")
+    spec = FRAMEWORKS[framework]
+    if spec.parse_many is not None:
+        return spec.parse_many(docs)
+    results: list[ResultIn] = []
+    for doc in docs:
+        try:
+            results.extend(spec.parse(doc.text))
+        except ParseError as exc:
+            raise ParseError(f"{doc.name}: {exc}") from None
+    return results

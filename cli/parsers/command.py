@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from central.schemas import ResultIn
-from cli.parsers.stats import summarize
+from cli.parsers.common import make_result, stats_fields
+from cli.runner import Execution
+
+# measure -> (unit, what to read from one execution)
+_MEASURES = (
+    ("time", "s", lambda ex: ex.wall_seconds),
+    ("cpu_time", "s", lambda ex: ex.cpu_seconds),
+    ("user_time", "s", lambda ex: ex.user_seconds),
+    ("system_time", "s", lambda ex: ex.system_seconds),
+    ("max_rss", "B", lambda ex: float(ex.max_rss_bytes)),
+)
 
 
-def timing_results(target: str, walls: list[float], cpus: list[float]) -> list[ResultIn]:
-    """Wall-clock and CPU (user+system) seconds per run; headline values are medians."""
+def timing_results(target: str, executions: Sequence[Execution]) -> list[ResultIn]:
+    """Wall, CPU (user+system, and each), max RSS per timed run; headline values are medians."""
+    if not executions:
+        return []
     results = []
-    for measure, samples in (("time", walls), ("cpu_time", cpus)):
-        if not samples:
-            continue
-        s = summarize(samples)
+    for measure, unit, read in _MEASURES:
+        samples = [read(ex) for ex in executions]
+        stats = stats_fields(samples)
         results.append(
-            ResultIn(
-                benchmark=target, measure=measure, unit="s", value=s.median, iterations=s.count,
-                mean=s.mean, median=s.median, stddev=s.stddev, min=s.min, max=s.max,
-                sample_count=s.count, samples=samples,
+            make_result(
+                target, benchmark=target, measure=measure, unit=unit, value=stats["median"],
+                iterations=len(samples), **stats,
             )
         )  # fmt: skip
     return results

@@ -24,6 +24,8 @@ class BenchmarkCollector:
         for run in self._store.current():
             ts = run.timestamp.timestamp()
             for result in run.results:
+                if result.value is None:  # a failed result has no sample: central keeps its error
+                    continue
                 value, unit = to_base_unit(result.value, result.unit)
                 labels = [
                     run.org, run.project, run.target, result.benchmark, result.measure, unit,

@@ -36,11 +36,11 @@ def test_defaults() -> None:
         ),
         (
             "targets:\n  t:\n    command: x\n    framework: gotest\n",
-            "bhub.yaml:4: targets.t.framework: Input should be 'go' or 'command'",
+            "bhub.yaml:4: targets.t.framework: Input should be 'command', 'auto', 'go', 'go-json'",
         ),
         (
             "targets:\n  t:\n    comand: x\n",
-            "bhub.yaml:3: targets.t.comand: unknown key; expected one of: command, framework, cwd",
+            "bhub.yaml:3: targets.t.comand: unknown key; expected one of: command, framework, output, cwd",
         ),
         ("targets: {}\n", "bhub.yaml:1: targets: Dictionary should have at least 1 item"),
         (

@@ -2,8 +2,10 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from cli.parsers.command import timing_results
-from cli.runner import execute
+from cli.runner import Execution, execute
 
 
 def test_streams_and_captures_merged_output(tmp_path: Path) -> None:
@@ -37,9 +39,33 @@ def test_timeout_stops_the_whole_process_group(tmp_path: Path) -> None:
     assert not alive, "the background child of the timed-out command survived"
 
 
+def _ex(wall: float, user: float, system: float, rss: int) -> Execution:
+    return Execution(0, "", wall, user, system, rss, False)
+
+
 def test_timing_results_medians_and_samples() -> None:
-    results = timing_results("build", [1.0, 3.0, 2.0], [0.5, 0.7, 0.6])
-    wall = results[0]
-    assert (wall.benchmark, wall.measure, wall.unit, wall.value) == ("build", "time", "s", 2.0)
+    runs = [_ex(1.0, 0.4, 0.1, 10 << 20), _ex(3.0, 0.5, 0.2, 30 << 20), _ex(2.0, 0.45, 0.15, 20 << 20)]
+    results = {r.measure: r for r in timing_results("build", runs)}
+    wall = results["time"]
+    assert (wall.benchmark, wall.unit, wall.value) == ("build", "s", 2.0)
     assert wall.samples == [1.0, 3.0, 2.0] and wall.sample_count == 3
-    assert results[1].measure == "cpu_time" and results[1].value == 0.6
+    assert results["cpu_time"].value == pytest.approx(0.6)
+    assert results["user_time"].value == 0.45 and results["system_time"].value == 0.15
+    assert (results["max_rss"].value, results["max_rss"].unit) == (20 << 20, "B")
+
+
+def test_execution_reports_its_own_max_rss_user_and_system_time(tmp_path: Path) -> None:
+    # A child that touches 64 MiB, then a small one: each run reports its own peak.
+    big = execute(
+        "python3 -c 'b = bytearray(64 << 20); import time; time.sleep(0.05)'",
+        tmp_path,
+        {},
+        30,
+        lambda _c: None,
+    )
+    small = execute("python3 -c 'pass'", tmp_path, {}, 30, lambda _c: None)
+    assert big.exit_code == small.exit_code == 0
+    assert big.max_rss_bytes > 64 << 20
+    assert small.max_rss_bytes < 40 << 20, "the peak of an earlier run leaked into this one"
+    burn = execute("python3 -c 'sum(range(3_000_000))'", tmp_path, {}, 30, lambda _c: None)
+    assert burn.user_seconds > 0.01 and burn.cpu_seconds == burn.user_seconds + burn.system_seconds

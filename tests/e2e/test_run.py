@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -57,13 +58,26 @@ targets:
     framework: command
     repeat: 3
     warmup: 1
+  fine:
+    command: hyperfine --runs 3 -N 'sleep 0.01' --export-json hf.json
+    framework: hyperfine
+    output: hf.json
+  erroring:
+    command: cp errors.json out.json
+    framework: auto
+    output: out.json
+"""
+ERRORS_JSON = """{"benchhub": 1, "results": [
+  {"benchmark": "ok", "measure": "time", "unit": "ms", "value": 1.5},
+  {"benchmark": "broken", "measure": "time", "unit": "ms", "error": "backend down"}
+]}
 """
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     path = tmp_path_factory.mktemp("e2e") / "e2e-proj"
-    files = {"bhub.yaml": BHUB_YAML, "go-output.txt": GO_OUTPUT}
+    files = {"bhub.yaml": BHUB_YAML, "go-output.txt": GO_OUTPUT, "errors.json": ERRORS_JSON}
     return path, make_repo(path, files, "git@github.com:e2e-org/e2e-proj.git")
 
 
@@ -161,8 +175,43 @@ def test_command_framework_times_repeats(live: LiveStack, repo: tuple[Path, str]
     results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results").json()["data"]
     wall = next(r for r in results if r["measure"] == "time")
     assert wall["sample_count"] == 3 and len(wall["samples"]) == 3 and wall["unit"] == "s"
-    series = live.wait_for_series(f'benchhub_benchmark_value{{run_id="{run["id"]}"}}', 2)
-    assert {s["metric"]["unit"] for s in series} == {"seconds"}
+    assert {r["measure"] for r in results} == {"time", "cpu_time", "user_time", "system_time", "max_rss"}
+    series = live.wait_for_series(f'benchhub_benchmark_value{{run_id="{run["id"]}"}}', 5)
+    assert {s["metric"]["unit"] for s in series} == {"seconds", "bytes"}
+
+
+def test_results_read_from_a_file_the_real_tool_wrote(live: LiveStack, repo: tuple[Path, str]) -> None:
+    path, commit = repo
+    proc = bhubctl(live, path, "run", "fine")
+    assert proc.returncode == 0, proc.stderr
+    run = only_run(live, "fine", commit)
+    written = json.loads((path / "hf.json").read_text())["results"][0]
+    (result,) = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results").json()["data"]
+    assert (result["benchmark"], result["value"], result["samples"]) == (
+        "sleep 0.01",
+        written["median"],
+        written["times"],
+    )
+    (series,) = live.wait_for_series(f'benchhub_benchmark_value{{run_id="{run["id"]}"}}', 1)
+    assert series["values"][-1] == pytest.approx(written["median"])
+
+
+def test_a_benchmark_reporting_an_error_fails_the_run_but_keeps_the_rest(
+    live: LiveStack, repo: tuple[Path, str]
+) -> None:
+    path, commit = repo
+    proc = bhubctl(live, path, "run", "erroring")
+    assert proc.returncode == 1, proc.stderr
+    run = only_run(live, "erroring", commit)
+    assert run["state"] == "failed" and run["parser"] == "auto"
+    assert run["message"] == "1 benchmark(s) reported an error: broken: backend down"
+    stored = {
+        r["benchmark"]: r for r in httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results").json()["data"]
+    }
+    assert (stored["broken"]["value"], stored["broken"]["error"]) == (None, "backend down")
+    assert stored["ok"]["value"] == 1.5
+    (series,) = live.wait_for_series(f'benchhub_benchmark_value{{run_id="{run["id"]}"}}', 1)
+    assert series["metric"]["benchmark"] == "ok", "a failed result must not become a sample"
 
 
 def test_ctrl_c_cancels_the_run_and_stops_the_command(live: LiveStack, repo: tuple[Path, str]) -> None:
@@ -205,7 +254,7 @@ def test_bad_bhub_yaml_is_one_clear_line(live: LiveStack, tmp_path: Path) -> Non
 
 def test_unknown_target_lists_the_defined_ones(live: LiveStack, repo: tuple[Path, str]) -> None:
     proc = bhubctl(live, repo[0], "run", "nope")
-    assert proc.returncode == 2 and "targets defined: crash, fake, garbage" in proc.stderr
+    assert proc.returncode == 2 and "targets defined: crash, erroring, fake, fine, garbage" in proc.stderr
 
 
 @pytest.mark.skipif(not Path("/usr/bin/go").exists(), reason="go: apt-get install golang-go")

@@ -15,6 +15,11 @@ from exporter.units import to_base_unit
         (3.0, "allocs/op", (3.0, "allocs")),
         (42.5, "widgets/op", (42.5, "widgets")),
         (7.0, "ops", (7.0, "ops")),
+        (2744.0, "ns/iter", (2.744e-6, "seconds")),
+        (1.4e10, "B/s", (1.4e10, "bytes_per_second")),
+        (3.6e9, "elem/s", (3.6e9, "elem_per_second")),
+        (3.5e9, "items/s", (3.5e9, "items_per_second")),
+        (42.5, "count", (42.5, "count")),
     ],
 )
 def test_to_base_unit(value: float, unit: str, expected: tuple[float, str]) -> None:

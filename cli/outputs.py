@@ -1,0 +1,58 @@
+"""What a target's parser reads: the command's output, or the files its ``output:`` glob names."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+from cli.errors import ParseError
+from cli.parsers import FRAMEWORKS, Document
+
+# A file written by the run can carry an mtime a little before the run's start on coarse
+# filesystem clocks; files older than this margin are left from an earlier run.
+_MTIME_SLACK_SECONDS = 2.0
+
+
+def _read(path: Path) -> Document:
+    try:
+        return Document(str(path), path.read_text(encoding="utf-8", errors="replace"))
+    except OSError as exc:
+        raise ParseError(f"cannot read the output file {path}: {exc.strerror}") from None
+
+
+def collect_documents(
+    framework: str, output: str | None, cwd: Path, stdout: str, started_at: float | None = None
+) -> list[Document]:
+    """stdout, or every file matching ``output`` (relative to ``cwd``; ``**`` allowed).
+
+    With ``started_at`` (a Unix time), files older than the run are ignored: results left by
+    an earlier run must not pass for this one's.
+    """
+    if output is None:
+        return [Document("<output>", stdout)]
+    pattern = output if os.path.isabs(output) else str(cwd / output)
+    paths = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+    if not paths:
+        raise ParseError(f"output {output!r} matched no file in {cwd}; did the benchmark write it there?")
+    if started_at is not None:
+        fresh = [p for p in paths if p.stat().st_mtime >= started_at - _MTIME_SLACK_SECONDS]
+        if not fresh:
+            raise ParseError(
+                f"output {output!r} matched only files older than this run ({len(paths)}), "
+                "so the benchmark did not write its results there"
+            )
+        paths = fresh
+    return read_files(framework, paths)
+
+
+def read_files(framework: str, paths: list[Path]) -> list[Document]:
+    """The files, plus the companions the framework reads beside them (criterion's)."""
+    spec = FRAMEWORKS.get(framework)
+    paths = list(paths)
+    for path in list(paths):
+        for companion in spec.companions if spec else ():
+            extra = path.with_name(companion)
+            if extra.is_file() and extra not in paths:
+                paths.append(extra)
+    return [_read(p) for p in paths]

@@ -1,0 +1,120 @@
+"""What every parser shares: documents, typed JSON reading and safe result building.
+
+Parsers only raise ParseError: every JSON access goes through these readers, which name the
+path of a bad value (``benchmarks[3].stats.median: expected a number``), and every result
+is built by ``make_result``, which turns a rejected value into a ParseError too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from central.schemas import MAX_SAMPLES, ResultIn
+from cli.errors import ParseError
+from cli.parsers.stats import summarize
+
+
+@dataclass(frozen=True)
+class Document:
+    """One output to parse: the command's stdout (``name='<stdout>'``) or a file it wrote."""
+
+    name: str
+    text: str
+
+
+def load_json(text: str) -> object:
+    """The parsed document; a ParseError with the line and column of a syntax error."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(
+            f"invalid JSON: {exc.msg} at column {exc.colno} (truncated output?)", exc.lineno
+        ) from None
+    except (RecursionError, ValueError) as exc:
+        raise ParseError(f"invalid JSON: {exc}") from None
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def obj(value: object, where: str) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise ParseError(f"{where}: expected an object, got {_shown(value)}")
+    return value
+
+
+def arr(value: object, where: str) -> list[object]:
+    if not isinstance(value, list):
+        raise ParseError(f"{where}: expected a list, got {_shown(value)}")
+    return value
+
+
+def num(value: object, where: str) -> float:
+    """A finite number (bools are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ParseError(f"{where}: expected a finite number, got {_shown(value)}")
+    return float(value)
+
+
+def opt_num(value: object, where: str) -> float | None:
+    return None if value is None else num(value, where)
+
+
+def integer(value: object, where: str) -> int:
+    number = num(value, where)
+    if not number.is_integer() or number < 0:
+        raise ParseError(f"{where}: expected a whole number >= 0, got {_shown(value)}")
+    return int(number)
+
+
+def string(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ParseError(f"{where}: expected a non-empty string, got {_shown(value)}")
+    return value
+
+
+def nums(value: object, where: str) -> list[float]:
+    return [num(item, f"{where}[{i}]") for i, item in enumerate(arr(value, where))]
+
+
+def flat(value: object) -> str:
+    """A context value as text: strings as they are, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def prefixed(prefix: str, mapping: object, where: str) -> dict[str, str]:
+    """An optional JSON object as context entries ``prefix.key``."""
+    return {f"{prefix}.{k}": flat(v) for k, v in obj(mapping or {}, where).items()}
+
+
+def make_result(where: str, /, **fields: Any) -> ResultIn:
+    """A ResultIn; a value the schema refuses becomes a ParseError naming ``where``."""
+    samples = fields.get("samples")
+    if samples is not None and len(samples) > MAX_SAMPLES:
+        fields["samples"] = None
+        fields.setdefault("context", {})["samples_dropped"] = f"{len(samples)} samples, over {MAX_SAMPLES}"
+    try:
+        return ResultIn(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "result"
+        raise ParseError(f"{where}: {key}: {first['msg']}") from None
+
+
+def stats_fields(samples: list[float]) -> dict[str, Any]:
+    """mean/median/stddev/min/max/sample_count/samples of repeated measurements."""
+    try:
+        s = summarize(samples)
+    except (OverflowError, ValueError) as exc:
+        raise ParseError(f"samples cannot be summarized: {exc}") from None
+    return {
+        "mean": s.mean, "median": s.median, "stddev": s.stddev, "min": s.min, "max": s.max,
+        "sample_count": s.count, "samples": samples,
+    }  # fmt: skip

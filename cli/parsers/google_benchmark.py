@@ -1,0 +1,111 @@
+"""Google Benchmark ``--benchmark_format=json`` (``framework: google-benchmark``).
+
+Per ``run_name``: a ``time`` result (real time) and a ``cpu_time`` result in the file's
+``time_unit``, whose samples are the repetitions and whose mean/median/stddev come from the
+aggregate rows when the tool wrote them (``cv`` goes to context); ``bytes_per_second`` and
+``items_per_second`` become ``throughput`` (B/s) and ``items_per_second`` (items/s) results;
+user counters become results named after the counter (unit ``count``). A benchmark that
+reported ``error_occurred`` or was skipped is a failed result with the tool's message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from central.schemas import ResultIn
+from cli.errors import ParseError
+from cli.parsers.common import arr, flat, integer, load_json, make_result, num, obj, stats_fields, string
+
+_FIXED = {
+    "name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
+    "repetition_index", "threads", "iterations", "real_time", "cpu_time", "time_unit",
+    "aggregate_name", "aggregate_unit", "error_occurred", "error_message", "skipped", "skip_message",
+    "label",
+}  # fmt: skip
+_MEASURES = {
+    "real_time": ("time", None), "cpu_time": ("cpu_time", None),
+    "bytes_per_second": ("throughput", "B/s"), "items_per_second": ("items_per_second", "items/s"),
+}  # fmt: skip
+
+
+@dataclass
+class _Run:
+    unit: str
+    iterations: int = 0
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    aggregates: dict[str, dict[str, float]] = field(default_factory=dict)
+    error: str | None = None
+    threads: str = "1"
+
+
+def _error_of(row: dict[str, object]) -> str | None:
+    if row.get("error_occurred") is True or row.get("skipped") not in (None, False, 0):
+        message = row.get("error_message") or row.get("skip_message")
+        return flat(message) if message else "the benchmark reported an error"
+    return None
+
+
+def _collect(rows: list[object]) -> dict[str, _Run]:
+    runs: dict[str, _Run] = {}
+    for i, raw in enumerate(rows):
+        where = f"benchmarks[{i}]"
+        row = obj(raw, where)
+        name = string(row.get("run_name") or row.get("name"), f"{where}.run_name")
+        run = runs.setdefault(name, _Run(unit=string(row.get("time_unit", "ns"), f"{where}.time_unit")))
+        run.threads = flat(row.get("threads", 1))
+        if (error := _error_of(row)) is not None:
+            run.error = error
+            continue
+        metrics = {k: v for k, v in row.items() if k not in _FIXED}
+        metrics |= {k: row[k] for k in ("real_time", "cpu_time") if k in row}
+        if row.get("run_type") == "aggregate":
+            aggregate = string(row.get("aggregate_name"), f"{where}.aggregate_name")
+            for metric, value in metrics.items():
+                run.aggregates.setdefault(metric, {})[aggregate] = num(value, f"{where}.{metric}")
+            continue
+        run.iterations += integer(row.get("iterations", 0), f"{where}.iterations")
+        for metric, value in metrics.items():
+            run.samples.setdefault(metric, []).append(num(value, f"{where}.{metric}"))
+    return runs
+
+
+def _results(name: str, run: _Run) -> list[ResultIn]:
+    context = {"threads": run.threads}
+    if run.error is not None and not run.samples:
+        return [
+            make_result(name, benchmark=name, measure="time", unit=run.unit, error=run.error, context=context)
+        ]
+    results = []
+    for metric in sorted(run.samples.keys() | run.aggregates.keys()):
+        measure, unit = _MEASURES.get(metric, (metric, "count"))
+        unit = unit or run.unit
+        samples = run.samples.get(metric) or []
+        aggregate = run.aggregates.get(metric, {})
+        fields = stats_fields(samples) if samples else {}
+        if len(samples) == 1:
+            fields["samples"] = None
+        for stat in ("mean", "median", "stddev"):
+            if stat in aggregate:
+                fields[stat] = aggregate[stat]
+        value = fields.get("median", fields.get("mean"))
+        if value is None:
+            continue
+        metric_context = dict(context)
+        if "cv" in aggregate:
+            metric_context["cv"] = flat(aggregate["cv"])
+        results.append(
+            make_result(
+                name, benchmark=name, measure=measure, unit=unit, value=value,
+                iterations=run.iterations or None, context=metric_context, **fields,
+            )
+        )  # fmt: skip
+    return results
+
+
+def parse(text: str) -> list[ResultIn]:
+    """Every benchmark of the file; ParseError names the first field that is not as documented."""
+    doc = obj(load_json(text), "document")
+    rows = arr(doc.get("benchmarks"), "benchmarks")
+    if not rows:
+        raise ParseError("benchmarks: the file holds no benchmark (did --benchmark_filter match none?)")
+    return [result for name, run in _collect(rows).items() for result in _results(name, run)]

@@ -1,0 +1,283 @@
+"""Every parser against real outputs in tests/data; expected values read from the tools' own JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+from central.schemas import ResultIn
+from cli.errors import ParseError
+from cli.outputs import collect_documents, read_files
+from cli.parsers import (
+    FRAMEWORKS,
+    Document,
+    benchhub_json,
+    criterion,
+    detect,
+    go,
+    go_json,
+    google_benchmark,
+    hyperfine,
+    parse_documents,
+    pyperf,
+    pytest_benchmark,
+)
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+def load(path: str) -> dict:
+    return json.loads((DATA / path).read_text())
+
+
+def by_key(results: list[ResultIn]) -> dict[tuple[str, str], ResultIn]:
+    keyed = {(r.benchmark, r.measure): r for r in results}
+    assert len(keyed) == len(results), "two results share a benchmark and measure"
+    return keyed
+
+
+def test_pytest_benchmark_every_stat_from_the_file() -> None:
+    raw = load("pytest-benchmark/sorting.json")
+    results = by_key(pytest_benchmark.parse((DATA / "pytest-benchmark/sorting.json").read_text()))
+    assert len(results) == len(raw["benchmarks"]) == 4
+    for bench in raw["benchmarks"]:
+        stats = bench["stats"]
+        r = results[(bench["fullname"], "time")]
+        assert (r.unit, r.value, r.median) == ("s", stats["median"], stats["median"])
+        assert (r.mean, r.stddev, r.min, r.max) == (
+            stats["mean"],
+            stats["stddev"],
+            stats["min"],
+            stats["max"],
+        )
+        assert r.samples == stats["data"] and r.sample_count == stats["rounds"]
+        assert r.iterations == stats["rounds"] * stats["iterations"]
+        assert float(r.context["ops"]) == stats["ops"] and r.context["outliers"] == stats["outliers"]
+        for name, value in bench["params"].items() if bench["params"] else ():
+            assert r.context[f"param.{name}"] == json.dumps(value)
+        if bench["group"]:
+            assert r.context["group"] == bench["group"]
+    fmt = next(r for (name, _), r in results.items() if name.endswith("test_format"))
+    assert fmt.context["extra.note"] == "f-string"
+
+
+def test_google_benchmark_repetitions_aggregates_counters_and_errors() -> None:
+    raw = load("google-benchmark/repetitions.json")["benchmarks"]
+    results = by_key(google_benchmark.parse((DATA / "google-benchmark/repetitions.json").read_text()))
+    rows = [b for b in raw if b["run_name"] == "BM_Sum/64"]
+    reps = [b for b in rows if b["run_type"] == "iteration"]
+    aggregate = {b["aggregate_name"]: b for b in rows if b["run_type"] == "aggregate"}
+    time_ = results[("BM_Sum/64", "time")]
+    assert time_.unit == raw[0]["time_unit"] == "ns"
+    assert time_.samples == [b["real_time"] for b in reps]
+    assert (time_.value, time_.median) == (aggregate["median"]["real_time"], aggregate["median"]["real_time"])
+    assert (time_.mean, time_.stddev) == (aggregate["mean"]["real_time"], aggregate["stddev"]["real_time"])
+    assert float(time_.context["cv"]) == aggregate["cv"]["real_time"]
+    assert time_.iterations == sum(b["iterations"] for b in reps)
+    assert results[("BM_Sum/64", "cpu_time")].samples == [b["cpu_time"] for b in reps]
+    throughput = results[("BM_Sum/64", "throughput")]
+    assert (throughput.unit, throughput.value) == ("B/s", aggregate["median"]["bytes_per_second"])
+    assert results[("BM_Sum/64", "items_per_second")].unit == "items/s"
+    widgets = results[("BM_Counter/threads:2", "widgets")]
+    assert (widgets.value, widgets.unit, widgets.context["threads"]) == (85.0, "count", "2")
+    failed = results[("BM_Fails", "time")]
+    assert (failed.value, failed.error) == (None, "resource not available")
+
+
+def test_google_benchmark_single_run_has_no_samples() -> None:
+    raw = {b["name"]: b for b in load("google-benchmark/single.json")["benchmarks"]}
+    results = by_key(google_benchmark.parse((DATA / "google-benchmark/single.json").read_text()))
+    r = results[("BM_Sum/4096", "time")]
+    assert (r.value, r.samples, r.iterations) == (
+        raw["BM_Sum/4096"]["real_time"],
+        None,
+        raw["BM_Sum/4096"]["iterations"],
+    )
+
+
+@pytest.mark.parametrize("name", ["basic", "scan", "failing"])
+def test_hyperfine_commands_times_and_parameters(name: str) -> None:
+    raw = load(f"hyperfine/{name}.json")["results"]
+    results = hyperfine.parse((DATA / f"hyperfine/{name}.json").read_text())
+    assert len(results) == len(raw)
+    for row, r in zip(raw, results, strict=True):
+        assert (r.benchmark, r.unit, r.value, r.mean) == (row["command"], "s", row["median"], row["mean"])
+        assert (r.samples, r.stddev, r.min, r.max) == (row["times"], row["stddev"], row["min"], row["max"])
+        assert float(r.context["user_seconds"]) == row["user"]
+        for param, value in (row.get("parameters") or {}).items():
+            assert r.context[f"param.{param}"] == value
+        failed = sum(1 for code in row["exit_codes"] if code)
+        assert r.context.get("failed_runs") == (str(failed) if failed else None)
+
+
+def test_criterion_estimates_with_names_samples_and_throughput() -> None:
+    root = DATA / "criterion/criterion"
+    docs = collect_documents("criterion", "**/new/estimates.json", root, "")
+    assert len(docs) == 9, "estimates.json, benchmark.json and sample.json of three benchmarks"
+    results = by_key(criterion.parse_documents(docs))
+    for estimates_path in root.glob("**/new/estimates.json"):
+        est = json.loads(estimates_path.read_text())
+        info = json.loads(estimates_path.with_name("benchmark.json").read_text())
+        sample = json.loads(estimates_path.with_name("sample.json").read_text())
+        r = results[(info["full_id"], "time")]
+        assert (r.unit, r.value, r.mean) == (
+            "ns",
+            est["median"]["point_estimate"],
+            est["mean"]["point_estimate"],
+        )
+        assert r.stddev == est["std_dev"]["point_estimate"]
+        assert r.samples == [t / i for t, i in zip(sample["times"], sample["iters"], strict=True)]
+        assert float(r.context["slope_ns"]) == est["slope"]["point_estimate"]
+        if info["throughput"]:
+            per_second = results[(info["full_id"], "throughput")]
+            elements = info["throughput"]["Elements"]
+            assert per_second.unit == "elem/s"
+            assert per_second.value == pytest.approx(elements / (est["median"]["point_estimate"] * 1e-9))
+
+
+def test_criterion_bencher_text_and_name_from_path_without_benchmark_json() -> None:
+    results = criterion.parse((DATA / "criterion/bencher.txt").read_text())
+    assert [(r.benchmark, r.value, r.unit) for r in results] == [
+        ("sum 1000", 273.0, "ns/iter"), ("sizes/sum/100", 27.0, "ns/iter"), ("sizes/sum/10000", 2744.0, "ns/iter"),
+    ]  # fmt: skip
+    assert criterion.parse("test big ... bench:   1,234,567 ns/iter (+/- 1,000)\n")[0].value == 1234567.0
+    failed = criterion.parse("test broken ... FAILED\n")[0]
+    assert failed.error and failed.value is None
+    path = DATA / "criterion/criterion/sizes/sum/100/new/estimates.json"
+    only = criterion.parse_documents([Document(str(path), path.read_text())])
+    assert only[0].benchmark == "sizes/sum/100"
+
+
+@pytest.mark.parametrize("name", ["suite", "timeit"])
+def test_pyperf_values_of_every_run(name: str) -> None:
+    raw = load(f"pyperf/{name}.json")
+    results = pyperf.parse((DATA / f"pyperf/{name}.json").read_text())
+    assert len(results) == len(raw["benchmarks"])
+    for bench, r in zip(raw["benchmarks"], results, strict=True):
+        values = [v for run in bench["runs"] for v in run.get("values", [])]
+        assert r.samples == values and r.value == statistics.median(values) and r.unit == "s"
+        assert r.benchmark == (bench.get("metadata", {}).get("name") or raw["metadata"]["name"])
+        assert r.context["python_version"] == raw["metadata"]["python_version"]
+
+
+def test_go_json_stream_joins_split_result_lines() -> None:
+    events = [json.loads(line) for line in (DATA / "go/features.json").read_text().splitlines()]
+    split = next(
+        i for i, e in enumerate(events) if e.get("Output", "").endswith("\t") and "-2" in e["Output"]
+    )
+    name = events[split]["Output"].split()[0]
+    value = float(events[split + 1]["Output"].split()[1])
+    results = go_json.parse((DATA / "go/features.json").read_text())
+    bench, procs = name.rsplit("-", 1)
+    assert any(r.benchmark == bench and r.labels == {"procs": procs} and r.value == value for r in results)
+    assert len(results) == len(go.parse((DATA / "go/features.txt").read_text()))
+    assert results[0].context["pkg"] == events[0]["Package"]
+
+
+@pytest.mark.parametrize("name", ["failing.txt", "failing.json", "panic.txt"])
+def test_go_failed_benchmark_is_a_failed_result_and_earlier_results_stay(name: str) -> None:
+    parse = go_json.parse if name.endswith(".json") else go.parse
+    results = by_key(parse((DATA / "go" / name).read_text()))
+    assert results[("BenchmarkOK", "time")].value is not None
+    failed = results[("BenchmarkFails", "time")]
+    assert failed.value is None and failed.error == "bench_test.go:16: backend not reachable"
+
+
+def test_benchhub_json_format() -> None:
+    text = json.dumps({"benchhub": 1, "results": [
+        {"benchmark": "load", "measure": "time", "unit": "s", "samples": [1.0, 3.0, 2.0], "labels": {"size": "big"}},
+        {"benchmark": "save", "measure": "time", "unit": "s", "value": 0.5, "context": {"note": "x"}},
+        {"benchmark": "sync", "measure": "time", "unit": "s", "error": "disk full"},
+    ]})  # fmt: skip
+    load_, save, sync = benchhub_json.parse(text)
+    assert (load_.value, load_.mean, load_.sample_count, load_.labels) == (2.0, 2.0, 3, {"size": "big"})
+    assert (save.value, save.context) == (0.5, {"note": "x"})
+    assert (sync.value, sync.error) == (None, "disk full")
+
+
+@pytest.mark.parametrize(
+    ("framework", "text", "message"),
+    [
+        ("pytest-benchmark", '{"benchmarks": [{"fullname": "t", "stats": {"median": "fast"', "line 1: invalid JSON"),
+        ("pytest-benchmark", '{\n"benchmarks": [\n{"fullname": "t",\n', "line 4: invalid JSON"),
+        ("pytest-benchmark", '{"benchmarks": [{"fullname": "t", "stats": {"median": "fast"}}]}',
+         "benchmarks[0].stats.rounds: expected a finite number"),
+        ("google-benchmark", '{"benchmarks": [{"name": "b", "real_time": null}]}', "benchmarks[0].real_time: expected a finite number"),
+        ("hyperfine", '{"results": [{"command": "x", "times": []}]}', "results[0].times: expected at least one"),
+        ("hyperfine", '{"results": {}}', "results: expected a list"),
+        ("pyperf", '{"benchmarks": [{"metadata": {"name": "x"}, "runs": [{"warmups": [[1, 2.0]]}]}]}', "no run has values"),
+        ("json", '{"benchhub": 2, "results": []}', "benchhub: expected 1"),
+        ("json", '{"benchhub": 1, "results": [{"benchmark": "b", "measure": "m", "unit": "s"}]}', "either a value or an error"),
+        ("go", "BenchmarkX-2   100   nan ns/op\n", "line 1: benchmark 'BenchmarkX-2': 'nan' is not a number"),
+        ("go-json", '{"Action":"output","Output":"x"}\n{"Action":\n', "line 2: expected one go test -json event"),
+        ("criterion", "nothing here\n", "no criterion result found"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_parse_error_saying_where_and_what(framework: str, text: str, message: str) -> None:
+    with pytest.raises(ParseError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")):
+        parse_documents(framework, [Document("out.json", text)])
+
+
+def test_parse_error_names_the_file() -> None:
+    with pytest.raises(ParseError, match=r"^results.json: results: expected a list"):
+        parse_documents("hyperfine", [Document("results.json", '{"results": 3}')])
+
+
+@pytest.mark.parametrize(
+    ("path", "framework"),
+    [
+        ("go/features.txt", "go"), ("go/failing.json", "go-json"), ("pytest-benchmark/sorting.json", "pytest-benchmark"),
+        ("google-benchmark/single.json", "google-benchmark"), ("hyperfine/scan.json", "hyperfine"),
+        ("criterion/bencher.txt", "criterion"), ("criterion/criterion/sum 1000/new/estimates.json", "criterion"),
+        ("pyperf/suite.json", "pyperf"),
+    ],
+)  # fmt: skip
+def test_auto_detection_of_every_real_output(path: str, framework: str) -> None:
+    text = (DATA / path).read_text()
+    assert detect(text) == framework
+    assert parse_documents("auto", [Document(path, text)]) == parse_documents(
+        framework, [Document(path, text)]
+    )
+
+
+def test_detection_refuses_to_guess() -> None:
+    with pytest.raises(ParseError, match="cannot tell which tool wrote this output"):
+        detect("all good\n")
+    both = '{"benchhub": 1, "results": [], "machine_info": {}, "benchmarks": []}'
+    with pytest.raises(ParseError, match=r"fits several formats \(pytest-benchmark, json\)"):
+        detect(both)
+
+
+def test_output_glob_reads_fresh_files_and_refuses_stale_ones(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    for name in ("a.json", "b.json"):
+        (tmp_path / "out" / name).write_text("{}")
+    old = time.time() - 3600
+    os.utime(tmp_path / "out" / "a.json", (old, old))
+    docs = collect_documents("hyperfine", "out/*.json", tmp_path, "stdout", started_at=time.time() - 1)
+    assert [Path(d.name).name for d in docs] == ["b.json"]
+    with pytest.raises(ParseError, match="matched only files older than this run"):
+        collect_documents("hyperfine", "out/a.json", tmp_path, "", started_at=time.time())
+    with pytest.raises(ParseError, match="matched no file"):
+        collect_documents("hyperfine", "nope/*.json", tmp_path, "")
+    assert collect_documents("go", None, tmp_path, "stdout") == [Document("<output>", "stdout")]
+
+
+def test_criterion_companions_are_read_beside_estimates() -> None:
+    path = DATA / "criterion/criterion/sizes/sum/100/new/estimates.json"
+    assert sorted(Path(d.name).name for d in read_files("criterion", [path])) == [
+        "benchmark.json", "estimates.json", "sample.json",
+    ]  # fmt: skip
+
+
+def test_every_framework_is_a_bhub_yaml_choice() -> None:
+    from typing import get_args
+
+    from cli.config import Framework
+
+    assert set(get_args(Framework)) == {*FRAMEWORKS, "command", "auto"}

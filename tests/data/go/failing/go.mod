@@ -1,0 +1,3 @@
+module benchhub.test/failing
+
+go 1.19
