@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test lint unit e2e bench down clean
+.PHONY: setup demo test lint unit e2e bench bench-run bench-parsers down clean
 
 setup:
 	bash stack/install.sh
@@ -25,8 +25,13 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: setup
+bench: bench-run bench-parsers
+
+bench-run: setup
 	$(BIN)/python -m tests.bench.run_overhead
+
+bench-parsers: setup
+	$(BIN)/python -m tests.bench.parsers
 
 down:
 	$(BIN)/bhubctl stack down

@@ -110,6 +110,8 @@ def make_result(where: str, /, **fields: Any) -> ResultIn:
 
 def stats_fields(samples: list[float]) -> dict[str, Any]:
     """mean/median/stddev/min/max/sample_count/samples of repeated measurements."""
+    if not samples:
+        raise ParseError("samples: expected at least one sample")
     try:
         s = summarize(samples)
     except (OverflowError, ValueError) as exc:

@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
+from collections.abc import Iterator
+from itertools import chain
 
 from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import make_result, stats_fields
 
-# Only the lines that matter are visited (the regex engine skips the rest), so a huge log
-# costs one scan and no per-line Python work.
-_INTERESTING = re.compile(
-    r"^(?:(Benchmark\S*)[ \t]+(\d+)[ \t]+([^\n]*?)[ \t]*$"
-    r"|--- FAIL: (Benchmark\S*)[^\n]*(?:\n[ \t]+([^\n]*))?"
-    r"|(goos|goarch|pkg|cpu): ([^\n]*))",
-    re.MULTILINE,
-)
+# Used only to locate a bad result line for the error message (the fast path splits lines).
+_RESULT_LINE = re.compile(r"^(Benchmark\S*)[ \t]+(\d+)[ \t]+([^\n]*)", re.MULTILINE)
 _PROCS = re.compile(r"^(.*?)-(\d+)$")
 _MEASURES = {"ns/op": "time", "B/op": "alloc_bytes", "allocs/op": "allocs", "MB/s": "throughput"}
 _Key = tuple[str, str, str, str]  # name, measure, unit, procs
@@ -39,10 +36,8 @@ def _line_of(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
 
-def _log_before(text: str, pos: int) -> str:
-    """The log line just above ``pos`` (``go test -json`` prints it before ``--- FAIL``)."""
-    start = text.rfind("\n", 0, max(pos - 1, 0)) + 1
-    line = text[start : max(pos - 1, start)]
+def _log_of(line: str) -> str:
+    """A log line (indented) as the failure's message; ``go test -json`` prints it before FAIL."""
     return line.strip() if line[:1] in (" ", "\t") and line.strip() else "the benchmark failed"
 
 
@@ -58,41 +53,116 @@ def _number(text: str, pos: int, bench: str, value_text: str, unit: str) -> floa
     return value
 
 
-def parse(text: str) -> list[ResultIn]:
-    """Results of every benchmark line; ParseError if a result line is malformed or none exist."""
-    samples: dict[_Key, list[float]] = {}
-    iterations: dict[_Key, int] = {}
-    failures: dict[tuple[str, str], str] = {}
-    context: dict[str, str] = {}
-    for m in _INTERESTING.finditer(text):
-        if m.group(6):
-            context[m.group(6)] = m.group(7).strip()
-            continue
-        if m.group(4):
-            name, procs = _split_name(m.group(4))
-            failures.setdefault((name, procs), (m.group(5) or "").strip() or _log_before(text, m.start()))
-            continue
-        bench = m.group(1)
-        name, procs = _split_name(bench)
-        fields = m.group(3).split()
+def _first_error(text: str) -> ParseError:
+    """The slow path, taken only when the fast one met a bad line: find it and say where."""
+    for m in _RESULT_LINE.finditer(text):
+        bench, fields = m.group(1), m.group(3).split()
         if len(fields) % 2:
-            raise ParseError(
+            return ParseError(
                 f"benchmark {bench!r}: expected '<value> <unit>' pairs after the "
                 f"iteration count, got {m.group(3)!r}",
                 _line_of(text, m.start()),
             )
-        count = int(m.group(2))
         for value_text, unit in zip(fields[::2], fields[1::2], strict=True):
-            key = (name, _MEASURES.get(unit, unit), unit, procs)
-            samples.setdefault(key, []).append(_number(text, m.start(), bench, value_text, unit))
-            iterations[key] = iterations.get(key, 0) + count
-    if not samples and not failures:
+            _number(text, m.start(), bench, value_text, unit)
+    return ParseError("a benchmark line holds a value that is not a finite number")
+
+
+class _Series:
+    """The samples of one benchmark line shape, interleaved: v0 v1 v2 v0 v1 v2 ... per column."""
+
+    __slots__ = ("iterations", "units", "values")
+
+    def __init__(self, units: list[str]) -> None:
+        self.units = units
+        self.values = array("d")
+        self.iterations = 0
+
+    def columns(self) -> list[array[float]]:
+        width = len(self.units)
+        return [self.values[i::width] for i in range(width)]
+
+
+_Scan = tuple[dict[tuple[str, tuple[str, ...]], _Series], dict[tuple[str, str], str], dict[str, str]]
+_CHUNK = 4 << 20  # lines are split a few MB at a time: memory stays near the input's size
+_HEADERS = ("goos:", "goarch:", "pkg:", "cpu:")
+
+
+def _chunks(text: str) -> Iterator[list[str]]:
+    pos = 0
+    while pos < len(text):
+        end = text.find("\n", pos + _CHUNK)
+        end = len(text) if end < 0 else end + 1
+        yield text[pos:end].split("\n")
+        pos = end
+
+
+def _scan(text: str) -> _Scan:
+    """One pass over the lines; the hot path is a split and C-level float conversion."""
+    series: dict[tuple[str, tuple[str, ...]], _Series] = {}
+    latest: dict[str, _Series] = {}  # bench -> its series of the last line shape seen
+    failures: dict[tuple[str, str], str] = {}
+    context: dict[str, str] = {}
+    failed: str | None = None  # a '--- FAIL' line waiting for its log line
+    previous = ""
+    for lines in _chunks(text):
+        for line in lines:
+            if failed is not None:
+                log = line.strip() if line[:1] in (" ", "\t") else ""
+                failures.setdefault(_split_name(failed), log or _log_of(previous))
+                failed = None
+            if line.startswith("Benchmark"):
+                parts = line.split()
+                if len(parts) < 3 or not (parts[1].isascii() and parts[1].isdigit()):
+                    previous = line
+                    continue  # the name alone, printed before a benchmark's logs
+                units = parts[3::2]
+                entry = latest.get(parts[0])
+                if entry is None or entry.units != units:
+                    if len(parts) % 2 == 1:
+                        raise _first_error(text)
+                    entry = series.setdefault((parts[0], tuple(units)), _Series(units))
+                    latest[parts[0]] = entry
+                try:
+                    entry.values.extend(map(float, parts[2::2]))
+                except ValueError:
+                    raise _first_error(text) from None
+                entry.iterations += int(parts[1])
+            elif line.startswith("--- FAIL: Benchmark"):
+                failed = line.split()[2]
+                continue  # keep 'previous': go -json prints the log line before this one
+            elif line.startswith(_HEADERS):
+                key, _, value = line.partition(":")
+                context[key] = value.strip()
+            previous = line
+    if failed is not None:
+        failures.setdefault(_split_name(failed), _log_of(previous))
+    return series, failures, context
+
+
+def parse(text: str) -> list[ResultIn]:
+    """Results of every benchmark line; ParseError if a result line is malformed or none exist."""
+    series, failures, context = _scan(text)
+    if not series and not failures:
         raise ParseError(
             "no Go benchmark result found: expected lines like "
             "'BenchmarkName-8  1000000  1052 ns/op' (did the command run with -bench?)"
         )
+    # Arrays are released as soon as their values moved on: peak memory stays near the input's.
+    columns: dict[_Key, list[array[float]]] = {}
+    iterations: dict[_Key, int] = {}
+    for shape in list(series):
+        (bench, units), entry = shape, series.pop(shape)
+        name, procs = _split_name(bench)
+        for unit, column in zip(units, entry.columns(), strict=True):
+            key = (name, _MEASURES.get(unit, unit), unit, procs)
+            columns.setdefault(key, []).append(column)
+            iterations[key] = iterations.get(key, 0) + entry.iterations
     results = []
-    for key, values in samples.items():
+    for key in list(columns):
+        values = list(chain.from_iterable(columns.pop(key)))
+        if not all(map(math.isfinite, values)):
+            raise _first_error(text)
         name, measure, unit, procs = key
         stats = stats_fields(values)
         if len(values) == 1:

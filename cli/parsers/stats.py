@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
+from itertools import repeat
 
 
 @dataclass(frozen=True)
@@ -27,5 +29,8 @@ def summarize(samples: list[float]) -> Summary:
     mid = n // 2
     median = ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
     mean = math.fsum(samples) / n
-    stddev = math.sqrt(math.fsum((x - mean) ** 2 for x in samples) / (n - 1)) if n > 1 else None
+    stddev = None
+    if n > 1:  # two passes, element-wise in C (map) rather than a Python generator
+        diffs = list(map(operator.sub, samples, repeat(mean, n)))
+        stddev = math.sqrt(math.fsum(map(operator.mul, diffs, diffs)) / (n - 1))
     return Summary(mean=mean, median=median, stddev=stddev, min=ordered[0], max=ordered[-1], count=n)

@@ -110,3 +110,22 @@ def test_health_and_metrics(client: TestClient) -> None:
     text = client.get("/metrics").text
     assert 'benchhub_central_requests_total{method="POST",route="/api/v1/runs",status="201"} 1.0' in text
     assert "_created" not in text
+
+
+def test_failed_result_keeps_its_error_and_context_without_a_value(client: TestClient) -> None:
+    url = f"/api/v1/runs/{create(client)['id']}"
+    failed = {"benchmark": "BenchmarkFails", "measure": "time", "unit": "ns/op", "error": "backend down",
+              "context": {"pkg": "example.com/x"}}  # fmt: skip
+    assert client.post(f"{url}/results", json={"results": [failed]}).json()["stored"] == 1
+    (stored,) = client.get(f"{url}/results").json()["data"]
+    assert (stored["value"], stored["error"], stored["context"]) == (
+        None,
+        "backend down",
+        {"pkg": "example.com/x"},
+    )
+    neither = {"benchmark": "b", "measure": "time", "unit": "s"}
+    response = client.post(f"{url}/results", json={"results": [neither]})
+    assert response.status_code == 422 and "either a value or an error" in response.json()["detail"]
+    nan = client.post(f"{url}/results", content=b'{"results": [{"benchmark": "b", "measure": "m", "unit": "s", "value": NaN}]}',
+                      headers={"content-type": "application/json"})  # fmt: skip
+    assert nan.status_code == 422
