@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test lint unit e2e bench bench-run bench-parsers down clean
+.PHONY: setup demo test lint unit e2e bench bench-run bench-parsers bench-agent down clean
 
 setup:
 	bash stack/install.sh
@@ -25,13 +25,19 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: bench-run bench-parsers
+bench: bench-run bench-parsers bench-agent
 
 bench-run: setup
 	$(BIN)/python -m tests.bench.run_overhead
 
 bench-parsers: setup
 	$(BIN)/python -m tests.bench.parsers
+
+# node_exporter is only the yardstick here, not a dependency of BenchHub.
+bench-agent: setup
+	command -v prometheus-node-exporter >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-node-exporter)
+	$(BIN)/python -m tests.bench.agent_scrape
 
 down:
 	$(BIN)/bhubctl stack down

@@ -18,6 +18,7 @@ from central.schemas import (
     ResultIn,
     RunCreate,
     RunPublic,
+    RunResources,
     RunState,
     RunTransition,
 )
@@ -39,6 +40,7 @@ def run_public(run: Run) -> RunPublic:
         exit_code=run.exit_code,
         message=run.message,
         raw_output_ref=run.raw_output_ref,
+        resources=RunResources.model_validate(run.resources) if run.resources else None,
         created_at=run.created_at,
         started_at=run.started_at,
         finished_at=run.finished_at,
@@ -165,6 +167,8 @@ def transition(session: Session, run_id: str, change: RunTransition, actor: str)
         run.raw_output = change.raw_output[-MAX_RAW_OUTPUT:]
     if change.raw_output_ref is not None:
         run.raw_output_ref = change.raw_output_ref
+    if change.resources is not None:
+        run.resources = change.resources.model_dump()
     _record(session, run.project.org_id, run, old.value, run.state, actor)
     session.commit()
     return run

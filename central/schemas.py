@@ -108,6 +108,23 @@ class RunCreate(BaseModel):
     state: RunState = RunState.running
 
 
+class RunResources(BaseModel):
+    """What the run's process tree used, as the agent sampled it (totals and peaks)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    cpu_user_seconds: float = Field(ge=0)
+    cpu_system_seconds: float = Field(ge=0)
+    max_rss_bytes: int = Field(ge=0)
+    read_bytes: int = Field(ge=0)
+    written_bytes: int = Field(ge=0)
+    voluntary_context_switches: int = Field(ge=0)
+    involuntary_context_switches: int = Field(ge=0)
+    max_threads: int = Field(ge=0)
+    max_processes: int = Field(ge=0)
+    samples: int = Field(ge=0, description="how many times the agent sampled the tree")
+
+
 class RunTransition(BaseModel):
     """A state change, with what the client knows at that moment."""
 
@@ -118,6 +135,7 @@ class RunTransition(BaseModel):
     message: str | None = Field(default=None, max_length=10_000)
     raw_output: str | None = Field(default=None, max_length=MAX_RAW_OUTPUT)
     raw_output_ref: str | None = Field(default=None, max_length=2000)
+    resources: RunResources | None = None
 
 
 class RunPublic(BaseModel):
@@ -137,6 +155,7 @@ class RunPublic(BaseModel):
     exit_code: int | None
     message: str | None
     raw_output_ref: str | None
+    resources: RunResources | None = None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -9,7 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from central.schemas import MAX_RAW_OUTPUT, ResultIn, RunCreate, RunPublic, RunState, RunTransition
+from central.schemas import (
+    MAX_RAW_OUTPUT,
+    ResultIn,
+    RunCreate,
+    RunPublic,
+    RunResources,
+    RunState,
+    RunTransition,
+)
 from cli.client import AgentClient, CentralClient
 from cli.config import Target
 from cli.errors import BenchHubError, ParseError, ServiceError
@@ -18,7 +26,7 @@ from cli.outputs import collect_documents
 from cli.parsers import parse_documents
 from cli.parsers.command import timing_results
 from cli.runner import Cancelled, Execution, execute
-from exporter.schemas import RunResults
+from exporter.schemas import RunResults, WatchRequest
 
 # The command succeeded but a benchmark in it reported an error (a failed result).
 BENCHMARK_ERROR_EXIT = 1
@@ -35,14 +43,14 @@ class RunOutcome:
 
 
 def _execute_target(
-    name: str, target: Target, cwd: Path, echo: Callable[[bytes], None]
+    name: str, target: Target, cwd: Path, echo: Callable[[bytes], None], on_spawn: Callable[[int], None]
 ) -> tuple[Execution, list[ResultIn], str | None]:
     """Run the target (repeats for 'command'); return the last execution, results, error."""
     if target.framework == "command":
         timed: list[Execution] = []
         outputs: list[str] = []
         for index in range(target.warmup + target.repeat):
-            ex = execute(target.command, cwd, target.env, target.timeout, echo)
+            ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn)
             outputs.append(ex.output)
             if ex.exit_code != 0:
                 break
@@ -51,12 +59,43 @@ def _execute_target(
         combined = replace(ex, output="".join(outputs), wall_seconds=sum(t.wall_seconds for t in timed))
         return combined, timing_results(name, timed) if ex.exit_code == 0 else [], None
     started = time.time()
-    ex = execute(target.command, cwd, target.env, target.timeout, echo)
+    ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn)
     try:
         docs = collect_documents(target.framework, target.output, cwd, ex.output, started)
         return ex, parse_documents(target.framework, docs), None
     except ParseError as exc:
         return ex, [], f"cannot parse {target.framework} output: {exc}"
+
+
+class _AgentWatch:
+    """Asks the local agent to follow each execution's process tree; an absent agent is a warning."""
+
+    def __init__(self, agent: AgentClient, run: RunPublic) -> None:
+        self._agent = agent
+        self._run = run
+        self._watching = False
+        self.warnings: list[str] = []
+
+    def spawned(self, pid: int) -> None:
+        request = WatchRequest(
+            run_id=self._run.id, project=self._run.project, target=self._run.target,
+            commit=self._run.commit, pid=pid, include_root=False,
+        )  # fmt: skip
+        try:
+            self._agent.watch(request)
+            self._watching = True
+        except ServiceError as exc:
+            if not self.warnings:
+                self.warnings.append(f"{exc}; the run's CPU and memory are not recorded")
+
+    def finish(self) -> RunResources | None:
+        if not self._watching:
+            return None
+        try:
+            return self._agent.unwatch(self._run.id)
+        except ServiceError as exc:
+            self.warnings.append(f"{exc}; the run's CPU and memory are not recorded")
+            return None
 
 
 def _failed_results(results: list[ResultIn]) -> str | None:
@@ -96,12 +135,17 @@ def run_target(
     run_dir = runs_dir / run.id
     run_dir.mkdir(parents=True, exist_ok=True)
     output_path = run_dir / "output.log"
+    watcher = _AgentWatch(agent, run)
     try:
-        ex, results, parse_error = _execute_target(name, target, cwd, echo)
+        ex, results, parse_error = _execute_target(name, target, cwd, echo, watcher.spawned)
     except (Cancelled, KeyboardInterrupt) as exc:
         reason = str(exc) or "interrupted"
-        central.transition(run.id, RunTransition(state=RunState.cancelled, message=reason))
+        resources = watcher.finish()
+        central.transition(
+            run.id, RunTransition(state=RunState.cancelled, message=reason, resources=resources)
+        )
         raise Cancelled(f"run {run.id} cancelled: {reason}") from None
+    resources = watcher.finish()
     output_path.write_text(ex.output, encoding="utf-8")
     if results:
         (run_dir / "results.json").write_text(json.dumps([r.model_dump() for r in results], indent=1))
@@ -122,10 +166,10 @@ def run_target(
         run.id,
         RunTransition(
             state=state, exit_code=ex.exit_code, message=message,
-            raw_output=ex.output[-MAX_RAW_OUTPUT:], raw_output_ref=str(output_path),
+            raw_output=ex.output[-MAX_RAW_OUTPUT:], raw_output_ref=str(output_path), resources=resources,
         ),
     )  # fmt: skip
-    outcome = RunOutcome(run, results, exit_code, message, output_path)
+    outcome = RunOutcome(run, results, exit_code, message, output_path, warnings=watcher.warnings)
     if results and run.finished_at is not None:
         try:
             agent.push(

@@ -7,9 +7,9 @@ from typing import TypeVar
 import httpx
 from pydantic import BaseModel
 
-from central.schemas import ResultIn, ResultsIn, RunCreate, RunPublic, RunTransition
+from central.schemas import ResultIn, ResultsIn, RunCreate, RunPublic, RunResources, RunTransition
 from cli.errors import ServiceError
-from exporter.schemas import RunResults
+from exporter.schemas import RunResults, WatchRequest
 
 M = TypeVar("M", bound=BaseModel)
 _START_HINT = "start the stack with 'bhubctl stack up' or set {var}"
@@ -73,3 +73,9 @@ class AgentClient(_Service):
 
     def push(self, run: RunResults) -> None:
         self._request("POST", "/api/v1/results", run)
+
+    def watch(self, request: WatchRequest) -> None:
+        self._request("POST", "/api/v1/watches", request)
+
+    def unwatch(self, run_id: str) -> RunResources:
+        return self._call(RunResources, "DELETE", f"/api/v1/watches/{run_id}")

@@ -126,8 +126,12 @@ def execute(
     env: dict[str, str],
     timeout: float,
     echo: Callable[[bytes], None],
+    on_spawn: Callable[[int], None] = lambda _pid: None,
 ) -> Execution:
-    """Run ``command`` in the user's shell; stdout and stderr merged, echoed as they come."""
+    """Run ``command`` in the user's shell; stdout and stderr merged, echoed as they come.
+
+    ``on_spawn`` gets the pid of the measuring helper whose children are the command.
+    """
     start = time.perf_counter()
     report_read, report_write = os.pipe()
     try:
@@ -161,6 +165,7 @@ def execute(
     try:  # Ctrl-C may land anywhere from here on, even before the wait: the child always stops
         reader.start()
         reaper.start()
+        on_spawn(proc.pid)
         reaper.join(timeout)
         if reaper.is_alive():
             timed_out = True

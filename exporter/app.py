@@ -1,20 +1,23 @@
-"""create_app(settings): the agent's HTTP API (/metrics, /api/v1/results, /healthz)."""
+"""create_app(settings): the agent's HTTP API (/metrics, /api/v1/results, /api/v1/watches, /healthz)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, HTTPException, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from central.schemas import RunResources
 from exporter import __version__
 from exporter.collectors.benchmark import BenchmarkCollector
 from exporter.collectors.host import HostCollector
 from exporter.collectors.instrumented import Collector, InstrumentedCollectors
+from exporter.collectors.run import PsutilTreeSource, RunCollector, RunWatches, TreeSource
 from exporter.metrics import AGENT_INFO
-from exporter.schemas import RunResults
+from exporter.schemas import RunResults, WatchRequest
 from exporter.settings import AgentSettings
 from exporter.store import ResultStore
 
@@ -29,17 +32,30 @@ class _InfoCollector:
         yield info
 
 
-def create_app(settings: AgentSettings, store: ResultStore | None = None) -> FastAPI:
+def create_app(
+    settings: AgentSettings, store: ResultStore | None = None, trees: TreeSource | None = None
+) -> FastAPI:
     """Build the agent; ``store`` defaults to one persisted under settings.state_dir."""
     store = store or ResultStore(settings.state_dir / "results.jsonl", settings.results_retention_seconds)
+    watches = RunWatches(trees or PsutilTreeSource(), settings.run_sample_interval_seconds)
     registry = CollectorRegistry()
     registry.register(_InfoCollector(settings.hostname))
     collectors: dict[str, Collector] = {"benchmark": BenchmarkCollector(store, settings.hostname)}
     if settings.collect_host:
         collectors["host"] = HostCollector(fs_exclude=settings.fs_exclude_types, hostname=settings.hostname)
+    if settings.collect_runs:
+        collectors["run"] = RunCollector(watches)
     registry.register(InstrumentedCollectors(collectors))
-    app = FastAPI(title="BenchHub agent", version=__version__)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        watches.start()
+        yield
+        watches.stop()
+
+    app = FastAPI(title="BenchHub agent", version=__version__, lifespan=lifespan)
     app.state.store = store
+    app.state.watches = watches
 
     @app.get("/metrics")
     def metrics() -> Response:
@@ -53,5 +69,17 @@ def create_app(settings: AgentSettings, store: ResultStore | None = None) -> Fas
     def receive(run: RunResults) -> dict[str, int]:
         store.add(run)
         return {"accepted": len(run.results)}
+
+    @app.post("/api/v1/watches", status_code=201)
+    def watch(request: WatchRequest) -> dict[str, str]:
+        watches.watch(request)
+        return {"watching": request.run_id}
+
+    @app.delete("/api/v1/watches/{run_id}")
+    def unwatch(run_id: str) -> RunResources:
+        totals = watches.unwatch(run_id)
+        if totals is None:
+            raise HTTPException(404, f"run {run_id} is not watched here")
+        return totals
 
     return app

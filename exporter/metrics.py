@@ -159,6 +159,33 @@ HOST_INFO = _host(
     ("hostname", "os", "kernel", "cpu_model", "logical_cpus", "physical_cpus", "memory_bytes"),
 )  # fmt: skip
 
+# -- runs in progress (the process tree of each `bhubctl run` command) -------------------------
+_RUN = ("run_id", "project", "target", "commit")  # the runs in progress on this host: usually 1
+_RUNS = "runs in progress on the host"
+
+
+def _run(name: str, type_: MetricType, help_: str, extra: tuple[str, ...] = ()) -> MetricSpec:
+    card = f"{_RUNS} x {'/'.join(extra)}" if extra else _RUNS
+    return MetricSpec(f"benchhub_run_{name}", type_, help_, (*_RUN, *extra), card)
+
+
+RUN_CPU_SECONDS = _run("cpu_seconds_total", "counter", "CPU seconds the run's processes used, by mode.",
+                       ("mode",))  # fmt: skip
+RUN_RSS = _run("memory_rss_bytes", "gauge", "Resident memory of the run's processes now, summed.")
+RUN_RSS_PEAK = _run(
+    "memory_rss_peak_bytes", "gauge", "Highest summed resident memory seen so far in the run."
+)
+RUN_READ_BYTES = _run("io_read_bytes_total", "counter", "Bytes the run's processes read from storage.")
+RUN_WRITTEN_BYTES = _run("io_written_bytes_total", "counter", "Bytes the run's processes wrote to storage.")
+RUN_THREADS = _run("threads", "gauge", "Threads of the run's processes now.")
+RUN_PROCESSES = _run("processes", "gauge", "Processes in the run's tree now.")
+RUN_CONTEXT_SWITCHES = _run("context_switches_total", "counter",
+                            "Context switches of the run's live processes, by kind.", ("kind",))  # fmt: skip
+RUN_METRICS = (
+    RUN_CPU_SECONDS, RUN_RSS, RUN_RSS_PEAK, RUN_READ_BYTES, RUN_WRITTEN_BYTES, RUN_THREADS,
+    RUN_PROCESSES, RUN_CONTEXT_SWITCHES,
+)  # fmt: skip
+
 CATALOG: tuple[MetricSpec, ...] = (
     BENCHMARK_VALUE,
     BENCHMARK_ITERATIONS,
@@ -178,4 +205,5 @@ CATALOG: tuple[MetricSpec, ...] = (
     HOST_CONTEXT_SWITCHES,
     HOST_BOOT_TIME,
     HOST_INFO,
+    *RUN_METRICS,
 )

@@ -20,6 +20,9 @@ class AgentSettings(BaseSettings):
     state_dir: Path = Field(default_factory=lambda: benchhub_home() / "agent")
     results_retention_seconds: float = Field(default=900, gt=0)
     collect_host: bool = True
+    collect_runs: bool = True
+    # how often the process trees of runs in progress are read between scrapes (peak RSS)
+    run_sample_interval_seconds: float = Field(default=0.2, gt=0, le=60)
     # JSON list in the environment, e.g. BENCHHUB_AGENT_FS_EXCLUDE_TYPES='["tmpfs","nfs"]'
     fs_exclude_types: frozenset[str] = DEFAULT_FS_EXCLUDE
 

@@ -62,6 +62,9 @@ targets:
     command: hyperfine --runs 3 -N 'sleep 0.01' --export-json hf.json
     framework: hyperfine
     output: hf.json
+  hungry:
+    command: python3 -c 'import time; b = b"x" * (80 << 20); time.sleep(2.5)'
+    framework: command
   erroring:
     command: cp errors.json out.json
     framework: auto
@@ -254,7 +257,10 @@ def test_bad_bhub_yaml_is_one_clear_line(live: LiveStack, tmp_path: Path) -> Non
 
 def test_unknown_target_lists_the_defined_ones(live: LiveStack, repo: tuple[Path, str]) -> None:
     proc = bhubctl(live, repo[0], "run", "nope")
-    assert proc.returncode == 2 and "targets defined: crash, erroring, fake, fine, garbage" in proc.stderr
+    assert (
+        proc.returncode == 2
+        and "targets defined: crash, erroring, fake, fine, garbage, hungry" in proc.stderr
+    )
 
 
 @pytest.mark.skipif(not Path("/usr/bin/go").exists(), reason="go: apt-get install golang-go")
@@ -284,3 +290,27 @@ def test_host_series_arrive(live: LiveStack) -> None:
     assert series[0]["metric"]["instance"] == live.agent.removeprefix("http://")
     memory = live.wait_for_series('benchhub_host_memory_total_bytes{job="benchhub-agent"}', 1)
     assert memory[0]["values"][-1] == meminfo_total_bytes()
+
+
+def test_the_agent_follows_the_run_and_central_keeps_its_peaks(
+    live: LiveStack, repo: tuple[Path, str]
+) -> None:
+    path, commit = repo
+    proc = bhubctl(live, path, "run", "hungry")
+    assert proc.returncode == 0, proc.stderr
+    run = only_run(live, "hungry", commit)
+    resources = run["resources"]
+    assert resources["max_rss_bytes"] >= 80 << 20 and resources["samples"] >= 5
+    assert resources["max_processes"] >= 1 and resources["cpu_user_seconds"] > 0
+    series = live.wait_for_series(f'benchhub_run_memory_rss_bytes{{run_id="{run["id"]}"}}', 1)
+    assert max(series[0]["values"]) >= 80 << 20
+    assert series[0]["metric"]["target"] == "hungry" and series[0]["metric"]["commit"] == commit
+    scrape = httpx.get(f"{live.agent}/metrics").text.splitlines()
+    leftover = [line for line in scrape if line.startswith("benchhub_run_") and run["id"] in line]
+    assert not leftover, "the run's process series outlived the run"
+    deadline = time.monotonic() + 30  # vmagent sends staleness markers for vanished series
+    while (
+        live.query(f'benchhub_run_memory_rss_bytes{{run_id="{run["id"]}"}}') and time.monotonic() < deadline
+    ):
+        time.sleep(0.5)
+    assert not live.query(f'benchhub_run_memory_rss_bytes{{run_id="{run["id"]}"}}'), "no staleness marker"

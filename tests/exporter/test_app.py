@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -35,8 +36,15 @@ def test_results_are_exposed_in_base_units_with_run_timestamp(agent: str) -> Non
     assert families["benchhub_agent_collector_success"].samples[0].value == 1.0
 
 
+def watch_self(agent: str) -> None:
+    """A run whose 'command' is this test process, so the run series are in the scrape."""
+    body = {"run_id": "w1", "project": "p", "target": "t", "commit": "c", "pid": os.getpid()}
+    assert httpx.post(f"{agent}/api/v1/watches", json=body).status_code == 201
+
+
 def test_exposed_names_are_all_in_the_catalog(agent: str) -> None:
     httpx.post(f"{agent}/api/v1/results", json=run("r1").model_dump(mode="json"))
+    watch_self(agent)
     names = {
         s.name for f in text_string_to_metric_families(httpx.get(f"{agent}/metrics").text) for s in f.samples
     }
@@ -54,6 +62,8 @@ def test_bad_payload_is_422_naming_the_field(agent: str) -> None:
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool: apt-get install prometheus")
 def test_promtool_check_metrics_passes_on_a_real_scrape(agent: str) -> None:
     httpx.post(f"{agent}/api/v1/results", json=run("r1").model_dump(mode="json"))
+    watch_self(agent)
     text = httpx.get(f"{agent}/metrics").text
+    assert "benchhub_run_memory_rss_bytes{" in text
     proc = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

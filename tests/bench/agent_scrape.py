@@ -1,0 +1,137 @@
+"""make bench-agent: the agent's scrape cost beside Debian's prometheus-node-exporter.
+
+Both run as real processes on this machine and are scraped one after the other, SCRAPES
+times each, in two states: idle, and loaded with N simulated series (RESULT_RUNS runs of
+RESULTS results exposed, and WATCHED runs whose process trees the agent follows). Reports
+median and p99 scrape latency, CPU seconds per scrape (the server process's own CPU, from
+psutil), and what that is at a 10 s scrape interval as a share of one core, plus the run
+sampler's CPU between scrapes. Goals (issue 4): agent median <= 2x node_exporter's, CPU at
+a 10 s interval < 0.5% of one core. Prints a table; the numbers go into the issue note.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psutil
+
+from tests.conftest import free_port
+
+SCRAPES = 300
+RESULT_RUNS, RESULTS, WATCHED = 10, 100, 20
+NODE_EXPORTER = "prometheus-node-exporter"
+
+
+@contextmanager
+def server(argv: list[str], url: str, env: dict[str, str] | None = None) -> Iterator[psutil.Process]:
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"{argv[0]} did not start")
+            time.sleep(0.1)
+        yield psutil.Process(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def measure(process: psutil.Process, url: str) -> dict[str, float]:
+    client = httpx.Client(timeout=10)
+    for _ in range(5):  # warm up
+        client.get(url)
+    latencies = []
+    before = cpu(process)
+    for _ in range(SCRAPES):
+        start = time.perf_counter()
+        response = client.get(url)
+        latencies.append(time.perf_counter() - start)
+        response.raise_for_status()
+    per_scrape = (cpu(process) - before) / SCRAPES
+    idle_before = cpu(process)
+    time.sleep(3)
+    background = (cpu(process) - idle_before) / 3  # CPU seconds per second between scrapes
+    latencies.sort()
+    return {
+        "median_ms": statistics.median(latencies) * 1e3,
+        "p99_ms": latencies[int(0.99 * len(latencies)) - 1] * 1e3,
+        "cpu_ms": per_scrape * 1e3,
+        "core_pct_10s": (per_scrape / 10 + background) * 100,
+        "bytes": len(response.content),
+    }
+
+
+def load_agent(agent: str, sleepers: list[subprocess.Popen[bytes]]) -> None:
+    for r in range(RESULT_RUNS):
+        results = [{"benchmark": f"BenchmarkCase{i}", "measure": "time", "unit": "ns/op", "value": 1000.0 + i,
+                    "iterations": 1000} for i in range(RESULTS)]  # fmt: skip
+        run = {"run_id": f"bench-{r}", "org": "o", "project": "p", "target": "t", "commit": f"c{r}",
+               "branch": "main", "timestamp": datetime.now(UTC).isoformat(), "results": results}  # fmt: skip
+        httpx.post(f"{agent}/api/v1/results", json=run).raise_for_status()
+    for w, sleeper in enumerate(sleepers):
+        watch = {"run_id": f"watch-{w}", "project": "p", "target": "t", "commit": "c", "pid": sleeper.pid}
+        httpx.post(f"{agent}/api/v1/watches", json=watch).raise_for_status()
+
+
+def main() -> None:
+    exporter = shutil.which(NODE_EXPORTER)
+    if exporter is None:
+        sys.exit(f"{NODE_EXPORTER} is missing: apt-get install -y {NODE_EXPORTER} (make bench-agent does)")
+    rows: list[tuple[str, str, dict[str, float]]] = []
+    with tempfile.TemporaryDirectory() as home:
+        node_url = f"http://127.0.0.1:{free_port()}/metrics"
+        agent_port = free_port()
+        agent_url = f"http://127.0.0.1:{agent_port}"
+        env = {**os.environ, "BENCHHUB_HOME": home}
+        node_argv = [exporter, f"--web.listen-address={node_url.split('/')[2]}", "--no-collector.systemd"]
+        agent_argv = [sys.executable, "-m", "exporter.main", "--listen", f"127.0.0.1:{agent_port}"]
+        sleepers = [subprocess.Popen(["sleep", "600"]) for _ in range(WATCHED)]
+        try:
+            with (
+                server(node_argv, node_url) as node,
+                server(agent_argv, f"{agent_url}/healthz", env) as agent,
+            ):
+                rows.append(("node_exporter", "-", measure(node, node_url)))
+                rows.append(("bhub-agent", "idle", measure(agent, f"{agent_url}/metrics")))
+                load_agent(agent_url, sleepers)
+                loaded = f"{RESULT_RUNS * RESULTS} results, {WATCHED} runs"
+                rows.append(("bhub-agent", loaded, measure(agent, f"{agent_url}/metrics")))
+        finally:
+            for sleeper in sleepers:
+                sleeper.kill()
+                sleeper.wait()
+    print(f"{SCRAPES} scrapes each, one after the other, on {os.cpu_count()} cores")
+    print(f"{'server':<15}{'state':<28}{'median ms':>10}{'p99 ms':>9}{'CPU ms/scrape':>15}"
+          f"{'% core @10s':>13}{'bytes':>9}")  # fmt: skip
+    for name, state, r in rows:
+        print(f"{name:<15}{state:<28}{r['median_ms']:>10.2f}{r['p99_ms']:>9.2f}{r['cpu_ms']:>15.2f}"
+              f"{r['core_pct_10s']:>13.3f}{r['bytes']:>9.0f}")  # fmt: skip
+    node_median = rows[0][2]["median_ms"]
+    for name, state, r in rows[1:]:
+        print(f"{name} ({state}): median {r['median_ms'] / node_median:.2f}x node_exporter's")
+
+
+if __name__ == "__main__":
+    main()
