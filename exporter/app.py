@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Response
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from central.schemas import RunResources
 from exporter import __version__
@@ -16,6 +15,7 @@ from exporter.collectors.benchmark import BenchmarkCollector
 from exporter.collectors.host import HostCollector
 from exporter.collectors.instrumented import Collector, InstrumentedCollectors
 from exporter.collectors.run import PsutilTreeSource, RunCollector, RunWatches, TreeSource
+from exporter.exposition import CONTENT_TYPE, render
 from exporter.metrics import AGENT_INFO
 from exporter.schemas import RunResults, WatchRequest
 from exporter.settings import AgentSettings
@@ -59,7 +59,7 @@ def create_app(
 
     @app.get("/metrics")
     def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(render(registry.collect()), media_type=CONTENT_TYPE)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

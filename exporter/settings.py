@@ -22,7 +22,7 @@ class AgentSettings(BaseSettings):
     collect_host: bool = True
     collect_runs: bool = True
     # how often the process trees of runs in progress are read between scrapes (peak RSS)
-    run_sample_interval_seconds: float = Field(default=0.2, gt=0, le=60)
+    run_sample_interval_seconds: float = Field(default=0.5, gt=0, le=60)
     # JSON list in the environment, e.g. BENCHHUB_AGENT_FS_EXCLUDE_TYPES='["tmpfs","nfs"]'
     fs_exclude_types: frozenset[str] = DEFAULT_FS_EXCLUDE
 

@@ -31,6 +31,7 @@ class ResultStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._runs: dict[str, StoredRun] = {}
+        self.version = 0  # changes whenever the set of runs does
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._load(path)
@@ -52,6 +53,7 @@ class ResultStore:
         stored = StoredRun(received_at=datetime.fromtimestamp(self._clock(), UTC), run=run)
         with self._lock:
             self._runs[run.run_id] = stored
+            self.version += 1
             if self._path is not None:
                 with self._path.open("a", encoding="utf-8") as fh:
                     fh.write(stored.model_dump_json() + "\n")
@@ -70,6 +72,7 @@ class ResultStore:
             expired = [k for k, s in self._runs.items() if s.received_at.timestamp() < horizon]
             for key in expired:
                 del self._runs[key]
+            self.version += len(expired)
             if self._path is not None and (expired or force_rewrite):
                 tmp = self._path.with_suffix(".tmp")
                 tmp.write_text("".join(s.model_dump_json() + "\n" for s in self._runs.values()))

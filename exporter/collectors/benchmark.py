@@ -7,21 +7,33 @@ from collections.abc import Iterator
 from prometheus_client.core import Metric
 
 from exporter.metrics import BENCHMARK_ITERATIONS, BENCHMARK_VALUE
+from exporter.schemas import RunResults
 from exporter.store import ResultStore
 from exporter.units import to_base_unit
 
 
 class BenchmarkCollector:
-    """Exposes every result in ``store``; vmagent scrapes them with honor_timestamps."""
+    """Exposes every result in ``store``; vmagent scrapes them with honor_timestamps.
+
+    The families are rebuilt only when the store changed; the same objects are handed out
+    otherwise, so the exposition renders them once.
+    """
 
     def __init__(self, store: ResultStore, host: str) -> None:
         self._store = store
         self._host = host
+        self._built: tuple[int, list[Metric]] | None = None
 
     def collect(self) -> Iterator[Metric]:
+        runs = self._store.current()  # prunes expired runs first, which changes the version
+        if self._built is None or self._built[0] != self._store.version:
+            self._built = (self._store.version, self._families(runs))
+        yield from self._built[1]
+
+    def _families(self, runs: list[RunResults]) -> list[Metric]:
         values = BENCHMARK_VALUE.new_family()
         iterations = BENCHMARK_ITERATIONS.new_family()
-        for run in self._store.current():
+        for run in runs:
             ts = run.timestamp.timestamp()
             for result in run.results:
                 if result.value is None:  # a failed result has no sample: central keeps its error
@@ -34,5 +46,4 @@ class BenchmarkCollector:
                 values.add_metric(labels, value, timestamp=ts)
                 if result.iterations is not None:
                     iterations.add_metric(labels, result.iterations, timestamp=ts)
-        yield values
-        yield iterations
+        return [values, iterations]

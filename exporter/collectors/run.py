@@ -12,6 +12,7 @@ watch is dropped, its series vanish (staleness) and its totals go to central wit
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,10 +44,32 @@ class ProcessReading:
     involuntary: int
 
 
-class TreeSource(Protocol):
-    """Reads a process and its descendants; psutil in production, fakes in tests."""
+Root = tuple[int, bool]  # pid, and whether the root process itself counts
 
-    def read_tree(self, pid: int, include_root: bool) -> list[ProcessReading]: ...
+
+class TreeSource(Protocol):
+    """Reads processes with their descendants; psutil in production, fakes in tests."""
+
+    def read_trees(self, roots: list[Root]) -> list[list[ProcessReading]]: ...
+
+
+def _parents() -> Iterator[tuple[int, int]]:
+    """(pid, parent pid) of every process: /proc/<pid>/stat on Linux (3x faster than psutil)."""
+    if not os.path.isdir("/proc/self"):
+        for proc in psutil.process_iter(["ppid"]):
+            if isinstance(proc.info.get("ppid"), int):
+                yield proc.pid, proc.info["ppid"]
+        return
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                stat = fh.read()
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+            yield int(entry.name), int(stat[stat.rindex(b")") + 2 :].split(None, 2)[1])
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
 
 
 class PsutilTreeSource:
@@ -71,14 +94,30 @@ class PsutilTreeSource:
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
             return None
 
-    def read_tree(self, pid: int, include_root: bool) -> list[ProcessReading]:
-        try:
-            root = psutil.Process(pid)
-            children = root.children(recursive=True)
-        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+    def read_trees(self, roots: list[Root]) -> list[list[ProcessReading]]:
+        """Every root's tree, from one pass over the process table (not one per root)."""
+        if not roots:
             return []
-        readings = [self._read(root, include_root), *(self._read(c, True) for c in children)]
-        return [r for r in readings if r is not None]
+        children: dict[int, list[int]] = {}
+        for pid, ppid in _parents():
+            children.setdefault(ppid, []).append(pid)
+        trees = []
+        for pid, include_root in roots:
+            pids, stack = [], [pid]
+            while stack:
+                current = stack.pop()
+                pids.append(current)
+                stack.extend(children.get(current, ()))
+            readings = []
+            for index, member in enumerate(pids):
+                try:
+                    reading = self._read(psutil.Process(member), include_root or index > 0)
+                except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+                    reading = None
+                if reading is not None:
+                    readings.append(reading)
+            trees.append(readings)
+        return trees
 
 
 _COUNTERS = ("cpu_user", "cpu_system", "read_bytes", "written_bytes", "voluntary", "involuntary")
@@ -104,10 +143,10 @@ class RunWatch:
         self.roots.append((pid, include_root))
         self.highest.append(dict.fromkeys(_COUNTERS, 0.0))
 
-    def sample(self, source: TreeSource) -> None:
+    def update(self, trees: list[list[ProcessReading]]) -> None:
+        """Take one reading of every root's tree (in the order of ``roots``)."""
         rss = threads = processes = 0
-        for (pid, include_root), highest in zip(self.roots, self.highest, strict=True):
-            live = source.read_tree(pid, include_root)
+        for live, highest in zip(trees, self.highest, strict=True):
             for counter in _COUNTERS:
                 highest[counter] = max(highest[counter], sum(getattr(r, counter) for r in live))
             rss += sum(r.rss for r in live)
@@ -141,37 +180,41 @@ class RunWatches:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def _sample_locked(self) -> None:
+        watches = list(self._watches.values())
+        trees = self._source.read_trees([root for w in watches for root in w.roots])
+        start = 0
+        for watch in watches:
+            watch.update(trees[start : start + len(watch.roots)])
+            start += len(watch.roots)
+
     def watch(self, request: WatchRequest) -> None:
         """Start (or extend, for a repeated command) the watch of a run."""
         with self._lock:
             watch = self._watches.setdefault(request.run_id, RunWatch(request))
             watch.add_root(request.pid, request.include_root)
-            watch.sample(self._source)
+            self._sample_locked()
 
     def unwatch(self, run_id: str) -> RunResources | None:
         """Stop watching; the run's totals, or None if it was not watched."""
         with self._lock:
-            watch = self._watches.pop(run_id, None)
-            if watch is None:
+            if run_id not in self._watches:
                 return None
-            watch.sample(self._source)
-            return watch.totals()
+            self._sample_locked()
+            return self._watches.pop(run_id).totals()
 
     def sample_all(self) -> list[tuple[WatchRequest, RunWatch, RunResources]]:
         with self._lock:
-            for watch in self._watches.values():
-                watch.sample(self._source)
+            self._sample_locked()
             return [(w.request, w, w.totals()) for w in self._watches.values()]
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
             with self._lock:
-                watches = list(self._watches.values())
-                for watch in watches:
-                    try:
-                        watch.sample(self._source)
-                    except Exception:  # a sampler that dies would lose every later peak
-                        log.exception("sampling run %s failed", watch.request.run_id)
+                try:
+                    self._sample_locked()
+                except Exception:  # a sampler that dies would lose every later peak
+                    log.exception("sampling the runs' process trees failed")
 
     def start(self) -> None:
         if self._thread is None:

@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import psutil
@@ -29,7 +28,7 @@ import psutil
 from tests.conftest import free_port
 
 SCRAPES = 300
-RESULT_RUNS, RESULTS, WATCHED = 10, 100, 20
+RESULT_RUNS, RESULTS, WATCHED = 10, 100, (1, 20)
 NODE_EXPORTER = "prometheus-node-exporter"
 
 
@@ -70,9 +69,10 @@ def measure(process: psutil.Process, url: str) -> dict[str, float]:
         latencies.append(time.perf_counter() - start)
         response.raise_for_status()
     per_scrape = (cpu(process) - before) / SCRAPES
+    time.sleep(1)  # let the last responses settle
     idle_before = cpu(process)
-    time.sleep(3)
-    background = (cpu(process) - idle_before) / 3  # CPU seconds per second between scrapes
+    time.sleep(6)
+    background = (cpu(process) - idle_before) / 6  # CPU seconds per second between scrapes
     latencies.sort()
     return {
         "median_ms": statistics.median(latencies) * 1e3,
@@ -83,16 +83,25 @@ def measure(process: psutil.Process, url: str) -> dict[str, float]:
     }
 
 
-def load_agent(agent: str, sleepers: list[subprocess.Popen[bytes]]) -> None:
+def push_results(agent: str) -> None:
     for r in range(RESULT_RUNS):
         results = [{"benchmark": f"BenchmarkCase{i}", "measure": "time", "unit": "ns/op", "value": 1000.0 + i,
                     "iterations": 1000} for i in range(RESULTS)]  # fmt: skip
         run = {"run_id": f"bench-{r}", "org": "o", "project": "p", "target": "t", "commit": f"c{r}",
                "branch": "main", "timestamp": datetime.now(UTC).isoformat(), "results": results}  # fmt: skip
         httpx.post(f"{agent}/api/v1/results", json=run).raise_for_status()
-    for w, sleeper in enumerate(sleepers):
-        watch = {"run_id": f"watch-{w}", "project": "p", "target": "t", "commit": "c", "pid": sleeper.pid}
-        httpx.post(f"{agent}/api/v1/watches", json=watch).raise_for_status()
+
+
+def watch(agent: str, sleepers: list[subprocess.Popen[bytes]]) -> None:
+    for sleeper in sleepers:
+        body = {
+            "run_id": f"watch-{sleeper.pid}",
+            "project": "p",
+            "target": "t",
+            "commit": "c",
+            "pid": sleeper.pid,
+        }
+        httpx.post(f"{agent}/api/v1/watches", json=body).raise_for_status()
 
 
 def main() -> None:
@@ -107,7 +116,7 @@ def main() -> None:
         env = {**os.environ, "BENCHHUB_HOME": home}
         node_argv = [exporter, f"--web.listen-address={node_url.split('/')[2]}", "--no-collector.systemd"]
         agent_argv = [sys.executable, "-m", "exporter.main", "--listen", f"127.0.0.1:{agent_port}"]
-        sleepers = [subprocess.Popen(["sleep", "600"]) for _ in range(WATCHED)]
+        sleepers = [subprocess.Popen(["sleep", "600"]) for _ in range(max(WATCHED))]
         try:
             with (
                 server(node_argv, node_url) as node,
@@ -115,9 +124,13 @@ def main() -> None:
             ):
                 rows.append(("node_exporter", "-", measure(node, node_url)))
                 rows.append(("bhub-agent", "idle", measure(agent, f"{agent_url}/metrics")))
-                load_agent(agent_url, sleepers)
-                loaded = f"{RESULT_RUNS * RESULTS} results, {WATCHED} runs"
-                rows.append(("bhub-agent", loaded, measure(agent, f"{agent_url}/metrics")))
+                push_results(agent_url)
+                watched = 0
+                for count in WATCHED:
+                    watch(agent_url, sleepers[watched:count])
+                    watched = count
+                    loaded = f"{RESULT_RUNS * RESULTS} results, {count} runs"
+                    rows.append(("bhub-agent", loaded, measure(agent, f"{agent_url}/metrics")))
         finally:
             for sleeper in sleepers:
                 sleeper.kill()

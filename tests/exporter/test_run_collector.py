@@ -88,9 +88,10 @@ class FakeTrees:
         self._script = {pid: iter(steps) for pid, steps in script.items()}
         self._last: dict[int, list[ProcessReading]] = {}
 
-    def read_tree(self, pid: int, include_root: bool) -> list[ProcessReading]:
-        self._last[pid] = next(self._script[pid], self._last.get(pid, []))
-        return self._last[pid]
+    def read_trees(self, roots: list[tuple[int, bool]]) -> list[list[ProcessReading]]:
+        for pid, _ in roots:
+            self._last[pid] = next(self._script[pid], self._last.get(pid, []))
+        return [self._last[pid] for pid, _ in roots]
 
 
 def reading(pid: int, user: float, rss: int, counted: bool = True) -> ProcessReading:
@@ -134,7 +135,7 @@ def test_series_carry_the_run_labels_and_vanish_with_the_watch() -> None:
 
 def test_a_failing_source_costs_only_the_run_collector() -> None:
     class Broken:
-        def read_tree(self, pid: int, include_root: bool) -> list[ProcessReading]:
+        def read_trees(self, roots: list[tuple[int, bool]]) -> list[list[ProcessReading]]:
             raise PermissionError("/proc/1/io")
 
     watches = RunWatches(Broken(), interval_seconds=60)
