@@ -3,24 +3,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test lint unit e2e bench bench-run bench-parsers bench-agent down clean
+.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-parsers bench-agent down clean
 
 setup:
 	bash stack/install.sh
 
+setup-test:
+	bash stack/install.sh --test
+
 demo: setup
 	bash stack/demo.sh
 
-test: setup lint
+test: setup-test lint
 	$(BIN)/python -m pytest
 
-unit: setup
+unit: setup-test
 	$(BIN)/python -m pytest -m "not e2e"
 
 e2e: setup
 	$(BIN)/python -m pytest -m e2e
 
-lint: setup
+lint: setup-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

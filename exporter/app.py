@@ -11,7 +11,9 @@ from prometheus_client.core import Metric
 
 from central.schemas import RunResources
 from exporter import __version__
+from exporter.cgroups import CgroupReader
 from exporter.collectors.benchmark import BenchmarkCollector
+from exporter.collectors.container import ContainerCollector, ContainerSource, DockerSource
 from exporter.collectors.host import HostCollector
 from exporter.collectors.instrumented import Collector, InstrumentedCollectors
 from exporter.collectors.run import PsutilTreeSource, RunCollector, RunWatches, TreeSource
@@ -33,7 +35,10 @@ class _InfoCollector:
 
 
 def create_app(
-    settings: AgentSettings, store: ResultStore | None = None, trees: TreeSource | None = None
+    settings: AgentSettings,
+    store: ResultStore | None = None,
+    trees: TreeSource | None = None,
+    containers: ContainerSource | None = None,
 ) -> FastAPI:
     """Build the agent; ``store`` defaults to one persisted under settings.state_dir."""
     store = store or ResultStore(settings.state_dir / "results.jsonl", settings.results_retention_seconds)
@@ -45,6 +50,10 @@ def create_app(
         collectors["host"] = HostCollector(fs_exclude=settings.fs_exclude_types, hostname=settings.hostname)
     if settings.collect_runs:
         collectors["run"] = RunCollector(watches)
+    if settings.collect_containers:
+        collectors["container"] = ContainerCollector(
+            containers or DockerSource(settings.docker_socket), CgroupReader()
+        )
     registry.register(InstrumentedCollectors(collectors))
 
     @asynccontextmanager

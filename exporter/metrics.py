@@ -186,6 +186,76 @@ RUN_METRICS = (
     RUN_PROCESSES, RUN_CONTEXT_SWITCHES,
 )  # fmt: skip
 
+# -- containers (Docker / Podman API + cgroups), named after cAdvisor's container_* ---------------
+_C = ("id", "name", "image")  # running containers on the host
+_CS = "running containers"
+
+
+def _container(name: str, type_: MetricType, help_: str, extra: tuple[str, ...] = ()) -> MetricSpec:
+    card = f"{_CS} x {'/'.join(extra)}" if extra else _CS
+    return MetricSpec(f"benchhub_container_{name}", type_, help_, (*_C, *extra), card)
+
+
+CONTAINER_RUNTIME_UP = MetricSpec(
+    "benchhub_container_runtime_up", "gauge", "1 if the container API answered this scrape, else 0.", (), "1"
+)
+CONTAINER_INFO = _container(
+    "info", "gauge", "Container facts; always 1.", ("compose_project", "compose_service")
+)
+CONTAINER_CPU_USER = _container("cpu_user_seconds_total", "counter", "User CPU seconds of the container.")
+CONTAINER_CPU_SYSTEM = _container(
+    "cpu_system_seconds_total", "counter", "System CPU seconds of the container."
+)
+CONTAINER_CPU_USAGE = _container("cpu_usage_seconds_total", "counter", "CPU seconds of the container in all.")
+CONTAINER_CFS_PERIODS = _container("cpu_cfs_periods_total", "counter", "CFS enforcement periods elapsed.")
+CONTAINER_CFS_THROTTLED_PERIODS = _container(
+    "cpu_cfs_throttled_periods_total", "counter", "CFS periods in which the container was throttled."
+)
+CONTAINER_CFS_THROTTLED_SECONDS = _container(
+    "cpu_cfs_throttled_seconds_total", "counter", "Time the container was throttled."
+)
+CONTAINER_MEMORY_USAGE = _container(
+    "memory_usage_bytes", "gauge", "Memory the cgroup uses, page cache included."
+)
+CONTAINER_MEMORY_WORKING_SET = _container(
+    "memory_working_set_bytes", "gauge", "Memory usage minus inactive file cache (what docker stats shows)."
+)
+CONTAINER_MEMORY_LIMIT = _container("spec_memory_limit_bytes", "gauge", "Memory limit; 0 when there is none.")
+CONTAINER_OOM_EVENTS = _container(
+    "oom_events_total", "counter", "Processes the OOM killer killed in the container."
+)
+CONTAINER_FS_READS = _container("fs_reads_bytes_total", "counter", "Bytes read from block devices.")
+CONTAINER_FS_WRITES = _container("fs_writes_bytes_total", "counter", "Bytes written to block devices.")
+CONTAINER_NET_RX_BYTES = _container(
+    "network_receive_bytes_total",
+    "counter",
+    "Bytes received in the container's network namespace.",
+    ("interface",),
+)
+CONTAINER_NET_RX_PACKETS = _container(
+    "network_receive_packets_total", "counter", "Packets received in the container's network namespace.",
+    ("interface",),
+)  # fmt: skip
+CONTAINER_NET_TX_BYTES = _container(
+    "network_transmit_bytes_total",
+    "counter",
+    "Bytes sent from the container's network namespace.",
+    ("interface",),
+)
+CONTAINER_NET_TX_PACKETS = _container(
+    "network_transmit_packets_total", "counter", "Packets sent from the container's network namespace.",
+    ("interface",),
+)  # fmt: skip
+CONTAINER_PROCESSES = _container("processes", "gauge", "Processes in the container now.")
+CONTAINER_START_TIME = _container("start_time_seconds", "gauge", "Unix time the container started.")
+CONTAINER_METRICS = (
+    CONTAINER_INFO, CONTAINER_CPU_USER, CONTAINER_CPU_SYSTEM, CONTAINER_CPU_USAGE, CONTAINER_CFS_PERIODS,
+    CONTAINER_CFS_THROTTLED_PERIODS, CONTAINER_CFS_THROTTLED_SECONDS, CONTAINER_MEMORY_USAGE,
+    CONTAINER_MEMORY_WORKING_SET, CONTAINER_MEMORY_LIMIT, CONTAINER_OOM_EVENTS, CONTAINER_FS_READS,
+    CONTAINER_FS_WRITES, CONTAINER_NET_RX_BYTES, CONTAINER_NET_RX_PACKETS, CONTAINER_NET_TX_BYTES,
+    CONTAINER_NET_TX_PACKETS, CONTAINER_PROCESSES, CONTAINER_START_TIME,
+)  # fmt: skip
+
 CATALOG: tuple[MetricSpec, ...] = (
     BENCHMARK_VALUE,
     BENCHMARK_ITERATIONS,
@@ -206,4 +276,6 @@ CATALOG: tuple[MetricSpec, ...] = (
     HOST_BOOT_TIME,
     HOST_INFO,
     *RUN_METRICS,
+    CONTAINER_RUNTIME_UP,
+    *CONTAINER_METRICS,
 )

@@ -21,6 +21,9 @@ class AgentSettings(BaseSettings):
     results_retention_seconds: float = Field(default=900, gt=0)
     collect_host: bool = True
     collect_runs: bool = True
+    collect_containers: bool = True
+    # Docker's socket, or Podman's Docker-compatible one (unix:///run/podman/podman.sock)
+    docker_socket: str = Field(default="unix:///var/run/docker.sock", min_length=1)
     # how often the process trees of runs in progress are read between scrapes (peak RSS)
     run_sample_interval_seconds: float = Field(default=0.5, gt=0, le=60)
     # JSON list in the environment, e.g. BENCHHUB_AGENT_FS_EXCLUDE_TYPES='["tmpfs","nfs"]'

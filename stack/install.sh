@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks for BenchHub, then the Python package
-# into .venv. Safe to run again: it installs only what is missing.
+# into .venv. Safe to run again: it installs only what is missing. --test adds test-only tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(git curl make procps python3 python3-venv python3-pip victoria-metrics prometheus golang-go postgresql hyperfine)
+# --test: also what only the test suite needs (a real Docker-compatible API: Podman + busybox).
+if [ "${1:-}" = "--test" ]; then APT_PACKAGES+=(podman runc busybox-static); fi
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 

@@ -1,8 +1,9 @@
 """make bench-agent: the agent's scrape cost beside Debian's prometheus-node-exporter.
 
 Both run as real processes on this machine and are scraped one after the other, SCRAPES
-times each, in two states: idle, and loaded with N simulated series (RESULT_RUNS runs of
-RESULTS results exposed, and WATCHED runs whose process trees the agent follows). Reports
+times each: idle, then loaded with N simulated series (RESULT_RUNS runs of RESULTS results
+exposed, WATCHED runs whose process trees the agent follows, then CONTAINERS real containers
+behind Podman's Docker API). Reports
 median and p99 scrape latency, CPU seconds per scrape (the server process's own CPU, from
 psutil), and what that is at a 10 s scrape interval as a share of one core, plus the run
 sampler's CPU between scrapes. Goals (issue 4): agent median <= 2x node_exporter's, CPU at
@@ -22,13 +23,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import docker
 import httpx
 import psutil
 
 from tests.conftest import free_port
+from tests.podman import IMAGE, podman_service
 
 SCRAPES = 300
-RESULT_RUNS, RESULTS, WATCHED = 10, 100, (1, 20)
+RESULT_RUNS, RESULTS, WATCHED, CONTAINERS = 10, 100, (1, 20), 10
 NODE_EXPORTER = "prometheus-node-exporter"
 
 
@@ -109,11 +112,11 @@ def main() -> None:
     if exporter is None:
         sys.exit(f"{NODE_EXPORTER} is missing: apt-get install -y {NODE_EXPORTER} (make bench-agent does)")
     rows: list[tuple[str, str, dict[str, float]]] = []
-    with tempfile.TemporaryDirectory() as home:
+    with tempfile.TemporaryDirectory() as home, podman_service() as api:
         node_url = f"http://127.0.0.1:{free_port()}/metrics"
         agent_port = free_port()
         agent_url = f"http://127.0.0.1:{agent_port}"
-        env = {**os.environ, "BENCHHUB_HOME": home}
+        env = {**os.environ, "BENCHHUB_HOME": home, "BENCHHUB_AGENT_DOCKER_SOCKET": api}
         node_argv = [exporter, f"--web.listen-address={node_url.split('/')[2]}", "--no-collector.systemd"]
         agent_argv = [sys.executable, "-m", "exporter.main", "--listen", f"127.0.0.1:{agent_port}"]
         sleepers = [subprocess.Popen(["sleep", "600"]) for _ in range(max(WATCHED))]
@@ -131,6 +134,14 @@ def main() -> None:
                     watched = count
                     loaded = f"{RESULT_RUNS * RESULTS} results, {count} runs"
                     rows.append(("bhub-agent", loaded, measure(agent, f"{agent_url}/metrics")))
+                client = docker.DockerClient(base_url=api)
+                for i in range(CONTAINERS):
+                    client.containers.run(
+                        IMAGE, ["sleep", "600"], detach=True, name=f"bench-{i}", network_mode="none"
+                    )
+                loaded = f"+ {CONTAINERS} containers"
+                rows.append(("bhub-agent", loaded, measure(agent, f"{agent_url}/metrics")))
+                client.close()
         finally:
             for sleeper in sleepers:
                 sleeper.kill()
