@@ -7,6 +7,7 @@ central keeps each result in the tool's own unit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -164,9 +165,17 @@ _RUN = ("run_id", "project", "target", "commit")  # the runs in progress on this
 _RUNS = "runs in progress on the host"
 
 
-def _run(name: str, type_: MetricType, help_: str, extra: tuple[str, ...] = ()) -> MetricSpec:
-    card = f"{_RUNS} x {'/'.join(extra)}" if extra else _RUNS
-    return MetricSpec(f"benchhub_run_{name}", type_, help_, (*_RUN, *extra), card)
+def _scoped(prefix: str, labels: tuple[str, ...], card: str) -> Callable[..., MetricSpec]:
+    """A maker of specs sharing a name prefix and base labels; ``extra`` labels multiply ``card``."""
+
+    def make(name: str, type_: MetricType, help_: str, extra: tuple[str, ...] = ()) -> MetricSpec:
+        cardinality = f"{card} x {'/'.join(extra)}" if extra else card
+        return MetricSpec(f"{prefix}{name}", type_, help_, (*labels, *extra), cardinality)
+
+    return make
+
+
+_run = _scoped("benchhub_run_", _RUN, _RUNS)
 
 
 RUN_CPU_SECONDS = _run("cpu_seconds_total", "counter", "CPU seconds the run's processes used, by mode.",
@@ -191,9 +200,7 @@ _C = ("id", "name", "image")  # running containers on the host
 _CS = "running containers"
 
 
-def _container(name: str, type_: MetricType, help_: str, extra: tuple[str, ...] = ()) -> MetricSpec:
-    card = f"{_CS} x {'/'.join(extra)}" if extra else _CS
-    return MetricSpec(f"benchhub_container_{name}", type_, help_, (*_C, *extra), card)
+_container = _scoped("benchhub_container_", _C, _CS)
 
 
 CONTAINER_RUNTIME_UP = MetricSpec(

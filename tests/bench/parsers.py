@@ -113,7 +113,8 @@ def main() -> None:
             got = json.loads(out)
             rows.append((framework, size, lines, got))
     print(
-        f"{'framework':<18}{'input MB':>10}{'lines':>10}{'results':>9}{'seconds':>9}{'lines/s':>11}{'MB/s':>7}{'peak RSS / input':>18}"
+        f"{'framework':<18}{'input MB':>10}{'lines':>10}{'results':>9}{'seconds':>9}{'lines/s':>11}{'MB/s':>7}"
+        f"{'peak / input':>14}{'parse / input':>15}"
     )
     for framework, size, lines, got in rows:
         print(
