@@ -24,6 +24,8 @@ class AgentSettings(BaseSettings):
     collect_containers: bool = True
     # Docker's socket, or Podman's Docker-compatible one (unix:///run/podman/podman.sock)
     docker_socket: str = Field(default="unix:///var/run/docker.sock", min_length=1)
+    # how often the container list is asked for (new containers show up within this)
+    container_list_interval_seconds: float = Field(default=5.0, ge=0, le=300)
     # how often the process trees of runs in progress are read between scrapes (peak RSS)
     run_sample_interval_seconds: float = Field(default=0.5, gt=0, le=60)
     # JSON list in the environment, e.g. BENCHHUB_AGENT_FS_EXCLUDE_TYPES='["tmpfs","nfs"]'

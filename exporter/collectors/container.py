@@ -9,8 +9,10 @@ is 0 and every other collector goes on.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,14 +62,32 @@ def _started(text: object) -> float | None:
 
 
 class DockerSource:
-    """The Docker SDK against ``base_url``; a container is inspected once, when first seen."""
+    """The Docker SDK against ``base_url``; a container is inspected once, when first seen.
 
-    def __init__(self, base_url: str, timeout: float = 5.0) -> None:
+    The list is asked for at most every ``list_interval`` seconds (Podman's answer costs ~1 ms
+    a container); in between, a container whose main process is gone is dropped at once, and a
+    new one shows up at the next listing.
+    """
+
+    def __init__(
+        self, base_url: str, timeout: float = 5.0, list_interval: float = 5.0, proc: Path = Path("/proc")
+    ) -> None:
         self._base_url = base_url
         self._timeout = timeout
+        self._list_interval = list_interval
+        self._proc = proc
         self._known: dict[str, ContainerInfo] = {}
+        self._listed_at = -math.inf
 
     def running(self) -> list[ContainerInfo]:
+        now = time.monotonic()
+        if now - self._listed_at < self._list_interval:
+            return [c for c in self._known.values() if (self._proc / str(c.pid)).exists()]
+        found = self._list()
+        self._listed_at = now
+        return found
+
+    def _list(self) -> list[ContainerInfo]:
         import docker  # the SDK is only needed where containers are collected
         import requests
         from docker.errors import DockerException

@@ -200,3 +200,24 @@ def test_promtool_passes_on_an_agent_scrape_with_containers(
         assert proc.returncode == 0, proc.stdout + proc.stderr
     finally:
         box.remove(force=True)
+
+
+def test_the_list_is_cached_but_a_stopped_container_leaves_at_once(
+    api: str, client: docker.DockerClient
+) -> None:
+    first = client.containers.run(
+        IMAGE, ["sleep", "300"], detach=True, name="bhub-first", network_mode="none"
+    )
+    source = DockerSource(api, list_interval=60)
+    try:
+        assert [c.name for c in source.running() if c.name.startswith("bhub-")] == ["bhub-first"]
+        second = client.containers.run(
+            IMAGE, ["sleep", "300"], detach=True, name="bhub-second", network_mode="none"
+        )
+        assert "bhub-second" not in {c.name for c in source.running()}, "listed again before the interval"
+        first.kill()
+        assert "bhub-first" not in {c.name for c in source.running()}
+        assert "bhub-second" in {c.name for c in DockerSource(api, list_interval=0).running()}
+        second.remove(force=True)
+    finally:
+        first.remove(force=True)
