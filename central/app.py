@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +17,7 @@ from starlette.exceptions import HTTPException
 from central import db
 from central.api.routes import runs
 from central.errors import DomainError, PayloadTooLarge
+from central.markers import RunMarkers
 from central.metrics import CentralMetrics
 from central.schemas import ErrorPublic
 from central.settings import CentralSettings
@@ -52,8 +54,17 @@ def create_app(settings: CentralSettings) -> FastAPI:
     """Build central: migrate the database, wire routes, errors, limits and metrics."""
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
-    app = FastAPI(title="BenchHub central", version="1", docs_url="/docs")
+    markers = RunMarkers(settings.vm_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        markers.start()
+        yield
+        markers.stop()
+
+    app = FastAPI(title="BenchHub central", version="1", docs_url="/docs", lifespan=lifespan)
     app.state.settings = settings
+    app.state.markers = markers
     app.state.engine = engine
     app.state.sessions = db.session_factory(engine)
     disable_created_metrics()  # type: ignore[no-untyped-call]

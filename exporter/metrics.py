@@ -58,6 +58,13 @@ BENCHMARK_ITERATIONS = MetricSpec(
     BENCHMARK_LABELS,
     "results of runs in the exposure window",
 )
+RUN_INFO = MetricSpec(
+    "benchhub_run_info",
+    "gauge",
+    "A run's marker, written by central at its start (edge=start) and end (edge=end); always 1.",
+    ("org", "project", "target", "commit", "branch", "run_id", "state", "edge"),
+    "runs x 2 edges, one sample each",
+)
 AGENT_INFO = MetricSpec(
     "benchhub_agent_info", "gauge", "Agent version and host; always 1.", ("version", "host"), "1"
 )
@@ -266,6 +273,7 @@ CONTAINER_METRICS = (
 CATALOG: tuple[MetricSpec, ...] = (
     BENCHMARK_VALUE,
     BENCHMARK_ITERATIONS,
+    RUN_INFO,
     AGENT_INFO,
     COLLECTOR_DURATION,
     COLLECTOR_SUCCESS,

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from central.markers import RunMarkers
+
 
 def get_session(request: Request) -> Iterator[Session]:
     with request.app.state.sessions() as session:
@@ -19,5 +21,11 @@ def get_actor(request: Request) -> str:
     return f"api:{client}"
 
 
+def get_markers(request: Request) -> RunMarkers:
+    markers: RunMarkers = request.app.state.markers
+    return markers
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+MarkersDep = Annotated[RunMarkers, Depends(get_markers)]
 ActorDep = Annotated[str, Depends(get_actor)]

@@ -62,6 +62,9 @@ targets:
     command: hyperfine --runs 3 -N 'sleep 0.01' --export-json hf.json
     framework: hyperfine
     output: hf.json
+  marked:
+    command: 'true'
+    framework: command
   hungry:
     command: python3 -c 'import time; b = b"x" * (80 << 20); time.sleep(2.5)'
     framework: command
@@ -259,7 +262,7 @@ def test_unknown_target_lists_the_defined_ones(live: LiveStack, repo: tuple[Path
     proc = bhubctl(live, repo[0], "run", "nope")
     assert (
         proc.returncode == 2
-        and "targets defined: crash, erroring, fake, fine, garbage, hungry" in proc.stderr
+        and "targets defined: crash, erroring, fake, fine, garbage, hungry, marked" in proc.stderr
     )
 
 
@@ -314,3 +317,20 @@ def test_the_agent_follows_the_run_and_central_keeps_its_peaks(
     ):
         time.sleep(0.5)
     assert not live.query(f'benchhub_run_memory_rss_bytes{{run_id="{run["id"]}"}}'), "no staleness marker"
+
+
+def test_central_marks_the_run_start_and_end_in_victoriametrics(
+    live: LiveStack, repo: tuple[Path, str]
+) -> None:
+    path, commit = repo
+    assert bhubctl(live, path, "run", "marked").returncode == 0
+    run = only_run(live, "marked", commit)
+    series = live.wait_for_series(f'benchhub_run_info{{run_id="{run["id"]}"}}', 2)
+    edges = {s["metric"]["edge"]: s for s in series}
+    assert edges["end"]["metric"] == {
+        "__name__": "benchhub_run_info", "org": "e2e-org", "project": "e2e-proj", "target": "marked",
+        "commit": commit, "branch": "main", "run_id": run["id"], "state": "finished", "edge": "end",
+    }  # fmt: skip
+    for edge, field in (("start", "started_at"), ("end", "finished_at")):
+        assert edges[edge]["timestamps"] == [int(datetime.fromisoformat(run[field]).timestamp() * 1000)]
+        assert edges[edge]["values"] == [1]

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from central import repository
-from central.api.deps import ActorDep, SessionDep
+from central.api.deps import ActorDep, MarkersDep, SessionDep
 from central.schemas import (
+    ALLOWED_TRANSITIONS,
     EventPublic,
     EventsPublic,
     ResultPublic,
@@ -62,8 +63,13 @@ def get_run(run_id: str, session: SessionDep) -> RunPublic:
 
 
 @router.post("/{run_id}/state")
-def change_state(run_id: str, body: RunTransition, session: SessionDep, actor: ActorDep) -> RunPublic:
-    return repository.run_public(repository.transition(session, run_id, body, actor))
+def change_state(
+    run_id: str, body: RunTransition, session: SessionDep, actor: ActorDep, markers: MarkersDep
+) -> RunPublic:
+    run = repository.run_public(repository.transition(session, run_id, body, actor))
+    if not ALLOWED_TRANSITIONS[run.state]:  # the run is over: mark its start and end
+        markers.run_ended(run)
+    return run
 
 
 @router.post("/{run_id}/results")
