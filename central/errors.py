@@ -25,3 +25,13 @@ class Conflict(DomainError):
 class PayloadTooLarge(DomainError):
     status_code = 413
     code = "payload_too_large"
+
+
+class NotConfigured(DomainError):
+    status_code = 503
+    code = "not_configured"
+
+
+class UpstreamFailed(DomainError):
+    status_code = 502
+    code = "upstream_failed"

@@ -16,14 +16,11 @@ from collections.abc import Sequence
 import httpx
 
 from central.schemas import RunPublic
+from exporter.exposition import escape_label_value
 from exporter.metrics import RUN_INFO
 
 log = logging.getLogger("central.markers")
 RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0, 600.0)
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 def marker_text(run: RunPublic) -> str:
@@ -37,7 +34,9 @@ def marker_text(run: RunPublic) -> str:
     start = run.started_at or run.created_at
     lines = []
     for edge, at in (("start", start), ("end", run.finished_at or start)):
-        labels = ",".join(f'{name}="{_escape(values.get(name, edge))}"' for name in RUN_INFO.labels)
+        labels = ",".join(
+            f'{name}="{escape_label_value(values.get(name, edge))}"' for name in RUN_INFO.labels
+        )
         lines.append(f"{RUN_INFO.name}{{{labels}}} 1 {int(at.timestamp() * 1000)}\n")
     return "".join(lines)
 

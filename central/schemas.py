@@ -183,6 +183,11 @@ class EventsPublic(BaseModel):
     count: int
 
 
+class ReexportPublic(BaseModel):
+    run_id: str
+    samples: int = Field(description="samples written to VictoriaMetrics (results and markers)")
+
+
 class ErrorPublic(BaseModel):
     """Every error central returns: a short code and a sentence saying what to fix."""
 

@@ -7,7 +7,15 @@ from typing import TypeVar
 import httpx
 from pydantic import BaseModel
 
-from central.schemas import ResultIn, ResultsIn, RunCreate, RunPublic, RunResources, RunTransition
+from central.schemas import (
+    ReexportPublic,
+    ResultIn,
+    ResultsIn,
+    RunCreate,
+    RunPublic,
+    RunResources,
+    RunTransition,
+)
 from cli.errors import ServiceError
 from exporter.schemas import RunResults, WatchRequest
 
@@ -65,6 +73,9 @@ class CentralClient(_Service):
 
     def get_run(self, run_id: str) -> RunPublic:
         return self._call(RunPublic, "GET", f"/api/v1/runs/{run_id}")
+
+    def reexport(self, run_id: str) -> ReexportPublic:
+        return self._call(ReexportPublic, "POST", f"/api/v1/runs/{run_id}/reexport")
 
 
 class AgentClient(_Service):

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cli.commands import parse, run, stack
+from cli.commands import parse, run, runs, stack
 from cli.errors import BenchHubError
 from cli.output import err_console
 
@@ -20,6 +20,7 @@ app.command()(run.run)
 app.command()(run.init)
 app.command()(parse.parse)
 app.add_typer(stack.app, name="stack")
+app.add_typer(runs.app, name="runs")
 
 
 def main() -> None:

@@ -19,7 +19,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _SPECIAL = re.compile(r'[\\"\n]')
 
 
-def _escape(value: str) -> str:
+def escape_label_value(value: str) -> str:
+    """A label value as the text format needs it: backslash, double quote and newline escaped."""
     if _SPECIAL.search(value) is None:
         return value
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
@@ -62,7 +63,7 @@ def _family(metric: Metric) -> str:
     for sample in metric.samples:
         if sample.name.endswith("_created"):
             continue
-        labels = ",".join(f'{k}="{_escape(v)}"' for k, v in sample.labels.items())
+        labels = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in sample.labels.items())
         series = f"{sample.name}{{{labels}}}" if labels else sample.name
         stamp = "" if sample.timestamp is None else f" {int(float(sample.timestamp) * 1000)}"
         out.append(f"{series} {_number(sample.value)}{stamp}\n")

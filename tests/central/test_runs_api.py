@@ -129,3 +129,16 @@ def test_failed_result_keeps_its_error_and_context_without_a_value(client: TestC
     nan = client.post(f"{url}/results", content=b'{"results": [{"benchmark": "b", "measure": "m", "unit": "s", "value": NaN}]}',
                       headers={"content-type": "application/json"})  # fmt: skip
     assert nan.status_code == 422
+
+
+def test_reexport_needs_a_run_that_is_over_and_a_victoriametrics(client: TestClient) -> None:
+    run = create(client)
+    response = client.post(f"/api/v1/runs/{run['id']}/reexport")
+    assert response.status_code == 503 and "BENCHHUB_CENTRAL_VM_URL" in response.json()["detail"]
+    client.app.state.settings.vm_url = "http://127.0.0.1:9"  # type: ignore[attr-defined]
+    busy = client.post(f"/api/v1/runs/{run['id']}/reexport")
+    assert busy.status_code == 409 and "only a run that is over" in busy.json()["detail"]
+    client.post(f"/api/v1/runs/{run['id']}/state", json={"state": "finished"})
+    down = client.post(f"/api/v1/runs/{run['id']}/reexport")
+    assert down.status_code == 502 and "did not take the samples" in down.json()["detail"]
+    assert client.post("/api/v1/runs/nope/reexport").status_code == 404

@@ -334,3 +334,31 @@ def test_central_marks_the_run_start_and_end_in_victoriametrics(
     for edge, field in (("start", "started_at"), ("end", "finished_at")):
         assert edges[edge]["timestamps"] == [int(datetime.fromisoformat(run[field]).timestamp() * 1000)]
         assert edges[edge]["values"] == [1]
+
+
+def test_reexport_puts_back_exactly_what_was_lost(live: LiveStack, repo: tuple[Path, str]) -> None:
+    path, commit = repo
+    run = only_run(live, "fake", commit) if runs(live, target="fake", commit=commit) else None
+    if run is None:
+        assert bhubctl(live, path, "run", "fake").returncode == 0
+        run = only_run(live, "fake", commit)
+    match = f'{{__name__=~"benchhub_benchmark_value|benchhub_benchmark_iterations",run_id="{run["id"]}"}}'
+    before = sorted(
+        live.wait_for_series(match, 2 * len(EXPECTED) - 1), key=lambda s: sorted(s["metric"].items())
+    )
+    httpx.post(f"{live.vm}/api/v1/admin/tsdb/delete_series", data={"match[]": match}).raise_for_status()
+    assert live.export(match) == []
+    proc = bhubctl(live, path, "runs", "reexport", run["id"])
+    assert proc.returncode == 0 and f"run {run['id']}: " in proc.stdout, proc.stderr
+    after = sorted(live.wait_for_series(match, len(before)), key=lambda s: sorted(s["metric"].items()))
+    assert [(s["metric"], s["values"], s["timestamps"]) for s in after] == [
+        (s["metric"], s["values"], s["timestamps"]) for s in before
+    ]
+    again = bhubctl(live, path, "runs", "reexport", run["id"])  # idempotent: still one sample each
+    assert again.returncode == 0
+    assert all(len(s["values"]) == 1 for s in live.export(match))
+    missing = bhubctl(live, path, "runs", "reexport", "no-such-run")
+    assert (
+        missing.returncode == 2
+        and "central refused POST /api/v1/runs/no-such-run/reexport (404)" in missing.stderr
+    )

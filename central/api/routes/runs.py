@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from central import repository
 from central.api.deps import ActorDep, MarkersDep, SessionDep
+from central.reexport import reexport
 from central.schemas import (
     ALLOWED_TRANSITIONS,
     EventPublic,
     EventsPublic,
+    ReexportPublic,
+    ResultIn,
     ResultPublic,
     ResultsIn,
     ResultsPublic,
@@ -70,6 +73,16 @@ def change_state(
     if not ALLOWED_TRANSITIONS[run.state]:  # the run is over: mark its start and end
         markers.run_ended(run)
     return run
+
+
+@router.post("/{run_id}/reexport")
+def reexport_run(run_id: str, session: SessionDep, request: Request) -> ReexportPublic:
+    """Send a finished run's results and markers to VictoriaMetrics again (idempotent)."""
+    run = repository.run_public(repository.get_run(session, run_id))
+    results = [
+        ResultIn.model_validate(r, from_attributes=True) for r in repository.list_results(session, run_id)
+    ]
+    return ReexportPublic(run_id=run.id, samples=reexport(request.app.state.settings.vm_url, run, results))
 
 
 @router.post("/{run_id}/results")
