@@ -15,10 +15,11 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
 from central import db
-from central.api.routes import runs
+from central.api.routes import nodes, runs
 from central.errors import DomainError, PayloadTooLarge
 from central.markers import RunMarkers
 from central.metrics import CentralMetrics
+from central.models import utcnow
 from central.schemas import ErrorPublic
 from central.settings import CentralSettings
 
@@ -65,6 +66,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app = FastAPI(title="BenchHub central", version="1", docs_url="/docs", lifespan=lifespan)
     app.state.settings = settings
     app.state.markers = markers
+    app.state.clock = utcnow
     app.state.engine = engine
     app.state.sessions = db.session_factory(engine)
     disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -97,4 +99,5 @@ def create_app(settings: CentralSettings) -> FastAPI:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(runs.router)
+    app.include_router(nodes.router)
     return app

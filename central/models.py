@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Dialect,
@@ -122,6 +123,32 @@ class Result(Base):
     samples: Mapped[list[float] | None] = mapped_column(JSON)
     labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     context: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+
+class Node(Base):
+    """A machine running the agent; its id is chosen by the agent and kept across restarts."""
+
+    __tablename__ = "nodes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    bind: Mapped[str] = mapped_column(String(300))
+    remote: Mapped[str | None] = mapped_column(String(64))
+    port: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    boot_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider: Mapped[str] = mapped_column(String(100))
+    cpus: Mapped[int | None] = mapped_column(Integer)
+    memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    role: Mapped[str] = mapped_column(String(50))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    heartbeat_seconds: Mapped[float] = mapped_column(Float)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    org: Mapped[Organization] = relationship(lazy="joined")
 
 
 class Event(Base):

@@ -47,7 +47,7 @@ def run_public(run: Run) -> RunPublic:
     )
 
 
-def _get_or_create_org(session: Session, name: str) -> Organization:
+def get_or_create_org(session: Session, name: str) -> Organization:
     org = session.scalar(select(Organization).where(Organization.name == name))
     if org is None:
         org = Organization(name=name)
@@ -84,7 +84,7 @@ def create_run(session: Session, data: RunCreate, actor: str) -> Run:
     """Register a run (auto-registering its org and project) and log its first state."""
     if data.state not in (RunState.queued, RunState.running):
         raise Conflict(f"a new run starts as 'queued' or 'running', not {data.state.value!r}")
-    org = _get_or_create_org(session, data.org)
+    org = get_or_create_org(session, data.org)
     project = _get_or_create_project(session, org, data.project, data.repository_url)
     now = utcnow()
     run = Run(
@@ -202,5 +202,10 @@ def list_results(session: Session, run_id: str) -> Sequence[Result]:
 
 def list_events(session: Session, run_id: str) -> Sequence[Event]:
     get_run(session, run_id)
-    query = select(Event).where(Event.subject == "run", Event.subject_id == run_id)
+    return list_subject_events(session, "run", run_id)
+
+
+def list_subject_events(session: Session, subject: str, subject_id: str) -> Sequence[Event]:
+    """The history of one run or node, oldest first."""
+    query = select(Event).where(Event.subject == subject, Event.subject_id == subject_id)
     return session.scalars(query.order_by(Event.id)).all()

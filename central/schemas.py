@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 _NAME = r"^[^\s/][^\s]*$"
 MAX_RESULTS_PER_BATCH = 10_000
@@ -181,6 +181,68 @@ class EventPublic(BaseModel):
 class EventsPublic(BaseModel):
     data: list[EventPublic]
     count: int
+
+
+class NodeState(enum.StrEnum):
+    """``up`` while heartbeats arrive; ``lost`` after 3 heartbeat intervals of silence."""
+
+    up = "up"
+    lost = "lost"
+
+
+class NodeRegister(BaseModel):
+    """What an agent tells central about its machine when it starts (sent again: idempotent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    org: str = Field(min_length=1, max_length=200, pattern=_NAME)
+    hostname: str = Field(min_length=1, max_length=255)
+    ip: str | None = Field(
+        default=None, max_length=64, description="address to scrape; default: bind, else remote"
+    )
+    bind: str = Field(
+        min_length=1, max_length=300, pattern=r"^[^\s]+:\d{1,5}$", description="host:port it listens on"
+    )
+    started_at: AwareDatetime
+    boot_time: AwareDatetime | None = None
+    provider: str = Field(default="local", min_length=1, max_length=100)
+    cpus: int | None = Field(default=None, ge=1)
+    memory_bytes: int | None = Field(default=None, ge=0)
+    role: str = Field(default="runner", min_length=1, max_length=50)
+    heartbeat_seconds: float = Field(default=10.0, gt=0, le=3600)
+
+
+class NodePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    org: str
+    hostname: str
+    ip: str | None
+    bind: str
+    remote: str | None
+    started_at: datetime
+    boot_time: datetime | None
+    provider: str
+    cpus: int | None
+    memory_bytes: int | None
+    role: str
+    state: NodeState
+    heartbeat_seconds: float
+    registered_at: datetime
+    last_heartbeat_at: datetime
+
+
+class NodesPublic(BaseModel):
+    data: list[NodePublic]
+    count: int
+
+
+class TargetGroup(BaseModel):
+    """One entry of Prometheus HTTP service discovery."""
+
+    targets: list[str]
+    labels: dict[str, str]
 
 
 class ReexportPublic(BaseModel):

@@ -27,6 +27,13 @@ from central.settings import benchhub_home
 from cli.errors import StackError
 
 PROVISIONING = Path(__file__).resolve().parents[1] / "provisioning"
+STATIC_AGENTS = """\
+# Agents vmagent scrapes without asking central (ones started without BENCHHUB_AGENT_CENTRAL_URL).
+# Prometheus file_sd format, e.g.:
+# - targets: ["10.0.0.5:9465"]
+#   labels: {org: acme}
+[]
+"""
 _INSTALL_HINT = "install it with 'apt-get install victoria-metrics' (or run 'make setup')"
 
 
@@ -86,6 +93,7 @@ class Stack:
         """In start order; ``down`` stops them in reverse."""
         s, home = self.settings, self.home
         vm = f"http://127.0.0.1:{s.vm_port}"
+        central = f"http://127.0.0.1:{s.central_port}"
         common = {"BENCHHUB_HOME": str(home)}
         return [
             Service(
@@ -108,7 +116,9 @@ class Stack:
             Service(
                 "agent",
                 [self._python, "-m", "exporter.main", "--listen", f"127.0.0.1:{s.agent_port}"],
-                s.agent_port, "/healthz", {**common, "BENCHHUB_AGENT_STATE_DIR": str(home / "agent")},
+                s.agent_port, "/healthz",
+                {**common, "BENCHHUB_AGENT_STATE_DIR": str(home / "agent"),
+                 "BENCHHUB_AGENT_CENTRAL_URL": central},
             ),
             Service(
                 "vmagent",
@@ -118,6 +128,7 @@ class Stack:
                     f"-remoteWrite.url={vm}/api/v1/write",
                     f"-remoteWrite.tmpDataPath={home / 'vmagent' / 'buffer'}",
                     f"-httpListenAddr=127.0.0.1:{s.vmagent_port}",
+                    "-promscrape.httpSDCheckInterval=5s",  # a new agent is scraped within seconds
                 ],
                 s.vmagent_port, "/health", common,
             ),
@@ -129,12 +140,16 @@ class Stack:
         text = Template((PROVISIONING / "vmagent" / "scrape.yml").read_text()).substitute(
             scrape_interval=s.scrape_interval,
             scrape_timeout=timeout,
-            agent_target=f"127.0.0.1:{s.agent_port}",
+            central_url=f"http://127.0.0.1:{s.central_port}",
+            static_agents_file=self.home / "vmagent" / "static-agents.yml",
             central_target=f"127.0.0.1:{s.central_port}",
         )
         path = self.home / "vmagent" / "scrape.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+        static = self.home / "vmagent" / "static-agents.yml"
+        if not static.exists():  # the user's own list: written once, never overwritten
+            static.write_text(STATIC_AGENTS)
         return path
 
     # -- pid files ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from exporter.collectors.instrumented import Collector, InstrumentedCollectors
 from exporter.collectors.run import PsutilTreeSource, RunCollector, RunWatches, TreeSource
 from exporter.exposition import CONTENT_TYPE, render
 from exporter.metrics import AGENT_INFO
+from exporter.node import NodeReporter, node_id, registration
 from exporter.schemas import RunResults, WatchRequest
 from exporter.settings import AgentSettings
 from exporter.store import ResultStore
@@ -56,15 +57,26 @@ def create_app(
         )
     registry.register(InstrumentedCollectors(collectors))
 
+    reporter = None
+    if settings.central_url:
+        facts = registration(settings.org, settings.hostname, settings.listen, settings.advertise_ip,
+                             settings.heartbeat_seconds, settings.provider, settings.role)  # fmt: skip
+        reporter = NodeReporter(settings.central_url, node_id(settings.state_dir), facts)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         watches.start()
+        if reporter is not None:
+            reporter.start()
         yield
+        if reporter is not None:
+            reporter.stop()
         watches.stop()
 
     app = FastAPI(title="BenchHub agent", version=__version__, lifespan=lifespan)
     app.state.store = store
     app.state.watches = watches
+    app.state.reporter = reporter
 
     @app.get("/metrics")
     def metrics() -> Response:

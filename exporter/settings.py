@@ -31,6 +31,17 @@ class AgentSettings(BaseSettings):
     # JSON list in the environment, e.g. BENCHHUB_AGENT_FS_EXCLUDE_TYPES='["tmpfs","nfs"]'
     fs_exclude_types: frozenset[str] = DEFAULT_FS_EXCLUDE
 
+    # Registration with central (off without a URL): the node then shows in central's service
+    # discovery, which the provisioned vmagent scrapes instead of a static target list.
+    central_url: str | None = None
+    org: str = Field(default="local", min_length=1, description="the organization this machine belongs to")
+    advertise_ip: str | None = Field(
+        default=None, description="address vmagent should scrape; default: listen"
+    )
+    heartbeat_seconds: float = Field(default=10.0, gt=0, le=3600)
+    provider: str = Field(default="local", min_length=1)
+    role: str = Field(default="runner", min_length=1)
+
     @property
     def host(self) -> str:
         return self.listen.rsplit(":", 1)[0]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,6 +27,17 @@ def get_markers(request: Request) -> RunMarkers:
     return markers
 
 
+def get_remote(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def get_clock(request: Request) -> Callable[[], datetime]:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+RemoteDep = Annotated[str | None, Depends(get_remote)]
+ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 MarkersDep = Annotated[RunMarkers, Depends(get_markers)]
 ActorDep = Annotated[str, Depends(get_actor)]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -44,10 +45,17 @@ def test_status_command(live: LiveStack) -> None:
     assert proc.stdout.count("running") == 4
 
 
-def test_scrape_config_keeps_exposed_timestamps(live: LiveStack) -> None:
+def test_scrape_config_keeps_exposed_timestamps_and_finds_agents_through_central(live: LiveStack) -> None:
     text = (live.stack.home / "vmagent" / "scrape.yml").read_text()
-    assert text.count("honor_timestamps: true") == 2
-    assert f"127.0.0.1:{live.stack.settings.agent_port}" in text and "scrape_interval: 1s" in text
+    assert text.count("honor_timestamps: true") == 2 and "scrape_interval: 1s" in text
+    assert f"url: {live.central}/api/v1/sd/agents" in text
+    groups = httpx.get(f"{live.central}/api/v1/sd/agents").json()
+    assert [g["targets"] for g in groups] == [[f"127.0.0.1:{live.stack.settings.agent_port}"]]
+    (node,) = httpx.get(f"{live.central}/api/v1/nodes").json()["data"]
+    assert node["state"] == "up" and node["org"] == "local" and node["cpus"] >= 1
+    assert (live.stack.home / "agent" / "node-id").read_text().strip() == node["id"]
+    series = live.wait_for_series('benchhub_host_load1{job="benchhub-agent"}', 1)
+    assert series[0]["metric"]["node"] == node["id"] and series[0]["metric"]["org"] == "local"
 
 
 def test_port_taken_is_a_clear_error_and_starts_nothing(tmp_path: Path) -> None:

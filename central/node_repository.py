@@ -1,0 +1,109 @@
+"""All SQL about nodes: registration, heartbeats, the lost sweep, service discovery."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from central.errors import NotFound
+from central.models import Event, Node
+from central.repository import get_or_create_org
+from central.schemas import NodePublic, NodeRegister, NodeState, TargetGroup
+
+LOST_AFTER_HEARTBEATS = 3
+_ANY_ADDRESS = {"0.0.0.0", "::", "[::]", ""}
+
+
+def node_public(node: Node) -> NodePublic:
+    return NodePublic.model_validate({**{c: getattr(node, c) for c in NodePublic.model_fields if c != "org"},
+                                      "org": node.org.name})  # fmt: skip
+
+
+def _move(session: Session, node: Node, to: NodeState, actor: str, now: datetime) -> None:
+    session.add(Event(org_id=node.org_id, subject="node", subject_id=node.id, from_state=node.state or None,
+                      to_state=to.value, actor=actor, at=now))  # fmt: skip
+    node.state = to.value
+
+
+def register(
+    session: Session, node_id: str, data: NodeRegister, remote: str | None, actor: str, now: datetime
+) -> Node:
+    """Create or update the node; it is up from now on."""
+    org_id = get_or_create_org(session, data.org).id  # before the new node is in the session (autoflush)
+    node = session.get(Node, node_id)
+    if node is None:
+        node = Node(id=node_id, state="", registered_at=now)
+        session.add(node)
+    port = data.bind.rpartition(":")[2]
+    node.org_id = org_id
+    node.hostname, node.ip, node.bind, node.port, node.remote = (
+        data.hostname,
+        data.ip,
+        data.bind,
+        int(port),
+        remote,
+    )
+    node.started_at, node.boot_time, node.provider = data.started_at, data.boot_time, data.provider
+    node.cpus, node.memory_bytes, node.role = data.cpus, data.memory_bytes, data.role
+    node.heartbeat_seconds, node.last_heartbeat_at = data.heartbeat_seconds, now
+    if node.state != NodeState.up:
+        _move(session, node, NodeState.up, actor, now)
+    session.commit()
+    session.refresh(node)
+    return node
+
+
+def heartbeat(session: Session, node_id: str, remote: str | None, actor: str, now: datetime) -> Node:
+    node = session.get(Node, node_id)
+    if node is None:
+        raise NotFound(
+            f"node {node_id} is not registered: the agent registers it (PUT /api/v1/nodes/{node_id})"
+        )
+    node.last_heartbeat_at, node.remote = now, remote
+    if node.state != NodeState.up:
+        _move(session, node, NodeState.up, actor, now)
+    session.commit()
+    return node
+
+
+def sweep(session: Session, now: datetime) -> None:
+    """Mark lost every up node silent for LOST_AFTER_HEARTBEATS of its heartbeat intervals."""
+    for node in session.scalars(select(Node).where(Node.state == NodeState.up.value)):
+        if now - node.last_heartbeat_at > timedelta(seconds=LOST_AFTER_HEARTBEATS * node.heartbeat_seconds):
+            _move(session, node, NodeState.lost, "central", now)
+    session.commit()
+
+
+def list_nodes(session: Session, now: datetime, state: NodeState | None = None) -> Sequence[Node]:
+    sweep(session, now)
+    query = select(Node).order_by(Node.registered_at, Node.id)
+    if state is not None:
+        query = query.where(Node.state == state.value)
+    return session.scalars(query).all()
+
+
+def address(node: Node) -> str:
+    """Where to scrape the node: its given ip, else its bind host, else the address it came from."""
+    bind_host = node.bind.rpartition(":")[0]
+    host = node.ip or (node.remote if bind_host in _ANY_ADDRESS else bind_host) or bind_host
+    return f"[{host}]:{node.port}" if ":" in host and not host.startswith("[") else f"{host}:{node.port}"
+
+
+def sd_groups(session: Session, now: datetime) -> list[TargetGroup]:
+    """Prometheus HTTP SD: one group per live node; labels are __meta_ (relabeling picks them)."""
+    return [
+        TargetGroup(
+            targets=[address(node)],
+            labels={
+                "__meta_benchhub_org": node.org.name,
+                "__meta_benchhub_node": node.id,
+                "__meta_benchhub_hostname": node.hostname,
+                "__meta_benchhub_role": node.role,
+                "__meta_benchhub_provider": node.provider,
+            },
+        )
+        for node in list_nodes(session, now, NodeState.up)
+    ]
