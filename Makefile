@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-parsers bench-agent down clean
+.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-parsers bench-agent openapi down clean
 
 setup:
 	bash stack/install.sh
@@ -41,6 +41,10 @@ bench-agent: setup
 	command -v prometheus-node-exporter >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-node-exporter)
 	$(BIN)/python -m tests.bench.agent_scrape
+
+# After a deliberate change of central's API: refresh the snapshot the tests pin it with.
+openapi: setup
+	$(BIN)/python -m tests.central.openapi_snapshot
 
 down:
 	$(BIN)/bhubctl stack down

@@ -12,6 +12,11 @@ class DomainError(Exception):
         super().__init__(detail)
 
 
+class BadRequest(DomainError):
+    status_code = 400
+    code = "bad_request"
+
+
 class NotFound(DomainError):
     status_code = 404
     code = "not_found"

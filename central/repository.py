@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -125,9 +125,14 @@ def list_runs(
     state: RunState | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    after: tuple[datetime, str] | None = None,
     limit: int = 100,
 ) -> Sequence[Run]:
+    """Newest first; ``after`` (created_at, id) of the last run already seen resumes the list."""
     query = select(Run).join(Run.project)
+    if after is not None:
+        at, run_id = after
+        query = query.where(or_(Run.created_at < at, and_(Run.created_at == at, Run.id < run_id)))
     if project:
         query = query.where(Project.name == project)
     if target:
@@ -142,7 +147,7 @@ def list_runs(
         query = query.where(Run.created_at >= since)
     if until:
         query = query.where(Run.created_at < until)
-    return session.scalars(query.order_by(Run.created_at.desc(), Run.id).limit(limit)).all()
+    return session.scalars(query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit)).all()
 
 
 def transition(session: Session, run_id: str, change: RunTransition, actor: str) -> Run:

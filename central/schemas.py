@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 _NAME = r"^[^\s/][^\s]*$"
 MAX_RESULTS_PER_BATCH = 10_000
+INT64 = 2**63 - 1  # what a database BIGINT holds: larger numbers are refused with a 422, not a 500
 MAX_RAW_OUTPUT = 1_048_576
 
 
@@ -49,13 +50,13 @@ class ResultIn(BaseModel):
     unit: str = Field(min_length=1, max_length=50)
     value: float | None = None
     error: str | None = Field(default=None, min_length=1, max_length=10_000)
-    iterations: int | None = Field(default=None, ge=0)
+    iterations: int | None = Field(default=None, ge=0, le=INT64)
     mean: float | None = None
     median: float | None = None
     stddev: float | None = None
     min: float | None = None
     max: float | None = None
-    sample_count: int | None = Field(default=None, ge=0)
+    sample_count: int | None = Field(default=None, ge=0, le=INT64)
     samples: list[float] | None = Field(default=None, max_length=MAX_SAMPLES)
     labels: dict[str, str] = Field(default_factory=dict)
     context: dict[str, str] = Field(default_factory=dict)
@@ -115,14 +116,14 @@ class RunResources(BaseModel):
 
     cpu_user_seconds: float = Field(ge=0)
     cpu_system_seconds: float = Field(ge=0)
-    max_rss_bytes: int = Field(ge=0)
-    read_bytes: int = Field(ge=0)
-    written_bytes: int = Field(ge=0)
-    voluntary_context_switches: int = Field(ge=0)
-    involuntary_context_switches: int = Field(ge=0)
-    max_threads: int = Field(ge=0)
-    max_processes: int = Field(ge=0)
-    samples: int = Field(ge=0, description="how many times the agent sampled the tree")
+    max_rss_bytes: int = Field(ge=0, le=INT64)
+    read_bytes: int = Field(ge=0, le=INT64)
+    written_bytes: int = Field(ge=0, le=INT64)
+    voluntary_context_switches: int = Field(ge=0, le=INT64)
+    involuntary_context_switches: int = Field(ge=0, le=INT64)
+    max_threads: int = Field(ge=0, le=INT64)
+    max_processes: int = Field(ge=0, le=INT64)
+    samples: int = Field(ge=0, le=INT64, description="how many times the agent sampled the tree")
 
 
 class RunTransition(BaseModel):
@@ -131,7 +132,7 @@ class RunTransition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     state: RunState
-    exit_code: int | None = None
+    exit_code: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
     message: str | None = Field(default=None, max_length=10_000)
     raw_output: str | None = Field(default=None, max_length=MAX_RAW_OUTPUT)
     raw_output_ref: str | None = Field(default=None, max_length=2000)
@@ -164,6 +165,9 @@ class RunPublic(BaseModel):
 class RunsPublic(BaseModel):
     data: list[RunPublic]
     count: int
+    next_cursor: str | None = Field(
+        default=None, description="pass as ?cursor= for the next page; null: no more"
+    )
 
 
 class EventPublic(BaseModel):
@@ -206,8 +210,8 @@ class NodeRegister(BaseModel):
     started_at: AwareDatetime
     boot_time: AwareDatetime | None = None
     provider: str = Field(default="local", min_length=1, max_length=100)
-    cpus: int | None = Field(default=None, ge=1)
-    memory_bytes: int | None = Field(default=None, ge=0)
+    cpus: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    memory_bytes: int | None = Field(default=None, ge=0, le=INT64)
     role: str = Field(default="runner", min_length=1, max_length=50)
     heartbeat_seconds: float = Field(default=10.0, gt=0, le=3600)
 

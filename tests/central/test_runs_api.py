@@ -142,3 +142,36 @@ def test_reexport_needs_a_run_that_is_over_and_a_victoriametrics(client: TestCli
     down = client.post(f"/api/v1/runs/{run['id']}/reexport")
     assert down.status_code == 502 and "did not take the samples" in down.json()["detail"]
     assert client.post("/api/v1/runs/nope/reexport").status_code == 404
+
+
+def test_cursor_pagination_walks_every_run_once_newest_first(client: TestClient) -> None:
+    made = [create(client, commit=f"c{i}")["id"] for i in range(7)]
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/api/v1/runs", params=params).json()
+        seen += [r["id"] for r in page["data"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3 and seen == list(reversed(made))
+    filtered = client.get("/api/v1/runs", params={"commit": "c3"}).json()
+    assert [r["id"] for r in filtered["data"]] == [made[3]] and filtered["next_cursor"] is None
+    bad = client.get("/api/v1/runs", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 400 and bad.json()["detail"].startswith("cursor:")
+
+
+def test_big_counts_are_stored_and_too_big_ones_are_422(client: TestClient) -> None:
+    url = f"/api/v1/runs/{create(client)['id']}/results"
+    big = {
+        **RESULT,
+        "iterations": 10_000_000_000,
+        "sample_count": 3_000_000_000,
+    }  # -count 10 of 1e9 iterations
+    assert client.post(url, json={"results": [big]}).json()["stored"] == 1
+    assert client.get(url).json()["data"][0]["iterations"] == 10_000_000_000
+    huge = client.post(url, json={"results": [{**RESULT, "benchmark": "B2", "iterations": 2**70}]})
+    assert huge.status_code == 422 and huge.json()["detail"].startswith("body.results.0.iterations:")

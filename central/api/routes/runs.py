@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime
 from typing import Annotated
 
@@ -9,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 
 from central import repository
 from central.api.deps import ActorDep, MarkersDep, SessionDep
+from central.errors import BadRequest
 from central.reexport import reexport
 from central.schemas import (
     ALLOWED_TRANSITIONS,
@@ -34,6 +37,21 @@ def create_run(body: RunCreate, session: SessionDep, actor: ActorDep) -> RunPubl
     return repository.run_public(repository.create_run(session, body, actor))
 
 
+def _cursor(run: RunPublic) -> str:
+    raw = json.dumps([run.created_at.isoformat(), run.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    try:
+        at, run_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(at), str(run_id)
+    except (ValueError, TypeError):
+        raise BadRequest("cursor: not one this API gave; list again without it") from None
+
+
 @router.get("")
 def list_runs(
     session: SessionDep,
@@ -44,20 +62,17 @@ def list_runs(
     state: RunState | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    cursor: Annotated[str | None, Query(max_length=500, description="next_cursor of the page before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RunsPublic:
-    runs = repository.list_runs(
-        session,
-        project=project,
-        target=target,
-        branch=branch,
-        commit=commit,
-        state=state,
-        since=since,
-        until=until,
-        limit=limit,
-    )
-    return RunsPublic(data=[repository.run_public(r) for r in runs], count=len(runs))
+    """Runs, newest first, ``limit`` a page; follow ``next_cursor`` for the rest."""
+    rows = repository.list_runs(
+        session, project=project, target=target, branch=branch, commit=commit, state=state,
+        since=since, until=until, after=_after(cursor), limit=limit + 1,
+    )  # fmt: skip
+    page = [repository.run_public(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return RunsPublic(data=page, count=len(page), next_cursor=_cursor(page[-1]) if more else None)
 
 
 @router.get("/{run_id}")
