@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-parsers bench-agent openapi down clean
+.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-parsers bench-agent bench-central openapi down clean
 
 setup:
 	bash stack/install.sh
@@ -28,13 +28,16 @@ lint: setup-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: bench-run bench-parsers bench-agent
+bench: bench-run bench-parsers bench-agent bench-central
 
 bench-run: setup
 	$(BIN)/python -m tests.bench.run_overhead
 
 bench-parsers: setup
 	$(BIN)/python -m tests.bench.parsers
+
+bench-central: setup
+	$(BIN)/python -m tests.bench.central_api
 
 # node_exporter is only the yardstick here, not a dependency of BenchHub.
 bench-agent: setup

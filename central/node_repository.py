@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from central.errors import NotFound
 from central.models import Event, Node
-from central.repository import get_or_create_org
+from central.repository import ensure_org
 from central.schemas import NodePublic, NodeRegister, NodeState, TargetGroup
 
 LOST_AFTER_HEARTBEATS = 3
@@ -32,7 +32,7 @@ def register(
     session: Session, node_id: str, data: NodeRegister, remote: str | None, actor: str, now: datetime
 ) -> Node:
     """Create or update the node; it is up from now on."""
-    org_id = get_or_create_org(session, data.org).id  # before the new node is in the session (autoflush)
+    org_id = ensure_org(session, data.org).id  # before the new node is in the session (autoflush)
     node = session.get(Node, node_id)
     if node is None:
         node = Node(id=node_id, state="", registered_at=now)

@@ -80,12 +80,38 @@ def _record(session: Session, org_id: int, run: Run, old: str | None, new: str, 
     )
 
 
+def _ensure_project(
+    session: Session, org_name: str, name: str, url: str | None
+) -> tuple[Organization, Project]:
+    """The org and project, created (and committed) if new; safe when requests race to create them."""
+    for _ in range(5):
+        try:
+            org = get_or_create_org(session, org_name)
+            project = _get_or_create_project(session, org, name, url)
+            session.commit()
+            return org, project
+        except IntegrityError:
+            session.rollback()  # another request created the same name first: the next try reads it
+    raise Conflict(f"project {org_name}/{name} could not be registered; send the request again")
+
+
+def ensure_org(session: Session, name: str) -> Organization:
+    """The org, created (and committed) if new; safe when requests race to create it."""
+    for _ in range(5):
+        try:
+            org = get_or_create_org(session, name)
+            session.commit()
+            return org
+        except IntegrityError:
+            session.rollback()
+    raise Conflict(f"organization {name} could not be registered; send the request again")
+
+
 def create_run(session: Session, data: RunCreate, actor: str) -> Run:
     """Register a run (auto-registering its org and project) and log its first state."""
     if data.state not in (RunState.queued, RunState.running):
         raise Conflict(f"a new run starts as 'queued' or 'running', not {data.state.value!r}")
-    org = get_or_create_org(session, data.org)
-    project = _get_or_create_project(session, org, data.project, data.repository_url)
+    org, project = _ensure_project(session, data.org, data.project, data.repository_url)
     now = utcnow()
     run = Run(
         id=str(uuid.uuid4()),

@@ -1,7 +1,13 @@
+import asyncio
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+
+from central.app import create_app
+from central.settings import CentralSettings
+from tests.servers import serve_app
 
 RUN = {"org": "acme", "project": "widgets", "target": "strings", "commit": "abc123",
        "branch": "main", "host": "bench-1", "parser": "go"}  # fmt: skip
@@ -175,3 +181,20 @@ def test_big_counts_are_stored_and_too_big_ones_are_422(client: TestClient) -> N
     assert client.get(url).json()["data"][0]["iterations"] == 10_000_000_000
     huge = client.post(url, json={"results": [{**RESULT, "benchmark": "B2", "iterations": 2**70}]})
     assert huge.status_code == 422 and huge.json()["detail"].startswith("body.results.0.iterations:")
+
+
+def test_concurrent_first_runs_of_a_new_project_all_succeed(settings: CentralSettings) -> None:
+    # Real concurrency needs a real server: two requests racing to create the same org/project.
+    app = create_app(settings)
+    with serve_app(app) as url:
+
+        async def burst() -> list[int]:
+            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+                body = {**RUN, "org": "raceorg", "project": "raceproj"}
+                responses = await asyncio.gather(*(client.post("/api/v1/runs", json=body) for _ in range(12)))
+            return [r.status_code for r in responses]
+
+        assert asyncio.run(burst()) == [201] * 12
+        runs = httpx.get(f"{url}/api/v1/runs", params={"project": "raceproj"}).json()
+    assert runs["count"] == 12
+    app.state.engine.dispose()

@@ -1,0 +1,145 @@
+"""make bench-central: run creation + a 20-result upload, on SQLite and on PostgreSQL.
+
+central runs as its own process (uvicorn, one worker) on this 2-core machine; the load
+comes from this process over loopback.
+1. throughput: CLIENTS concurrent clients each create a run and upload 20 results, as fast
+   as they can, for SECONDS; reports runs/s and result writes/s;
+2. latency at a fixed rate: RATE requests/s (alternating run creation and 20-result
+   uploads), open loop for SECONDS; reports p50/p99 and how many missed their slot.
+Goals (issue 5): >= 1,000 result writes/s; p99 < 50 ms at 200 req/s. Prints a table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from tests.conftest import free_port
+from tests.postgres import postgres_cluster
+
+CLIENTS, SECONDS, RATE, RESULTS = 8, 10, 200, 20
+RUN = {"org": "bench", "project": "api", "target": "t", "commit": "c0ffee", "branch": "main", "host": "h",
+       "parser": "go"}  # fmt: skip
+BATCH = {"results": [{"benchmark": f"BenchmarkCase{i}", "measure": "time", "unit": "ns/op", "value": 1000.0 + i,
+                      "iterations": 1000, "samples": [1000.0, 1001.0, 999.0]} for i in range(RESULTS)]}  # fmt: skip
+
+
+@contextmanager
+def central(database_url: str) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "BENCHHUB_CENTRAL_DATABASE_URL": database_url}
+    proc = subprocess.Popen([sys.executable, "-m", "central.main", "serve", "--listen", f"127.0.0.1:{port}"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("central did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def one_run(client: httpx.AsyncClient) -> None:
+    run = (await client.post("/api/v1/runs", json=RUN)).raise_for_status().json()
+    (await client.post(f"/api/v1/runs/{run['id']}/results", json=BATCH)).raise_for_status()
+
+
+async def throughput(url: str) -> float:
+    done = 0
+    deadline = time.monotonic() + SECONDS
+
+    async def worker() -> None:
+        nonlocal done
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            while time.monotonic() < deadline:
+                try:
+                    await one_run(client)
+                    done += 1
+                except httpx.TransportError:  # a keep-alive connection the server closed: next run
+                    continue
+
+    start = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+    return done / (time.monotonic() - start)
+
+
+async def fixed_rate(url: str) -> tuple[float, float, int, int]:
+    latencies: list[float] = []
+    late = failed = 0
+    timeout = httpx.Timeout(60, pool=None)  # open loop: a request waits for a connection, never fails for it
+    async with httpx.AsyncClient(
+        base_url=url, timeout=timeout, limits=httpx.Limits(max_connections=100)
+    ) as client:
+        run_ids = [(await client.post("/api/v1/runs", json=RUN)).json()["id"] for _ in range(RATE * SECONDS)]
+
+        async def request(index: int) -> None:
+            nonlocal failed
+            start = time.monotonic()
+            try:
+                if index % 2:
+                    response = await client.post(f"/api/v1/runs/{run_ids[index]}/results", json=BATCH)
+                else:
+                    response = await client.post("/api/v1/runs", json=RUN)
+                failed += response.status_code >= 400
+            except httpx.TransportError:
+                failed += 1
+            latencies.append(time.monotonic() - start)
+
+        tasks = []
+        begin = time.monotonic()
+        for index in range(RATE * SECONDS):
+            slot = begin + index / RATE
+            now = time.monotonic()
+            if now < slot:
+                await asyncio.sleep(slot - now)
+            elif now - slot > 0.01:
+                late += 1
+            tasks.append(asyncio.create_task(request(index)))
+        await asyncio.gather(*tasks)
+    latencies.sort()
+    return statistics.median(latencies) * 1e3, latencies[int(0.99 * len(latencies)) - 1] * 1e3, late, failed
+
+
+def main() -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, postgres_cluster() as pg:
+        import psycopg
+
+        with psycopg.connect(pg.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE bench")
+        for name, url in (("sqlite", f"sqlite:///{tmp}/central.db"), ("postgresql", f"{pg}/bench")):
+            print(f"{name}: throughput ...", file=sys.stderr, flush=True)
+            with central(url) as api:
+                runs_per_s = asyncio.run(throughput(api))
+                print(f"{name}: {RATE} req/s for {SECONDS} s ...", file=sys.stderr, flush=True)
+                p50, p99, late, failed = asyncio.run(fixed_rate(api))
+            rows.append((name, runs_per_s, p50, p99, late, failed))
+    print(f"central on {os.cpu_count()} cores; {CLIENTS} clients; a run = create + {RESULTS}-result upload")
+    print(f"{'database':<12}{'runs/s':>9}{'results/s':>11}{f'p50 ms @{RATE}/s':>16}{f'p99 ms @{RATE}/s':>16}"
+          f"{'late':>6}{'errors':>8}")  # fmt: skip
+    for name, runs_per_s, p50, p99, late, failed in rows:
+        print(
+            f"{name:<12}{runs_per_s:>9.1f}{runs_per_s * RESULTS:>11.0f}{p50:>16.1f}{p99:>16.1f}{late:>6}{failed:>8}"
+        )
+
+
+if __name__ == "__main__":
+    main()
