@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -212,18 +212,16 @@ def add_results(session: Session, run_id: str, results: Sequence[ResultIn]) -> i
         raise Conflict(f"run {run_id} is {run.state}; results are accepted while it is queued or running")
     batch = {r.key(): r for r in results}
     existing = set(session.scalars(select(Result.key).where(Result.run_id == run_id, Result.key.in_(batch))))
-    added = 0
-    for key, r in batch.items():
-        if key in existing:
-            continue
-        session.add(Result(run_id=run_id, key=key, **r.model_dump()))
-        added += 1
+    new = [(key, r) for key, r in batch.items() if key not in existing]
+    rows = [{"run_id": run_id, "key": key, **r.model_dump()} for key, r in new]
     try:
+        if rows:  # one executemany, not one ORM object per result
+            session.execute(insert(Result), rows)
         session.commit()
     except IntegrityError:
         session.rollback()
         raise Conflict(f"results for run {run_id} were uploaded concurrently; send the batch again") from None
-    return added
+    return len(rows)
 
 
 def list_results(session: Session, run_id: str) -> Sequence[Result]:
