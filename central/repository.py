@@ -84,6 +84,12 @@ def _ensure_project(
     session: Session, org_name: str, name: str, url: str | None
 ) -> tuple[Organization, Project]:
     """The org and project, created (and committed) if new; safe when requests race to create them."""
+    known = session.execute(
+        select(Organization, Project).join(Project, Project.org_id == Organization.id)
+        .where(Organization.name == org_name, Project.name == name)
+    ).first()  # fmt: skip
+    if known is not None:  # the usual case: one query, nothing to write
+        return known[0], known[1]
     for _ in range(5):
         try:
             org = get_or_create_org(session, org_name)
@@ -115,7 +121,7 @@ def create_run(session: Session, data: RunCreate, actor: str) -> Run:
     now = utcnow()
     run = Run(
         id=str(uuid.uuid4()),
-        project_id=project.id,
+        project=project,
         target=data.target,
         commit=data.commit,
         branch=data.branch,
