@@ -63,6 +63,11 @@ def run(
     )  # fmt: skip
     if outcome.results:
         console.print(results_table(outcome.results, title=f"{target} @ {info.commit[:12]}"))
+    if (used := outcome.run.resources) is not None:
+        err_console.print(
+            f"resources: {used.cpu_user_seconds:.2f} s user, {used.cpu_system_seconds:.2f} s system CPU; "
+            f"peak RSS {used.max_rss_bytes / 2**20:.1f} MiB; up to {used.max_processes} processes"
+        )
     for warning in outcome.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}")
     colour = "green" if outcome.exit_code == 0 else "red"
