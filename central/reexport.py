@@ -14,30 +14,22 @@ import httpx
 from central.errors import Conflict, NotConfigured, UpstreamFailed
 from central.markers import marker_text
 from central.schemas import ALLOWED_TRANSITIONS, ResultIn, RunPublic
-from exporter.exposition import escape_label_value
-from exporter.metrics import BENCHMARK_ITERATIONS, BENCHMARK_VALUE
-from exporter.units import to_base_unit
+from exporter.collectors.benchmark import result_families
+from exporter.exposition import render
+from exporter.schemas import RunResults
 
 
 def results_text(run: RunPublic, results: Sequence[ResultIn]) -> tuple[str, int]:
-    """Prometheus text of the run's results, and how many samples it holds."""
+    """Prometheus text of the run's results (the agent's own series), and how many samples it holds."""
     assert run.finished_at is not None
-    stamp = int(run.finished_at.timestamp() * 1000)
-    lines = []
-    for result in results:
-        if result.value is None:
-            continue  # a failed result has no sample
-        value, unit = to_base_unit(result.value, result.unit)
-        values = {
-            "org": run.org, "project": run.project, "target": run.target, "benchmark": result.benchmark,
-            "measure": result.measure, "unit": unit, "commit": run.commit, "branch": run.branch,
-            "run_id": run.id, "host": run.host, "procs": result.labels.get("procs", ""),
-        }  # fmt: skip
-        labels = ",".join(f'{name}="{escape_label_value(values[name])}"' for name in BENCHMARK_VALUE.labels)
-        lines.append(f"{BENCHMARK_VALUE.name}{{{labels}}} {value!r} {stamp}\n")
-        if result.iterations is not None:
-            lines.append(f"{BENCHMARK_ITERATIONS.name}{{{labels}}} {result.iterations} {stamp}\n")
-    return "".join(lines), len(lines)
+    # Built without validation: these results were validated when central stored them, and a
+    # run may hold more of them than one agent push is allowed.
+    as_pushed = RunResults.model_construct(
+        run_id=run.id, org=run.org, project=run.project, target=run.target, commit=run.commit,
+        branch=run.branch, timestamp=run.finished_at, results=list(results),
+    )  # fmt: skip
+    families = result_families([as_pushed], run.host)
+    return render(families).decode(), sum(len(f.samples) for f in families)
 
 
 def reexport(vm_url: str | None, run: RunPublic, results: Sequence[ResultIn]) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from prometheus_client.core import Metric
 
@@ -10,6 +10,30 @@ from exporter.metrics import BENCHMARK_ITERATIONS, BENCHMARK_VALUE
 from exporter.schemas import RunResults
 from exporter.store import ResultStore
 from exporter.units import to_base_unit
+
+
+def result_families(runs: Iterable[RunResults], host: str) -> list[Metric]:
+    """The value and iteration samples of the runs' results, at each run's timestamp.
+
+    The one definition of a benchmark series: the agent exposes these, and central's
+    re-export writes the same ones, so both land as the same series.
+    """
+    values = BENCHMARK_VALUE.new_family()
+    iterations = BENCHMARK_ITERATIONS.new_family()
+    for run in runs:
+        ts = run.timestamp.timestamp()
+        for result in run.results:
+            if result.value is None:  # a failed result has no sample: central keeps its error
+                continue
+            value, unit = to_base_unit(result.value, result.unit)
+            labels = [
+                run.org, run.project, run.target, result.benchmark, result.measure, unit,
+                run.commit, run.branch, run.run_id, host, result.labels.get("procs", ""),
+            ]  # fmt: skip
+            values.add_metric(labels, value, timestamp=ts)
+            if result.iterations is not None:
+                iterations.add_metric(labels, result.iterations, timestamp=ts)
+    return [values, iterations]
 
 
 class BenchmarkCollector:
@@ -27,23 +51,5 @@ class BenchmarkCollector:
     def collect(self) -> Iterator[Metric]:
         runs = self._store.current()  # prunes expired runs first, which changes the version
         if self._built is None or self._built[0] != self._store.version:
-            self._built = (self._store.version, self._families(runs))
+            self._built = (self._store.version, result_families(runs, self._host))
         yield from self._built[1]
-
-    def _families(self, runs: list[RunResults]) -> list[Metric]:
-        values = BENCHMARK_VALUE.new_family()
-        iterations = BENCHMARK_ITERATIONS.new_family()
-        for run in runs:
-            ts = run.timestamp.timestamp()
-            for result in run.results:
-                if result.value is None:  # a failed result has no sample: central keeps its error
-                    continue
-                value, unit = to_base_unit(result.value, result.unit)
-                labels = [
-                    run.org, run.project, run.target, result.benchmark, result.measure, unit,
-                    run.commit, run.branch, run.run_id, self._host, result.labels.get("procs", ""),
-                ]  # fmt: skip
-                values.add_metric(labels, value, timestamp=ts)
-                if result.iterations is not None:
-                    iterations.add_metric(labels, result.iterations, timestamp=ts)
-        return [values, iterations]
