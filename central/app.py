@@ -15,8 +15,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
 from central import db
-from central.api.routes import nodes, runs
-from central.errors import DomainError, PayloadTooLarge
+from central.api.routes import admin, nodes, runs
+from central.errors import DomainError, PayloadTooLarge, Unauthorized
 from central.markers import RunMarkers
 from central.metrics import CentralMetrics
 from central.models import utcnow
@@ -33,7 +33,10 @@ def _error(status: int, code: str, detail: str) -> JSONResponse:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain(_: Request, exc: DomainError) -> JSONResponse:
-        return _error(exc.status_code, exc.code, exc.detail)
+        response = _error(exc.status_code, exc.code, exc.detail)
+        if isinstance(exc, Unauthorized):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="benchhub"'
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -100,4 +103,5 @@ def create_app(settings: CentralSettings) -> FastAPI:
 
     app.include_router(runs.router)
     app.include_router(nodes.router)
+    app.include_router(admin.router)
     return app

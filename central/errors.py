@@ -40,3 +40,13 @@ class NotConfigured(DomainError):
 class UpstreamFailed(DomainError):
     status_code = 502
     code = "upstream_failed"
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"

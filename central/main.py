@@ -1,15 +1,67 @@
-"""bhub-central: serve the API with uvicorn, or migrate the database."""
+"""bhub-central: serve the API, migrate the database, or administer orgs and tokens on the server."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 import uvicorn
 
-from central import db
+from central import auth, db
 from central.app import create_app
+from central.errors import DomainError
+from central.schemas import Role
 from central.settings import CentralSettings
+
+
+def _admin_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    admin = sub.add_parser("admin", help="organizations and tokens, straight in the database")
+    acts = admin.add_subparsers(dest="action", required=True)
+    org = acts.add_parser("create-org", help="create an organization")
+    org.add_argument("name")
+    acts.add_parser("list-orgs", help="list organizations")
+    token = acts.add_parser("create-token", help="mint a token; the secret is printed once, on stdout")
+    token.add_argument("--org", required=True)
+    token.add_argument("--name", required=True, help="what it is for, e.g. ci")
+    token.add_argument("--role", choices=[r.value for r in Role], default=Role.admin.value)
+    token.add_argument("--user", help="the user it belongs to (created if new)")
+    tokens = acts.add_parser("list-tokens", help="the org's tokens (never their secrets)")
+    tokens.add_argument("--org", required=True)
+    revoke = acts.add_parser("revoke-token", help="revoke a token by id")
+    revoke.add_argument("--org", required=True)
+    revoke.add_argument("id", type=int)
+
+
+def _admin(settings: CentralSettings, args: argparse.Namespace) -> None:
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine)
+    try:
+        with db.session_factory(engine)() as session:
+            if args.action == "create-org":
+                print(f"created organization {auth.create_org(session, args.name).name}", file=sys.stderr)
+            elif args.action == "list-orgs":
+                for org in auth.list_orgs(session):
+                    print(f"{org.name}\t{org.created_at:%Y-%m-%d %H:%M:%S}Z")
+            elif args.action == "create-token":
+                org_id = auth.org_by_name(session, args.org).id
+                row, secret = auth.create_token(
+                    session, org_id, args.name, Role(args.role), args.user, "bhub-central admin"
+                )
+                print(f"token {row.id} ({row.role}) of {args.org}; it is shown only now:", file=sys.stderr)
+                print(secret)
+            elif args.action == "list-tokens":
+                for t in auth.list_tokens(session, auth.org_by_name(session, args.org).id):
+                    state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
+                    user = t.user.name if t.user else "-"
+                    print(f"{t.id}\t{t.name}\t{t.role}\t{user}\t{t.prefix}…\t{state}")
+            elif args.action == "revoke-token":
+                auth.revoke_token(session, auth.org_by_name(session, args.org).id, args.id)
+                print(f"revoked token {args.id}", file=sys.stderr)
+    except DomainError as exc:
+        raise SystemExit(f"error: {exc.detail}") from None
+    finally:
+        engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,12 +70,16 @@ def main(argv: list[str] | None = None) -> None:
     serve = sub.add_parser("serve", help="run the API (the default)")
     serve.add_argument("--listen", help="host:port (default: BENCHHUB_CENTRAL_LISTEN or 127.0.0.1:8090)")
     sub.add_parser("migrate", help="bring the database schema up to date and exit")
+    _admin_parser(sub)
     args = parser.parse_args(argv)
     overrides = {"listen": args.listen} if getattr(args, "listen", None) else {}
     settings = CentralSettings(**overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "migrate":
         db.upgrade(db.make_engine(settings.database_url))
+        return
+    if args.command == "admin":
+        _admin(settings, args)
         return
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from central.errors import NotFound
 from central.models import Event, Node
-from central.repository import ensure_org
 from central.schemas import NodePublic, NodeRegister, NodeState, TargetGroup
 
 LOST_AFTER_HEARTBEATS = 3
@@ -28,12 +27,30 @@ def _move(session: Session, node: Node, to: NodeState, actor: str, now: datetime
     node.state = to.value
 
 
-def register(
-    session: Session, node_id: str, data: NodeRegister, remote: str | None, actor: str, now: datetime
-) -> Node:
-    """Create or update the node; it is up from now on."""
-    org_id = ensure_org(session, data.org).id  # before the new node is in the session (autoflush)
+def _unknown(node_id: str) -> NotFound:
+    return NotFound(f"node {node_id} is not registered: the agent registers it (PUT /api/v1/nodes/{node_id})")
+
+
+def get_node(session: Session, org_id: int, node_id: str) -> Node:
     node = session.get(Node, node_id)
+    if node is None or node.org_id != org_id:
+        raise _unknown(node_id)
+    return node
+
+
+def register(
+    session: Session,
+    org_id: int,
+    node_id: str,
+    data: NodeRegister,
+    remote: str | None,
+    actor: str,
+    now: datetime,
+) -> Node:
+    """Create or update the node; it is up from now on. Another org's node id is not found."""
+    node = session.get(Node, node_id)
+    if node is not None and node.org_id != org_id:
+        raise NotFound(f"node id {node_id} is taken: the agent must pick another (delete its node-id file)")
     if node is None:
         node = Node(id=node_id, state="", registered_at=now)
         session.add(node)
@@ -56,12 +73,10 @@ def register(
     return node
 
 
-def heartbeat(session: Session, node_id: str, remote: str | None, actor: str, now: datetime) -> Node:
-    node = session.get(Node, node_id)
-    if node is None:
-        raise NotFound(
-            f"node {node_id} is not registered: the agent registers it (PUT /api/v1/nodes/{node_id})"
-        )
+def heartbeat(
+    session: Session, org_id: int, node_id: str, remote: str | None, actor: str, now: datetime
+) -> Node:
+    node = get_node(session, org_id, node_id)
     node.last_heartbeat_at, node.remote = now, remote
     if node.state != NodeState.up:
         _move(session, node, NodeState.up, actor, now)
@@ -77,9 +92,14 @@ def sweep(session: Session, now: datetime) -> None:
     session.commit()
 
 
-def list_nodes(session: Session, now: datetime, state: NodeState | None = None) -> Sequence[Node]:
+def list_nodes(
+    session: Session, org_id: int | None, now: datetime, state: NodeState | None = None
+) -> Sequence[Node]:
+    """The org's nodes (every org's with org_id None: the bootstrap token's service discovery)."""
     sweep(session, now)
     query = select(Node).order_by(Node.registered_at, Node.id)
+    if org_id is not None:
+        query = query.where(Node.org_id == org_id)
     if state is not None:
         query = query.where(Node.state == state.value)
     return session.scalars(query).all()
@@ -92,7 +112,7 @@ def address(node: Node) -> str:
     return f"[{host}]:{node.port}" if ":" in host and not host.startswith("[") else f"{host}:{node.port}"
 
 
-def sd_groups(session: Session, now: datetime) -> list[TargetGroup]:
+def sd_groups(session: Session, org_id: int | None, now: datetime) -> list[TargetGroup]:
     """Prometheus HTTP SD: one group per live node; labels are __meta_ (relabeling picks them)."""
     return [
         TargetGroup(
@@ -105,5 +125,5 @@ def sd_groups(session: Session, now: datetime) -> list[TargetGroup]:
                 "__meta_benchhub_provider": node.provider,
             },
         )
-        for node in list_nodes(session, now, NodeState.up)
+        for node in list_nodes(session, org_id, now, NodeState.up)
     ]

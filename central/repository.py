@@ -10,8 +10,9 @@ from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from central.errors import Conflict, NotFound
-from central.models import Event, Organization, Project, Result, Run, utcnow
+from central.auth import Principal
+from central.errors import BadRequest, Conflict, NotFound
+from central.models import Event, Project, Result, Run, utcnow
 from central.schemas import (
     ALLOWED_TRANSITIONS,
     MAX_RAW_OUTPUT,
@@ -47,19 +48,10 @@ def run_public(run: Run) -> RunPublic:
     )
 
 
-def get_or_create_org(session: Session, name: str) -> Organization:
-    org = session.scalar(select(Organization).where(Organization.name == name))
-    if org is None:
-        org = Organization(name=name)
-        session.add(org)
-        session.flush()
-    return org
-
-
-def _get_or_create_project(session: Session, org: Organization, name: str, url: str | None) -> Project:
-    project = session.scalar(select(Project).where(Project.org_id == org.id, Project.name == name))
+def _get_or_create_project(session: Session, org_id: int, name: str, url: str | None) -> Project:
+    project = session.scalar(select(Project).where(Project.org_id == org_id, Project.name == name))
     if project is None:
-        project = Project(org_id=org.id, name=name, repository_url=url)
+        project = Project(org_id=org_id, name=name, repository_url=url)
         session.add(project)
         session.flush()
     elif url and not project.repository_url:
@@ -80,44 +72,38 @@ def _record(session: Session, org_id: int, run: Run, old: str | None, new: str, 
     )
 
 
-def _ensure_project(
-    session: Session, org_name: str, name: str, url: str | None
-) -> tuple[Organization, Project]:
-    """The org and project, created (and committed) if new; safe when requests race to create them."""
-    known = session.execute(
-        select(Organization, Project).join(Project, Project.org_id == Organization.id)
-        .where(Organization.name == org_name, Project.name == name)
-    ).first()  # fmt: skip
+def _ensure_project(session: Session, org_id: int, name: str, url: str | None) -> Project:
+    """The org's project, created (and committed) if new; safe when requests race to create it."""
+    known = session.scalar(select(Project).where(Project.org_id == org_id, Project.name == name))
     if known is not None:  # the usual case: one query, nothing to write
-        return known[0], known[1]
+        return known
     for _ in range(5):
         try:
-            org = get_or_create_org(session, org_name)
-            project = _get_or_create_project(session, org, name, url)
+            project = _get_or_create_project(session, org_id, name, url)
             session.commit()
-            return org, project
+            return project
         except IntegrityError:
             session.rollback()  # another request created the same name first: the next try reads it
-    raise Conflict(f"project {org_name}/{name} could not be registered; send the request again")
+    raise Conflict(f"project {name} could not be registered; send the request again")
 
 
-def ensure_org(session: Session, name: str) -> Organization:
-    """The org, created (and committed) if new; safe when requests race to create it."""
-    for _ in range(5):
-        try:
-            org = get_or_create_org(session, name)
-            session.commit()
-            return org
-        except IntegrityError:
-            session.rollback()
-    raise Conflict(f"organization {name} could not be registered; send the request again")
+def check_org(principal: Principal, named: str | None) -> int:
+    """The principal's org id; a body naming another org is refused (the token decides)."""
+    assert principal.org_id is not None  # routes take org members only
+    if named is not None and named != principal.org:
+        raise BadRequest(
+            f"org: this token belongs to organization {principal.org!r}, not {named!r}; "
+            "leave org out or use a token of that organization"
+        )
+    return principal.org_id
 
 
-def create_run(session: Session, data: RunCreate, actor: str) -> Run:
-    """Register a run (auto-registering its org and project) and log its first state."""
+def create_run(session: Session, data: RunCreate, principal: Principal) -> Run:
+    """Register a run (auto-registering its project in the token's org) and log its first state."""
+    org_id = check_org(principal, data.org)
     if data.state not in (RunState.queued, RunState.running):
         raise Conflict(f"a new run starts as 'queued' or 'running', not {data.state.value!r}")
-    org, project = _ensure_project(session, data.org, data.project, data.repository_url)
+    project = _ensure_project(session, org_id, data.project, data.repository_url)
     now = utcnow()
     run = Run(
         id=str(uuid.uuid4()),
@@ -135,20 +121,22 @@ def create_run(session: Session, data: RunCreate, actor: str) -> Run:
     )
     session.add(run)
     session.flush()
-    _record(session, org.id, run, None, run.state, actor)
+    _record(session, org_id, run, None, run.state, principal.actor)
     session.commit()
     return run
 
 
-def get_run(session: Session, run_id: str) -> Run:
+def get_run(session: Session, org_id: int, run_id: str) -> Run:
+    """The org's run; another org's run is as unknown as a missing one."""
     run = session.get(Run, run_id)
-    if run is None:
+    if run is None or run.project.org_id != org_id:
         raise NotFound(f"no run {run_id!r}")
     return run
 
 
 def list_runs(
     session: Session,
+    org_id: int,
     *,
     project: str | None = None,
     target: str | None = None,
@@ -161,7 +149,7 @@ def list_runs(
     limit: int = 100,
 ) -> Sequence[Run]:
     """Newest first; ``after`` (created_at, id) of the last run already seen resumes the list."""
-    query = select(Run).join(Run.project)
+    query = select(Run).join(Run.project).where(Project.org_id == org_id)
     if after is not None:
         at, run_id = after
         query = query.where(or_(Run.created_at < at, and_(Run.created_at == at, Run.id < run_id)))
@@ -182,9 +170,9 @@ def list_runs(
     return session.scalars(query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit)).all()
 
 
-def transition(session: Session, run_id: str, change: RunTransition, actor: str) -> Run:
+def transition(session: Session, org_id: int, run_id: str, change: RunTransition, actor: str) -> Run:
     """Move a run to a new state; anything ALLOWED_TRANSITIONS does not list is a Conflict."""
-    run = get_run(session, run_id)
+    run = get_run(session, org_id, run_id)
     old = RunState(run.state)
     allowed = ALLOWED_TRANSITIONS[old]
     if change.state not in allowed:
@@ -211,9 +199,9 @@ def transition(session: Session, run_id: str, change: RunTransition, actor: str)
     return run
 
 
-def add_results(session: Session, run_id: str, results: Sequence[ResultIn]) -> int:
+def add_results(session: Session, org_id: int, run_id: str, results: Sequence[ResultIn]) -> int:
     """Store a batch; results already stored for the run (same key) are kept, not duplicated."""
-    run = get_run(session, run_id)
+    run = get_run(session, org_id, run_id)
     if RunState(run.state) not in (RunState.queued, RunState.running):
         raise Conflict(f"run {run_id} is {run.state}; results are accepted while it is queued or running")
     batch = {r.key(): r for r in results}
@@ -230,17 +218,19 @@ def add_results(session: Session, run_id: str, results: Sequence[ResultIn]) -> i
     return len(rows)
 
 
-def list_results(session: Session, run_id: str) -> Sequence[Result]:
-    get_run(session, run_id)
+def list_results(session: Session, org_id: int, run_id: str) -> Sequence[Result]:
+    get_run(session, org_id, run_id)
     return session.scalars(select(Result).where(Result.run_id == run_id).order_by(Result.id)).all()
 
 
-def list_events(session: Session, run_id: str) -> Sequence[Event]:
-    get_run(session, run_id)
-    return list_subject_events(session, "run", run_id)
+def list_events(session: Session, org_id: int, run_id: str) -> Sequence[Event]:
+    get_run(session, org_id, run_id)
+    return list_subject_events(session, org_id, "run", run_id)
 
 
-def list_subject_events(session: Session, subject: str, subject_id: str) -> Sequence[Event]:
-    """The history of one run or node, oldest first."""
-    query = select(Event).where(Event.subject == subject, Event.subject_id == subject_id)
+def list_subject_events(session: Session, org_id: int, subject: str, subject_id: str) -> Sequence[Event]:
+    """The history of one run or node of the org, oldest first."""
+    query = select(Event).where(
+        Event.org_id == org_id, Event.subject == subject, Event.subject_id == subject_id
+    )
     return session.scalars(query.order_by(Event.id)).all()

@@ -96,7 +96,10 @@ class RunCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    org: str = Field(min_length=1, max_length=200, pattern=_NAME)
+    org: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=_NAME,
+        description="the token's organization; if given, it must be that one",
+    )  # fmt: skip
     project: str = Field(min_length=1, max_length=200, pattern=_NAME)
     repository_url: str | None = Field(default=None, max_length=2000)
     target: str = Field(min_length=1, max_length=200, pattern=_NAME)
@@ -199,7 +202,10 @@ class NodeRegister(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    org: str = Field(min_length=1, max_length=200, pattern=_NAME)
+    org: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=_NAME,
+        description="the token's organization; if given, it must be that one",
+    )  # fmt: skip
     hostname: str = Field(min_length=1, max_length=255)
     ip: str | None = Field(
         default=None, max_length=64, description="address to scrape; default: bind, else remote"
@@ -252,6 +258,90 @@ class TargetGroup(BaseModel):
 class ReexportPublic(BaseModel):
     run_id: str
     samples: int = Field(description="samples written to VictoriaMetrics (results and markers)")
+
+
+class Role(enum.StrEnum):
+    """reader: read everything of the org; writer: + runs, results, nodes; admin: + users, tokens."""
+
+    reader = "reader"
+    writer = "writer"
+    admin = "admin"
+
+
+class OrgCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, pattern=_NAME)
+
+
+class OrgPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    created_at: datetime
+
+
+class OrgsPublic(BaseModel):
+    data: list[OrgPublic]
+    count: int
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, pattern=_NAME)
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    created_at: datetime
+
+
+class UsersPublic(BaseModel):
+    data: list[UserPublic]
+    count: int
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="what the token is for, e.g. 'ci'")
+    role: Role = Role.writer
+    user: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=_NAME,
+        description="the user it belongs to (created if new); none: a service token",
+    )  # fmt: skip
+
+
+class TokenPublic(BaseModel):
+    """A token as listed: never the secret, only its first characters."""
+
+    id: int
+    org: str
+    name: str
+    role: Role
+    user: str | None
+    prefix: str
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="the secret: shown this once, stored only as a hash")
+
+
+class TokensPublic(BaseModel):
+    data: list[TokenPublic]
+    count: int
+
+
+class WhoAmI(BaseModel):
+    org: str | None = Field(description="null for the bootstrap admin token")
+    role: Role
+    actor: str
 
 
 class ErrorPublic(BaseModel):

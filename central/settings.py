@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,9 @@ class CentralSettings(BaseSettings):
     listen: str = Field(default="127.0.0.1:8090", pattern=r"^[^:\s]+:\d{1,5}$")
     database_url: str = ""
     admin_token: SecretStr | None = None
+    admin_token_file: Path | None = Field(
+        default=None, description="read the bootstrap token from this file (kept out of the environment)"
+    )
     vm_url: str | None = None
     grafana_url: str | None = None
     max_body_bytes: int = 8 * 1024 * 1024
@@ -29,16 +32,25 @@ class CentralSettings(BaseSettings):
     def _default_sqlite(cls, url: str) -> str:
         return url or f"sqlite:///{benchhub_home() / 'central.db'}"
 
+    @model_validator(mode="after")
+    def _token_from_file(self) -> CentralSettings:
+        if self.admin_token is None and self.admin_token_file is not None:
+            try:
+                text = self.admin_token_file.read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"ADMIN_TOKEN_FILE: cannot read it ({exc.strerror})") from None
+            self.admin_token = self._no_placeholder(SecretStr(text))
+        return self
+
     @field_validator("admin_token")
     @classmethod
     def _no_placeholder(cls, token: SecretStr | None) -> SecretStr | None:
-        if token is not None and token.get_secret_value() in {
-            "",
-            "changeme",
-            "changethis",
-            "admin",
-        }:
-            raise ValueError("BENCHHUB_CENTRAL_ADMIN_TOKEN must be a real secret, not a placeholder")
+        if token is None:
+            return None
+        if token.get_secret_value().lower() in {"changeme", "changethis", "admin", "secret", "password"}:
+            raise ValueError("ADMIN_TOKEN must be a real secret, not a placeholder")
+        if len(token.get_secret_value()) < 16:
+            raise ValueError("ADMIN_TOKEN is too short: use 16 characters or more (openssl rand -hex 24)")
         return token
 
     @property

@@ -126,7 +126,7 @@ def run_target(
     central.health()
     run = central.create_run(
         RunCreate(
-            org=git.org, project=git.project, repository_url=git.remote_url, target=name,
+            org=git.named_org, project=git.project, repository_url=git.remote_url, target=name,
             commit=git.commit, branch=git.branch, dirty=git.dirty, host=socket.gethostname(),
             parser=target.framework, labels=target.labels,
         )

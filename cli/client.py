@@ -8,6 +8,9 @@ import httpx
 from pydantic import BaseModel
 
 from central.schemas import (
+    OrgCreate,
+    OrgPublic,
+    OrgsPublic,
     ReexportPublic,
     ResultIn,
     ResultsIn,
@@ -15,21 +18,34 @@ from central.schemas import (
     RunPublic,
     RunResources,
     RunTransition,
+    TokenCreate,
+    TokenCreated,
+    TokenPublic,
+    TokensPublic,
+    UserCreate,
+    UserPublic,
+    UsersPublic,
+    WhoAmI,
 )
 from cli.errors import ServiceError
 from exporter.schemas import RunResults, WatchRequest
 
 M = TypeVar("M", bound=BaseModel)
 _START_HINT = "start the stack with 'bhubctl stack up' or set {var}"
+_AUTH_HINTS = {
+    401: " (set BENCHHUB_TOKEN to a token of your org, or 'bhubctl stack up' for the local one)",
+    403: " (ask an admin of your org for a token with that role: 'bhubctl admin tokens create')",
+}
 
 
 class _Service:
     name = "service"
     url_var = "BENCHHUB_URL"
 
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(self, base_url: str, timeout: float, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
 
     def close(self) -> None:
         self._http.close()
@@ -48,7 +64,10 @@ class _Service:
                 detail = response.json().get("detail", response.text)
             except ValueError:
                 detail = response.text[:500]
-            raise ServiceError(f"{self.name} refused {method} {path} ({response.status_code}): {detail}")
+            hint = _AUTH_HINTS.get(response.status_code, "") if self.name == "central" else ""
+            raise ServiceError(
+                f"{self.name} refused {method} {path} ({response.status_code}): {detail}{hint}"
+            )
         return response
 
     def _call(self, model: type[M], method: str, path: str, body: BaseModel | None = None) -> M:
@@ -76,6 +95,35 @@ class CentralClient(_Service):
 
     def reexport(self, run_id: str) -> ReexportPublic:
         return self._call(ReexportPublic, "POST", f"/api/v1/runs/{run_id}/reexport")
+
+    # -- access: orgs (bootstrap token), users and tokens (org admin token) ---------------------
+
+    def whoami(self) -> WhoAmI:
+        return self._call(WhoAmI, "GET", "/api/v1/whoami")
+
+    def create_org(self, name: str) -> OrgPublic:
+        return self._call(OrgPublic, "POST", "/api/v1/admin/orgs", OrgCreate(name=name))
+
+    def list_orgs(self) -> OrgsPublic:
+        return self._call(OrgsPublic, "GET", "/api/v1/admin/orgs")
+
+    def create_token(self, token: TokenCreate, org: str | None = None) -> TokenCreated:
+        path = f"/api/v1/admin/orgs/{org}/tokens" if org else "/api/v1/tokens"
+        return self._call(TokenCreated, "POST", path, token)
+
+    def list_tokens(self, org: str | None = None) -> TokensPublic:
+        return self._call(
+            TokensPublic, "GET", f"/api/v1/admin/orgs/{org}/tokens" if org else "/api/v1/tokens"
+        )
+
+    def revoke_token(self, token_id: int) -> TokenPublic:
+        return self._call(TokenPublic, "DELETE", f"/api/v1/tokens/{token_id}")
+
+    def create_user(self, name: str) -> UserPublic:
+        return self._call(UserPublic, "POST", "/api/v1/users", UserCreate(name=name))
+
+    def list_users(self) -> UsersPublic:
+        return self._call(UsersPublic, "GET", "/api/v1/users")
 
 
 class AgentClient(_Service):

@@ -155,7 +155,8 @@ def load_config(path: Path) -> BenchConfig:
 EXAMPLE = """\
 # bhub.yaml: the benchmarks BenchHub runs for this repository (format version 1).
 version: 1
-# project: acme/strings        # 'org/name'; default: read from the git remote 'origin'
+# project: strings            # default: the git remote's name; 'org/name' also checks the org
+#                              # (the run is stored in the org of your token, BENCHHUB_TOKEN)
 targets:
   # bhubctl run strings
   strings:

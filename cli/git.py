@@ -1,5 +1,8 @@
 """What the repository says about a run: org/project from the remote, commit, branch, dirty flag.
 
+The organization a run is stored in is the one of the central token; an org the user names
+('org/name' in bhub.yaml or --project) is sent so central can refuse a mismatch.
+
 Fallbacks (documented in README): no remote -> org ``local`` and the repository folder's name;
 detached HEAD -> the branch CI names (GITHUB_HEAD_REF, GITHUB_REF_NAME, CI_COMMIT_REF_NAME),
 else ``detached``. Not a git repository is an error unless --commit, --branch and --project
@@ -41,6 +44,12 @@ class GitInfo:
     remote_url: str | None
     org: str
     project: str
+    org_named: bool = False  # the user wrote 'org/name': central checks it against the token's org
+
+    @property
+    def named_org(self) -> str | None:
+        """The org the user named explicitly; otherwise central takes the token's org."""
+        return self.org if self.org_named else None
 
 
 def parse_remote_url(url: str) -> RepoSlug:
@@ -99,7 +108,7 @@ def detect(
     if root_text is None:
         if commit and branch and project:
             slug = split_project(project, LOCAL_ORG)
-            return GitInfo(None, commit, branch, False, None, slug.org, slug.project)
+            return GitInfo(None, commit, branch, False, None, slug.org, slug.project, "/" in project)
         raise GitError(
             f"{cwd} is not inside a git repository: run bhubctl in your repository, "
             "or pass --commit, --branch and --project"
@@ -116,7 +125,8 @@ def detect(
         remote = _git(root, "remote", "get-url", remotes[0]) if remotes else None
     default = parse_remote_url(remote) if remote else RepoSlug(LOCAL_ORG, root.name)
     slug = split_project(project, default.org) if project else default
-    return GitInfo(root, head, branch, dirty, remote, slug.org, slug.project)
+    named = project is not None and "/" in project
+    return GitInfo(root, head, branch, dirty, remote, slug.org, slug.project, named)
 
 
 def split_project(value: str, default_org: str) -> RepoSlug:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cli.commands import parse, run, runs, stack
+from cli.commands import admin, parse, run, runs, stack
 from cli.errors import BenchHubError
 from cli.output import err_console
 
@@ -21,6 +21,7 @@ app.command()(run.init)
 app.command()(parse.parse)
 app.add_typer(stack.app, name="stack")
 app.add_typer(runs.app, name="runs")
+app.add_typer(admin.app, name="admin")
 
 
 def main() -> None:

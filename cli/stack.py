@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -25,6 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from central.settings import benchhub_home
 from cli.errors import StackError
+from cli.settings import admin_token_file, token_file
 
 PROVISIONING = Path(__file__).resolve().parents[1] / "provisioning"
 STATIC_AGENTS = """\
@@ -49,6 +51,9 @@ class StackSettings(BaseSettings):
     retention: str = Field(default="1y", pattern=r"^\d+[hdwy]?$")
     latency_offset: str = Field(default="1s", pattern=r"^\d+(ms|s|m)$")
     ready_timeout: float = Field(default=30.0, gt=0)
+    org: str = Field(
+        default="local", pattern=r"^[^\s/][^\s]*$", description="the organization of the local stack"
+    )
 
 
 @dataclass(frozen=True)
@@ -111,14 +116,17 @@ class Stack:
             Service(
                 "central",
                 [self._python, "-m", "central.main", "serve", "--listen", f"127.0.0.1:{s.central_port}"],
-                s.central_port, "/healthz", {**common, "BENCHHUB_CENTRAL_VM_URL": vm},
+                s.central_port, "/healthz",
+                {**common, "BENCHHUB_CENTRAL_VM_URL": vm,
+                 "BENCHHUB_CENTRAL_ADMIN_TOKEN_FILE": str(admin_token_file(home))},
             ),
             Service(
                 "agent",
                 [self._python, "-m", "exporter.main", "--listen", f"127.0.0.1:{s.agent_port}"],
                 s.agent_port, "/healthz",
                 {**common, "BENCHHUB_AGENT_STATE_DIR": str(home / "agent"),
-                 "BENCHHUB_AGENT_CENTRAL_URL": central},
+                 "BENCHHUB_AGENT_CENTRAL_URL": central,
+                 "BENCHHUB_AGENT_CENTRAL_TOKEN_FILE": str(agent_token_file(home))},
             ),
             Service(
                 "vmagent",
@@ -143,6 +151,7 @@ class Stack:
             central_url=f"http://127.0.0.1:{s.central_port}",
             static_agents_file=self.home / "vmagent" / "static-agents.yml",
             central_target=f"127.0.0.1:{s.central_port}",
+            central_token_file=admin_token_file(self.home),
         )
         path = self.home / "vmagent" / "scrape.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,21 +193,52 @@ class Stack:
         for path in (self.run_dir, self.log_dir):
             path.mkdir(parents=True, exist_ok=True)
         self.render_scrape_config()
+        _write_secret(admin_token_file(self.home), secrets.token_urlsafe(32), keep=True)
         started: list[Service] = []
         try:
             for service in services:
                 if self._owned_process(service.name) is not None:
                     progress(f"{service.name}: already running")
-                    continue
-                self._start(service)
-                started.append(service)
-                self._wait_ready(service)
-                progress(f"{service.name}: ready on {service.url}")
+                else:
+                    self._start(service)
+                    started.append(service)
+                    self._wait_ready(service)
+                    progress(f"{service.name}: ready on {service.url}")
+                if service.name == "central":  # the agent needs its token before it starts
+                    self._bootstrap(service.url, progress)
         except StackError:
             for service in reversed(started):
                 self._stop(service.name)
             raise
         return self.status()
+
+    def _bootstrap(self, central: str, progress: Callable[[str], None]) -> None:
+        """The stack's org and its tokens: one for you (admin) and one for the agent (writer).
+
+        Kept across restarts; minted again when central no longer knows them (database reset).
+        """
+        admin = admin_token_file(self.home).read_text().strip()
+        org = self.settings.org
+        with httpx.Client(base_url=central, timeout=10) as http:
+            created = http.post("/api/v1/admin/orgs", json={"name": org}, headers=_bearer(admin))
+            if created.status_code not in (201, 409):
+                raise StackError(
+                    f"central refused to create org {org!r} ({created.status_code}): {created.text}"
+                )
+            for path, name, role in ((token_file(self.home), "local-admin", "admin"),
+                                     (agent_token_file(self.home), "local-agent", "writer")):  # fmt: skip
+                if path.exists():
+                    me = http.get("/api/v1/whoami", headers=_bearer(path.read_text().strip()))
+                    if me.status_code == 200 and me.json()["org"] == org:
+                        continue
+                minted = http.post(f"/api/v1/admin/orgs/{org}/tokens", json={"name": name, "role": role},
+                                   headers=_bearer(admin))  # fmt: skip
+                if minted.status_code != 201:
+                    raise StackError(
+                        f"central refused a token for {org!r} ({minted.status_code}): {minted.text}"
+                    )
+                _write_secret(path, minted.json()["token"], keep=False)
+                progress(f"central: {role} token of org {org} written to {path}")
 
     def _start(self, service: Service) -> None:
         if not _port_free(service.port):
@@ -274,6 +314,26 @@ class Stack:
         if not path.exists():
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def agent_token_file(home: Path) -> Path:
+    return home / "secrets" / "agent-token"
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _write_secret(path: Path, value: str, keep: bool) -> None:
+    """Write a secret readable by its owner only; with ``keep``, an existing one stays."""
+    if keep and path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(value + "\n")
+    tmp.replace(path)
 
 
 def _seconds(duration: str) -> float:

@@ -61,7 +61,9 @@ def create_app(
     if settings.central_url:
         facts = registration(settings.org, settings.hostname, settings.listen, settings.advertise_ip,
                              settings.heartbeat_seconds, settings.provider, settings.role)  # fmt: skip
-        reporter = NodeReporter(settings.central_url, node_id(settings.state_dir), facts)
+        reporter = NodeReporter(
+            settings.central_url, node_id(settings.state_dir), facts, token=settings.token
+        )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

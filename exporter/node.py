@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,8 +36,12 @@ def node_id(state_dir: Path) -> str:
 class NodeReporter:
     """Registers the node with central and sends a heartbeat every ``registration.heartbeat_seconds``."""
 
-    def __init__(self, central_url: str, node: str, registration: NodeRegister, timeout: float = 5.0) -> None:
+    def __init__(
+        self, central_url: str, node: str, registration: NodeRegister, timeout: float = 5.0,
+        token: Callable[[], str | None] = lambda: None,
+    ) -> None:  # fmt: skip
         self._base = central_url.rstrip("/")
+        self._token = token
         self._node = node
         self._registration = registration
         self._timeout = timeout
@@ -48,9 +53,17 @@ class NodeReporter:
     def beat(self, client: httpx.Client) -> None:
         """One step: register if needed, else heartbeat; failures are logged, never raised."""
         try:
+            secret = self._token()
+            client.headers["Authorization"] = f"Bearer {secret}" if secret else ""
             if not self.registered:
                 body = self._registration.model_dump(mode="json")
-                client.put(f"{self._base}/api/v1/nodes/{self._node}", json=body).raise_for_status()
+                response = client.put(f"{self._base}/api/v1/nodes/{self._node}", json=body)
+                if response.status_code in (400, 401, 403):
+                    log.error("central at %s refused to register node %s (%s): %s; set "
+                              "BENCHHUB_AGENT_CENTRAL_TOKEN(_FILE) to a writer token of the org",
+                              self._base, self._node, response.status_code, _detail(response))  # fmt: skip
+                    return
+                response.raise_for_status()
                 self.registered = True
                 log.info("registered node %s with central at %s", self._node, self._base)
                 return
@@ -61,7 +74,7 @@ class NodeReporter:
                 return
             response.raise_for_status()
             self.heartbeats += 1
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError) as exc:
             log.warning("central at %s not reached (%s); trying again in %g s", self._base, exc,
                         self._registration.heartbeat_seconds)  # fmt: skip
 
@@ -83,7 +96,14 @@ class NodeReporter:
             self._thread = None
 
 
-def registration(org: str, hostname: str, bind: str, ip: str | None, heartbeat_seconds: float,
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", response.text))
+    except ValueError:
+        return response.text[:300]
+
+
+def registration(org: str | None, hostname: str, bind: str, ip: str | None, heartbeat_seconds: float,
                  provider: str, role: str) -> NodeRegister:  # fmt: skip
     """What this machine is, from psutil."""
     return NodeRegister(

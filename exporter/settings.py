@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from central.settings import benchhub_home
@@ -34,13 +34,26 @@ class AgentSettings(BaseSettings):
     # Registration with central (off without a URL): the node then shows in central's service
     # discovery, which the provisioned vmagent scrapes instead of a static target list.
     central_url: str | None = None
-    org: str = Field(default="local", min_length=1, description="the organization this machine belongs to")
+    # a writer token of the machine's organization (or a file holding it): the org is the token's
+    central_token: SecretStr | None = None
+    central_token_file: Path | None = None
+    org: str | None = Field(
+        default=None, min_length=1, description="the organization; if set, it must be the token's"
+    )
     advertise_ip: str | None = Field(
         default=None, description="address vmagent should scrape; default: listen"
     )
     heartbeat_seconds: float = Field(default=10.0, gt=0, le=3600)
     provider: str = Field(default="local", min_length=1)
     role: str = Field(default="runner", min_length=1)
+
+    def token(self) -> str | None:
+        """The central token (read from central_token_file at each call: it may be rotated)."""
+        if self.central_token is not None:
+            return self.central_token.get_secret_value()
+        if self.central_token_file is not None:
+            return self.central_token_file.read_text().strip()
+        return None
 
     @property
     def host(self) -> str:

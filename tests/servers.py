@@ -40,3 +40,21 @@ def stack_settings(home: Path, **overrides: Any) -> StackSettings:
         home=home, vm_port=free_port(), vmagent_port=free_port(), central_port=free_port(),
         agent_port=free_port(), scrape_interval="1s", latency_offset="0s", **overrides,
     )  # fmt: skip
+
+
+def seed_token(database_url: str, org: str, role: str = "admin") -> str:
+    """A new token of ``org`` (created if new), written straight into central's database."""
+    from central import auth, db
+    from central.errors import Conflict
+    from central.schemas import Role
+
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    with db.session_factory(engine)() as session:
+        try:
+            org_id = auth.create_org(session, org).id
+        except Conflict:
+            org_id = auth.org_by_name(session, org).id
+        _, secret = auth.create_token(session, org_id, "test", Role(role), None, "test")
+    engine.dispose()
+    return secret

@@ -11,7 +11,7 @@ import typer
 
 from cli import git as gitinfo
 from cli.benchrun import run_target
-from cli.client import AgentClient, CentralClient
+from cli.client import AgentClient
 from cli.config import CONFIG_NAME, EXAMPLE, load_config
 from cli.errors import ConfigError
 from cli.output import console, err_console, results_table
@@ -50,16 +50,14 @@ def run(
     bench = load_config(path)
     spec = bench.target(target, path)
     info = gitinfo.detect(path.parent, commit=commit, branch=branch, project=project or bench.project)
-    central = CentralClient(settings.central_url, settings.request_timeout)
+    central = settings.central()
     agent = AgentClient(settings.agent_url, settings.request_timeout)
     dirty = " (dirty)" if info.dirty else ""
-    err_console.print(
-        f"[bold]{info.org}/{info.project}[/] {target} @ {info.commit[:12]}{dirty} on {info.branch}"
-    )
+    err_console.print(f"[bold]{info.project}[/] {target} @ {info.commit[:12]}{dirty} on {info.branch}")
     outcome = run_target(
         name=target, target=spec, config_dir=path.parent, git=info, central=central, agent=agent,
         runs_dir=settings.home / "runs", echo=(lambda _c: None) if quiet else _echo,
-        on_started=lambda r: err_console.print(f"run [cyan]{r.id}[/] started"),
+        on_started=lambda r: err_console.print(f"run [cyan]{r.id}[/] started in {r.org}/{r.project}"),
     )  # fmt: skip
     if outcome.results:
         console.print(results_table(outcome.results, title=f"{target} @ {info.commit[:12]}"))

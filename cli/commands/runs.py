@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from cli.client import CentralClient
 from cli.output import console
 from cli.settings import CliSettings
 
@@ -17,5 +16,5 @@ app = typer.Typer(help="Runs recorded in central.", no_args_is_help=True)
 def reexport(run_id: Annotated[str, typer.Argument(help="the run's id (bhubctl run prints it)")]) -> None:
     """Send a finished run's results and markers to VictoriaMetrics again (safe to repeat)."""
     settings = CliSettings()
-    done = CentralClient(settings.central_url, settings.request_timeout).reexport(run_id)
+    done = settings.central().reexport(run_id)
     console.print(f"run {done.run_id}: {done.samples} samples sent to VictoriaMetrics")

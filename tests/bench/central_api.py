@@ -25,9 +25,10 @@ import httpx
 
 from tests.conftest import free_port
 from tests.postgres import postgres_cluster
+from tests.servers import seed_token
 
 CLIENTS, SECONDS, RATE, RESULTS = 8, 10, 200, 20
-RUN = {"org": "bench", "project": "api", "target": "t", "commit": "c0ffee", "branch": "main", "host": "h",
+RUN = {"project": "api", "target": "t", "commit": "c0ffee", "branch": "main", "host": "h",
        "parser": "go"}  # fmt: skip
 BATCH = {"results": [{"benchmark": f"BenchmarkCase{i}", "measure": "time", "unit": "ns/op", "value": 1000.0 + i,
                       "iterations": 1000, "samples": [1000.0, 1001.0, 999.0]} for i in range(RESULTS)]}  # fmt: skip
@@ -35,6 +36,8 @@ BATCH = {"results": [{"benchmark": f"BenchmarkCase{i}", "measure": "time", "unit
 
 @contextmanager
 def central(database_url: str) -> Iterator[str]:
+    """central serving ``database_url``; a writer token of org 'bench' goes in AUTH."""
+    AUTH["Authorization"] = f"Bearer {seed_token(database_url, 'bench', 'writer')}"
     port = free_port()
     env = {**os.environ, "BENCHHUB_CENTRAL_DATABASE_URL": database_url}
     proc = subprocess.Popen([sys.executable, "-m", "central.main", "serve", "--listen", f"127.0.0.1:{port}"],
@@ -57,6 +60,9 @@ def central(database_url: str) -> Iterator[str]:
         proc.wait(10)
 
 
+AUTH: dict[str, str] = {}
+
+
 async def one_run(client: httpx.AsyncClient) -> None:
     run = (await client.post("/api/v1/runs", json=RUN)).raise_for_status().json()
     (await client.post(f"/api/v1/runs/{run['id']}/results", json=BATCH)).raise_for_status()
@@ -68,7 +74,7 @@ async def throughput(url: str) -> float:
 
     async def worker() -> None:
         nonlocal done
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH) as client:
             while time.monotonic() < deadline:
                 try:
                     await one_run(client)
@@ -86,7 +92,7 @@ async def fixed_rate(url: str) -> tuple[float, float, int, int]:
     late = failed = 0
     timeout = httpx.Timeout(60, pool=None)  # open loop: a request waits for a connection, never fails for it
     async with httpx.AsyncClient(
-        base_url=url, timeout=timeout, limits=httpx.Limits(max_connections=100)
+        base_url=url, timeout=timeout, limits=httpx.Limits(max_connections=100), headers=AUTH
     ) as client:
         run_ids = [(await client.post("/api/v1/runs", json=RUN)).json()["id"] for _ in range(RATE * SECONDS)]
 

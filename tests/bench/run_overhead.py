@@ -52,7 +52,7 @@ def main() -> None:
                 start = time.perf_counter()
                 subprocess.run(
                     [sys.executable, "-m", "cli.main", "run", "bench", "-q", "--commit", f"c{i}",
-                     "--branch", "main", "--project", "bench/overhead", "--config", str(repo / "bhub.yaml")],
+                     "--branch", "main", "--project", "overhead", "--config", str(repo / "bhub.yaml")],
                     cwd=repo, env=env, check=True, capture_output=True,
                 )  # fmt: skip
                 ended = time.perf_counter()

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
+from tests.central.conftest import ADMIN, org_token
+
 T0 = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 
 
@@ -52,22 +54,45 @@ def test_a_silent_node_becomes_lost_and_comes_back(client: TestClient) -> None:
     assert client.post("/api/v1/nodes/n2/heartbeat").json()["state"] == "up"
     events = client.get("/api/v1/nodes/n2/events").json()["data"]
     assert [(e["from_state"], e["to_state"], e["actor"]) for e in events] == [
-        (None, "up", "api:testclient"), ("up", "lost", "central"), ("lost", "up", "api:testclient"),
+        (None, "up", "token:test"), ("up", "lost", "central"), ("lost", "up", "token:test"),
     ]  # fmt: skip
 
 
 def test_service_discovery_lists_live_agents_with_meta_labels(client: TestClient) -> None:
     client.app.state.clock = Clock()  # type: ignore[attr-defined]
+    other = org_token(client, "other", role="writer")
     client.put("/api/v1/nodes/a", json=body(bind="127.0.0.1:9465"))
-    client.put("/api/v1/nodes/b", json=body(bind="0.0.0.0:9500", org="other", hostname="bench-2"))
+    client.put("/api/v1/nodes/b", json=body(bind="0.0.0.0:9500", org=None, hostname="bench-2"), headers=other)
     client.put("/api/v1/nodes/c", json=body(bind="0.0.0.0:9600", ip="10.1.2.3", role="monitor"))
-    groups = client.get("/api/v1/sd/agents").json()
-    assert [g["targets"] for g in groups] == [["127.0.0.1:9465"], ["testclient:9500"], ["10.1.2.3:9600"]]
-    assert groups[1]["labels"] == {
+    everyone = client.get("/api/v1/sd/agents", headers=ADMIN).json()  # the stack's vmagent: every org
+    assert [g["targets"] for g in everyone] == [["127.0.0.1:9465"], ["testclient:9500"], ["10.1.2.3:9600"]]
+    assert everyone[1]["labels"] == {
         "__meta_benchhub_org": "other", "__meta_benchhub_node": "b", "__meta_benchhub_hostname": "bench-2",
         "__meta_benchhub_role": "runner", "__meta_benchhub_provider": "local",
     }  # fmt: skip
+    assert [g["targets"] for g in client.get("/api/v1/sd/agents").json()] == [
+        ["127.0.0.1:9465"],
+        ["10.1.2.3:9600"],
+    ]
+    assert [g["targets"] for g in client.get("/api/v1/sd/agents", headers=other).json()] == [
+        ["testclient:9500"]
+    ]
     assert client.get("/api/v1/nodes", params={"state": "lost"}).json()["count"] == 0
+
+
+def test_node_org_comes_from_the_token(client: TestClient) -> None:
+    other = org_token(client, "other", role="writer")
+    named = client.put("/api/v1/nodes/x", json=body(org="acme"), headers=other)
+    assert (
+        named.status_code == 400 and "belongs to organization 'other', not 'acme'" in named.json()["detail"]
+    )
+    assert client.put("/api/v1/nodes/x", json=body(org=None), headers=other).json()["org"] == "other"
+    taken = client.put("/api/v1/nodes/x", json=body())  # acme cannot take over other's node
+    assert taken.status_code == 404 and "taken" in taken.json()["detail"]
+    assert client.post("/api/v1/nodes/x/heartbeat").status_code == 404
+    assert client.get("/api/v1/nodes/x/events").status_code == 404
+    reader = org_token(client, "other", role="reader")
+    assert client.post("/api/v1/nodes/x/heartbeat", headers=reader).status_code == 403
 
 
 def test_bad_node_requests(client: TestClient) -> None:

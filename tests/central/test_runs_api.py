@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from central.app import create_app
 from central.settings import CentralSettings
+from tests.central.conftest import org_token
 from tests.servers import serve_app
 
 RUN = {"org": "acme", "project": "widgets", "target": "strings", "commit": "abc123",
@@ -184,17 +185,19 @@ def test_big_counts_are_stored_and_too_big_ones_are_422(client: TestClient) -> N
 
 
 def test_concurrent_first_runs_of_a_new_project_all_succeed(settings: CentralSettings) -> None:
-    # Real concurrency needs a real server: two requests racing to create the same org/project.
+    # Real concurrency needs a real server: requests racing to create the same project.
     app = create_app(settings)
     with serve_app(app) as url:
+        with httpx.Client(base_url=url) as setup:
+            token = org_token(setup, "raceorg", role="writer")
 
         async def burst() -> list[int]:
-            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-                body = {**RUN, "org": "raceorg", "project": "raceproj"}
+            async with httpx.AsyncClient(base_url=url, timeout=30, headers=token) as client:
+                body = {**RUN, "org": None, "project": "raceproj"}
                 responses = await asyncio.gather(*(client.post("/api/v1/runs", json=body) for _ in range(12)))
             return [r.status_code for r in responses]
 
         assert asyncio.run(burst()) == [201] * 12
-        runs = httpx.get(f"{url}/api/v1/runs", params={"project": "raceproj"}).json()
+        runs = httpx.get(f"{url}/api/v1/runs", params={"project": "raceproj"}, headers=token).json()
     assert runs["count"] == 12
     app.state.engine.dispose()

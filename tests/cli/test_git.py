@@ -83,6 +83,7 @@ def test_detached_head_uses_ci_branch_or_detached(repo: Path, monkeypatch: pytes
 def test_overrides_win(repo: Path) -> None:
     info = detect(repo, commit="abc123", branch="rel", project="other/thing")
     assert (info.commit, info.branch, info.org, info.project) == ("abc123", "rel", "other", "thing")
+    assert info.named_org == "other"  # named by the user: central checks it against the token's org
 
 
 def test_bare_project_override_keeps_remote_org(repo: Path) -> None:
@@ -91,13 +92,14 @@ def test_bare_project_override_keeps_remote_org(repo: Path) -> None:
         "acme",
         "gadgets",
     )
+    assert detect(repo, project="gadgets").named_org is None  # the remote's org is not sent: the token's wins
 
 
 def test_not_a_repo_is_an_error_unless_everything_is_given(tmp_path: Path) -> None:
     with pytest.raises(GitError, match="not inside a git repository.*--commit, --branch and --project"):
         detect(tmp_path)
     info = detect(tmp_path, commit="c1", branch="b", project="o/p")
-    assert (info.org, info.project, info.commit, info.root) == ("o", "p", "c1", None)
+    assert (info.org, info.project, info.commit, info.root, info.named_org) == ("o", "p", "c1", None, "o")
 
 
 def test_repo_without_commit(tmp_path: Path) -> None:

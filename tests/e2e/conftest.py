@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cli.settings import admin_token_file, token_file
 from cli.stack import Stack
 from tests.servers import stack_settings
 
@@ -39,6 +40,15 @@ class LiveStack:
     @property
     def central(self) -> str:
         return f"http://127.0.0.1:{self.stack.settings.central_port}"
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The org token 'bhubctl stack up' wrote for the user."""
+        return {"Authorization": f"Bearer {token_file(self.stack.home).read_text().strip()}"}
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {admin_token_file(self.stack.home).read_text().strip()}"}
 
     @property
     def agent(self) -> str:
@@ -81,7 +91,7 @@ class LiveStack:
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     require_binaries()
-    stack = Stack(stack_settings(tmp_path_factory.mktemp("stack")))
+    stack = Stack(stack_settings(tmp_path_factory.mktemp("stack"), org="e2e-org"))
     try:
         stack.up()
         yield LiveStack(stack)

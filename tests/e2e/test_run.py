@@ -88,7 +88,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def runs(live: LiveStack, **filters: str) -> list[dict]:
-    response = httpx.get(f"{live.central}/api/v1/runs", params=filters)
+    response = httpx.get(f"{live.central}/api/v1/runs", params=filters, headers=live.auth)
     response.raise_for_status()
     return list(response.json()["data"])
 
@@ -113,7 +113,7 @@ def test_results_reach_central_and_victoriametrics(live: LiveStack, repo: tuple[
         "main",
     )
     assert run["labels"] == {"suite": "e2e"} and run["exit_code"] == 0
-    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results").json()["data"]
+    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results", headers=live.auth).json()["data"]
     assert {(r["benchmark"], r["measure"]) for r in results} == set(EXPECTED)
 
     match = f'benchhub_benchmark_value{{run_id="{run["id"]}"}}'
@@ -153,7 +153,7 @@ def test_failing_command_propagates_exit_code_and_keeps_partial_results(
     assert run["message"] == "the command exited with code 7"
     output = Path(run["raw_output_ref"]).read_text()
     assert "panic: boom" in output
-    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results").json()
+    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results", headers=live.auth).json()
     assert results["count"] == len(EXPECTED)  # what ran before the crash is kept
 
 
@@ -178,7 +178,7 @@ def test_command_framework_times_repeats(live: LiveStack, repo: tuple[Path, str]
     path, commit = repo
     assert bhubctl(live, path, "run", "timed").returncode == 0
     run = only_run(live, "timed", commit)
-    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results").json()["data"]
+    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results", headers=live.auth).json()["data"]
     wall = next(r for r in results if r["measure"] == "time")
     assert wall["sample_count"] == 3 and len(wall["samples"]) == 3 and wall["unit"] == "s"
     assert {r["measure"] for r in results} == {"time", "cpu_time", "user_time", "system_time", "max_rss"}
@@ -192,7 +192,7 @@ def test_results_read_from_a_file_the_real_tool_wrote(live: LiveStack, repo: tup
     assert proc.returncode == 0, proc.stderr
     run = only_run(live, "fine", commit)
     written = json.loads((path / "hf.json").read_text())["results"][0]
-    (result,) = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results").json()["data"]
+    (result,) = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results", headers=live.auth).json()["data"]
     assert (result["benchmark"], result["value"], result["samples"]) == (
         "sleep 0.01",
         written["median"],
@@ -212,7 +212,10 @@ def test_a_benchmark_reporting_an_error_fails_the_run_but_keeps_the_rest(
     assert run["state"] == "failed" and run["parser"] == "auto"
     assert run["message"] == "1 benchmark(s) reported an error: broken: backend down"
     stored = {
-        r["benchmark"]: r for r in httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results").json()["data"]
+        r["benchmark"]: r
+        for r in httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results", headers=live.auth).json()[
+            "data"
+        ]
     }
     assert (stored["broken"]["value"], stored["broken"]["error"]) == (None, "backend down")
     assert stored["ok"]["value"] == 1.5
@@ -275,7 +278,7 @@ def test_real_go_benchmark_example(live: LiveStack, tmp_path: Path) -> None:
     proc = bhubctl(live, path, "run", "strings", GOCACHE=str(tmp_path / "gocache"))
     assert proc.returncode == 0, proc.stderr + proc.stdout
     run = only_run(live, "strings", commit)
-    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results").json()["data"]
+    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results", headers=live.auth).json()["data"]
     names = {r["benchmark"] for r in results}
     assert names == {
         "BenchmarkConcatPlus",

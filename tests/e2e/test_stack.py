@@ -49,13 +49,13 @@ def test_scrape_config_keeps_exposed_timestamps_and_finds_agents_through_central
     text = (live.stack.home / "vmagent" / "scrape.yml").read_text()
     assert text.count("honor_timestamps: true") == 2 and "scrape_interval: 1s" in text
     assert f"url: {live.central}/api/v1/sd/agents" in text
-    groups = httpx.get(f"{live.central}/api/v1/sd/agents").json()
+    groups = httpx.get(f"{live.central}/api/v1/sd/agents", headers=live.admin).json()
     assert [g["targets"] for g in groups] == [[f"127.0.0.1:{live.stack.settings.agent_port}"]]
-    (node,) = httpx.get(f"{live.central}/api/v1/nodes").json()["data"]
-    assert node["state"] == "up" and node["org"] == "local" and node["cpus"] >= 1
+    (node,) = httpx.get(f"{live.central}/api/v1/nodes", headers=live.auth).json()["data"]
+    assert node["state"] == "up" and node["org"] == "e2e-org" and node["cpus"] >= 1
     assert (live.stack.home / "agent" / "node-id").read_text().strip() == node["id"]
     series = live.wait_for_series('benchhub_host_load1{job="benchhub-agent"}', 1)
-    assert series[0]["metric"]["node"] == node["id"] and series[0]["metric"]["org"] == "local"
+    assert series[0]["metric"]["node"] == node["id"] and series[0]["metric"]["org"] == "e2e-org"
 
 
 def test_port_taken_is_a_clear_error_and_starts_nothing(tmp_path: Path) -> None:
@@ -122,3 +122,52 @@ def test_unknown_log_service(live: LiveStack) -> None:
     ):
         live.stack.tail("grafana")
     assert "Application startup complete" in live.stack.tail("central", 200)
+
+
+def test_stack_bootstraps_tokens_kept_private_and_stable(live: LiveStack) -> None:
+    home = live.stack.home
+    files = {p.name: p for p in (home / "secrets").iterdir()}
+    assert set(files) == {"admin-token", "token", "agent-token"}
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in files.values())
+    assert (home / "secrets").stat().st_mode & 0o777 == 0o700
+    before = {name: p.read_text() for name, p in files.items()}
+    Stack(live.stack.settings).up()  # up again: the tokens still work, so they are kept
+    assert {name: p.read_text() for name, p in files.items()} == before
+    me = httpx.get(f"{live.central}/api/v1/whoami", headers=live.auth).json()
+    assert me == {"org": "e2e-org", "role": "admin", "actor": "token:local-admin"}
+    assert httpx.get(f"{live.central}/api/v1/runs").status_code == 401
+    log = (home / "logs" / "central.log").read_text()
+    assert all(value.strip() not in log for value in before.values())
+
+
+def test_bhubctl_admin_mints_a_token_that_works_and_revokes_it(live: LiveStack, tmp_path: Path) -> None:
+    def admin(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cli.main", "admin", *args], env=live.env(**env),
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    made = admin("orgs", "create", "team-b")
+    assert made.returncode == 0, made.stderr
+    minted = admin("tokens", "create", "--org", "team-b", "--name", "ci", "--role", "writer")
+    assert minted.returncode == 0 and "shown only now" in minted.stderr
+    token = minted.stdout.strip()
+    assert token.startswith("bhub_")
+    me = admin("whoami", BENCHHUB_TOKEN=token)
+    assert "writer of team-b" in me.stdout, me.stdout + me.stderr
+    denied = admin("tokens", "list", BENCHHUB_TOKEN=token)  # a writer cannot manage tokens
+    assert (
+        denied.returncode != 0 and "403" in denied.stderr and "bhubctl admin tokens create" in denied.stderr
+    )
+    listed = admin("tokens", "list", "--org", "team-b")
+    assert "ci" in listed.stdout and token not in listed.stdout
+    token_id = httpx.get(f"{live.central}/api/v1/admin/orgs/team-b/tokens", headers=live.admin).json()[
+        "data"
+    ][0]["id"]
+    owner = admin("tokens", "create", "--org", "team-b", "--name", "boss", "--role", "admin").stdout.strip()
+    assert admin("tokens", "revoke", str(token_id), BENCHHUB_TOKEN=owner).returncode == 0
+    gone = admin("whoami", BENCHHUB_TOKEN=token)
+    assert gone.returncode != 0 and "401" in gone.stderr and "revoked" in gone.stderr
+    # one line, saying what to do, when there is no token at all
+    bare = subprocess.run([sys.executable, "-m", "cli.main", "admin", "whoami"], capture_output=True, text=True,
+                          env={**live.env(), "BENCHHUB_HOME": str(tmp_path)}, timeout=60)  # fmt: skip
+    assert bare.returncode != 0 and len(bare.stderr.strip().splitlines()) == 1
+    assert "set BENCHHUB_TOKEN" in bare.stderr

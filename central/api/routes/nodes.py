@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from central import node_repository as nodes
 from central import repository
-from central.api.deps import ActorDep, ClockDep, RemoteDep, SessionDep
+from central.api.deps import AnyTokenDep, ClockDep, ReaderDep, RemoteDep, SessionDep, WriterDep
 from central.schemas import (
     EventPublic,
     EventsPublic,
@@ -22,33 +22,42 @@ router = APIRouter(prefix="/api/v1", tags=["nodes"])
 
 @router.put("/nodes/{node_id}")
 def register_node(
-    node_id: str, body: NodeRegister, session: SessionDep, actor: ActorDep, remote: RemoteDep, now: ClockDep
+    node_id: str, body: NodeRegister, session: SessionDep, who: WriterDep, remote: RemoteDep, now: ClockDep
 ) -> NodePublic:
-    """Register the node or update what it says of itself; it is up from now on."""
-    return nodes.node_public(nodes.register(session, node_id, body, remote, actor, now()))
+    """Register the node (in the token's org) or update what it says of itself; it is up from now on."""
+    org_id = repository.check_org(who, body.org)
+    return nodes.node_public(nodes.register(session, org_id, node_id, body, remote, who.actor, now()))
 
 
 @router.post("/nodes/{node_id}/heartbeat")
 def heartbeat(
-    node_id: str, session: SessionDep, actor: ActorDep, remote: RemoteDep, now: ClockDep
+    node_id: str, session: SessionDep, who: WriterDep, remote: RemoteDep, now: ClockDep
 ) -> NodePublic:
-    return nodes.node_public(nodes.heartbeat(session, node_id, remote, actor, now()))
+    org_id = repository.check_org(who, None)
+    return nodes.node_public(nodes.heartbeat(session, org_id, node_id, remote, who.actor, now()))
 
 
 @router.get("/nodes")
-def list_nodes(session: SessionDep, now: ClockDep, state: NodeState | None = None) -> NodesPublic:
-    found = [nodes.node_public(n) for n in nodes.list_nodes(session, now(), state)]
+def list_nodes(
+    session: SessionDep, who: ReaderDep, now: ClockDep, state: NodeState | None = None
+) -> NodesPublic:
+    found = [nodes.node_public(n) for n in nodes.list_nodes(session, who.org_id, now(), state)]
     return NodesPublic(data=found, count=len(found))
 
 
 @router.get("/nodes/{node_id}/events")
-def node_events(node_id: str, session: SessionDep, now: ClockDep) -> EventsPublic:
+def node_events(node_id: str, session: SessionDep, who: ReaderDep, now: ClockDep) -> EventsPublic:
+    org_id = repository.check_org(who, None)
     nodes.sweep(session, now())
-    rows = repository.list_subject_events(session, "node", node_id)
+    nodes.get_node(session, org_id, node_id)
+    rows = repository.list_subject_events(session, org_id, "node", node_id)
     return EventsPublic(data=[EventPublic.model_validate(e) for e in rows], count=len(rows))
 
 
 @router.get("/sd/agents", tags=["service discovery"])
-def sd_agents(session: SessionDep, now: ClockDep) -> list[TargetGroup]:
-    """Prometheus HTTP service discovery of the live agents (the whole list every time)."""
-    return nodes.sd_groups(session, now())
+def sd_agents(session: SessionDep, who: AnyTokenDep, now: ClockDep) -> list[TargetGroup]:
+    """Prometheus HTTP service discovery of the org's live agents (the whole list every time).
+
+    With the bootstrap admin token: every organization's agents (the stack's own vmagent).
+    """
+    return nodes.sd_groups(session, who.org_id, now())

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from central import repository
-from central.api.deps import ActorDep, MarkersDep, SessionDep
+from central.api.deps import MarkersDep, ReaderDep, SessionDep, WriterDep
 from central.errors import BadRequest
 from central.reexport import reexport
 from central.schemas import (
@@ -33,8 +33,8 @@ router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
 
 
 @router.post("", status_code=201)
-def create_run(body: RunCreate, session: SessionDep, actor: ActorDep) -> RunPublic:
-    return repository.run_public(repository.create_run(session, body, actor))
+def create_run(body: RunCreate, session: SessionDep, who: WriterDep) -> RunPublic:
+    return repository.run_public(repository.create_run(session, body, who))
 
 
 def _cursor(run: RunPublic) -> str:
@@ -55,6 +55,7 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
 @router.get("")
 def list_runs(
     session: SessionDep,
+    who: ReaderDep,
     project: str | None = None,
     target: str | None = None,
     branch: str | None = None,
@@ -67,7 +68,8 @@ def list_runs(
 ) -> RunsPublic:
     """Runs, newest first, ``limit`` a page; follow ``next_cursor`` for the rest."""
     rows = repository.list_runs(
-        session, project=project, target=target, branch=branch, commit=commit, state=state,
+        session, repository.check_org(who, None),
+        project=project, target=target, branch=branch, commit=commit, state=state,
         since=since, until=until, after=_after(cursor), limit=limit + 1,
     )  # fmt: skip
     page = [repository.run_public(r) for r in rows[:limit]]
@@ -76,43 +78,46 @@ def list_runs(
 
 
 @router.get("/{run_id}")
-def get_run(run_id: str, session: SessionDep) -> RunPublic:
-    return repository.run_public(repository.get_run(session, run_id))
+def get_run(run_id: str, session: SessionDep, who: ReaderDep) -> RunPublic:
+    return repository.run_public(repository.get_run(session, repository.check_org(who, None), run_id))
 
 
 @router.post("/{run_id}/state")
 def change_state(
-    run_id: str, body: RunTransition, session: SessionDep, actor: ActorDep, markers: MarkersDep
+    run_id: str, body: RunTransition, session: SessionDep, who: WriterDep, markers: MarkersDep
 ) -> RunPublic:
-    run = repository.run_public(repository.transition(session, run_id, body, actor))
+    org_id = repository.check_org(who, None)
+    run = repository.run_public(repository.transition(session, org_id, run_id, body, who.actor))
     if not ALLOWED_TRANSITIONS[run.state]:  # the run is over: mark its start and end
         markers.run_ended(run)
     return run
 
 
 @router.post("/{run_id}/reexport")
-def reexport_run(run_id: str, session: SessionDep, request: Request) -> ReexportPublic:
+def reexport_run(run_id: str, session: SessionDep, who: WriterDep, request: Request) -> ReexportPublic:
     """Send a finished run's results and markers to VictoriaMetrics again (idempotent)."""
-    run = repository.run_public(repository.get_run(session, run_id))
+    org_id = repository.check_org(who, None)
+    run = repository.run_public(repository.get_run(session, org_id, run_id))
     results = [
-        ResultIn.model_validate(r, from_attributes=True) for r in repository.list_results(session, run_id)
+        ResultIn.model_validate(r, from_attributes=True)
+        for r in repository.list_results(session, org_id, run_id)
     ]
     return ReexportPublic(run_id=run.id, samples=reexport(request.app.state.settings.vm_url, run, results))
 
 
 @router.post("/{run_id}/results")
-def upload_results(run_id: str, body: ResultsIn, session: SessionDep) -> dict[str, int]:
-    added = repository.add_results(session, run_id, body.results)
+def upload_results(run_id: str, body: ResultsIn, session: SessionDep, who: WriterDep) -> dict[str, int]:
+    added = repository.add_results(session, repository.check_org(who, None), run_id, body.results)
     return {"received": len(body.results), "stored": added}
 
 
 @router.get("/{run_id}/results")
-def list_results(run_id: str, session: SessionDep) -> ResultsPublic:
-    rows = repository.list_results(session, run_id)
+def list_results(run_id: str, session: SessionDep, who: ReaderDep) -> ResultsPublic:
+    rows = repository.list_results(session, repository.check_org(who, None), run_id)
     return ResultsPublic(data=[ResultPublic.model_validate(r) for r in rows], count=len(rows))
 
 
 @router.get("/{run_id}/events")
-def list_events(run_id: str, session: SessionDep) -> EventsPublic:
-    rows = repository.list_events(session, run_id)
+def list_events(run_id: str, session: SessionDep, who: ReaderDep) -> EventsPublic:
+    rows = repository.list_events(session, repository.check_org(who, None), run_id)
     return EventsPublic(data=[EventPublic.model_validate(e) for e in rows], count=len(rows))
