@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from central import db
 from central.api.routes import admin, nodes, runs
 from central.errors import DomainError, PayloadTooLarge, Unauthorized
-from central.markers import RunMarkers
+from central.markers import GrafanaSink, RunMarkers, Sink, VictoriaMetricsSink
 from central.metrics import CentralMetrics
 from central.models import utcnow
 from central.schemas import ErrorPublic
@@ -58,7 +58,13 @@ def create_app(settings: CentralSettings) -> FastAPI:
     """Build central: migrate the database, wire routes, errors, limits and metrics."""
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
-    markers = RunMarkers(settings.vm_url)
+    sinks: list[Sink] = []
+    if settings.vm_url:
+        sinks.append(VictoriaMetricsSink(settings.vm_url))
+    if settings.grafana_url:
+        token = settings.grafana_token.get_secret_value() if settings.grafana_token else None
+        sinks.append(GrafanaSink(settings.grafana_url, token))
+    markers = RunMarkers(sinks)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

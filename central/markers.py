@@ -1,8 +1,12 @@
-"""Run markers: a ``benchhub_run_info`` sample at a run's start and end, written to VictoriaMetrics.
+"""Run markers: what central says about a run once it is over, to the observability stack.
 
-Dashboards draw them as annotations and join benchmark series to runs with them. Writing
-happens on a background thread: a run's state change never waits for, or fails because of,
-VictoriaMetrics; a failed write is logged and tried again later (RETRY_DELAYS).
+- VictoriaMetrics: a ``benchhub_run_info`` sample at the run's start and end (dashboards draw
+  them as annotations and join benchmark series to runs with them).
+- Grafana (when BENCHHUB_CENTRAL_GRAFANA_URL is set): a region annotation over the run, tagged
+  ``benchhub``, ``project:<p>``, ``target:<t>``, ``commit:<c>`` (and ``run:<id>``).
+
+Delivery happens on a background thread: a run's state change never waits for, or fails
+because of, either; a failed delivery is logged and tried again later (RETRY_DELAYS).
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
+from grafana_client.api import GrafanaApi
 
 from central.schemas import RunPublic
 from exporter.exposition import escape_label_value
@@ -41,61 +48,120 @@ def marker_text(run: RunPublic) -> str:
     return "".join(lines)
 
 
-class RunMarkers:
-    """Queue of markers to write; ``vm_url`` None disables them."""
+def annotation_tags(run: RunPublic) -> list[str]:
+    return ["benchhub", f"project:{run.project}", f"target:{run.target}", f"commit:{run.commit}",
+            f"run:{run.id}"]  # fmt: skip
 
-    def __init__(self, vm_url: str | None, retry_delays: Sequence[float] = RETRY_DELAYS) -> None:
-        self._url = f"{vm_url.rstrip('/')}/api/v1/import/prometheus" if vm_url else None
+
+class Sink(Protocol):
+    name: str
+
+    def send(self, run: RunPublic, retry: bool) -> None:
+        """Deliver the run's marker; raise on failure (it is tried again)."""
+
+    def close(self) -> None: ...
+
+
+class VictoriaMetricsSink:
+    name = "victoriametrics"
+
+    def __init__(self, vm_url: str) -> None:
+        self.url = f"{vm_url.rstrip('/')}/api/v1/import/prometheus"
+        self._http = httpx.Client(timeout=10)
+
+    def send(self, run: RunPublic, retry: bool) -> None:
+        self._http.post(self.url, content=marker_text(run)).raise_for_status()  # idempotent: same samples
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class GrafanaSink:
+    """A Grafana annotation per run, through grafana-client; ``credential``: a token or 'user:pass'."""
+
+    name = "grafana"
+
+    def __init__(self, url: str, credential: str | None, timeout: float = 10.0) -> None:
+        auth: str | tuple[str, str] | None = credential
+        if credential and ":" in credential:
+            user, _, password = credential.partition(":")
+            auth = (user, password)
+        self.url = url
+        self._api = GrafanaApi.from_url(url, credential=auth, timeout=timeout)
+
+    def send(self, run: RunPublic, retry: bool) -> None:
+        tags = annotation_tags(run)
+        if retry and self._api.annotations.find_annotations(tags=[tags[-1]], limit=1):
+            return  # the earlier try reached Grafana after all: do not annotate twice
+        start = run.started_at or run.created_at
+        self._api.annotations.add_annotation(
+            time_from=int(start.timestamp() * 1000),
+            time_to=int((run.finished_at or start).timestamp() * 1000),
+            tags=tags,
+            text=f"{run.project} {run.target} @ {run.commit[:12]} on {run.branch}: {run.state.value}",
+        )
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(order=True)
+class _Pending:
+    due: float
+    attempt: int
+    sink: Sink = field(compare=False)
+    run: RunPublic = field(compare=False)
+
+
+class RunMarkers:
+    """Queue of markers to deliver to every sink; no sinks: nothing to do."""
+
+    def __init__(self, sinks: Sequence[Sink], retry_delays: Sequence[float] = RETRY_DELAYS) -> None:
+        self.sinks = list(sinks)
         self._delays = tuple(retry_delays)
-        self._queue: queue.Queue[tuple[float, int, str, str] | None] = queue.Queue()
+        self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._thread: threading.Thread | None = None
-        self.written = 0
+        self.written: dict[str, int] = {sink.name: 0 for sink in self.sinks}
 
     def run_ended(self, run: RunPublic) -> None:
-        if self._url is not None:
-            self._queue.put((time.monotonic(), 0, run.id, marker_text(run)))
+        for sink in self.sinks:
+            self._queue.put(_Pending(time.monotonic(), 0, sink, run))
 
     def _loop(self) -> None:
-        pending: list[tuple[float, int, str, str]] = []
-        with httpx.Client(timeout=10) as client:
-            while True:
-                wait = max(
-                    0.0, min((p[0] for p in pending), default=time.monotonic() + 3600) - time.monotonic()
-                )
-                try:
-                    item = self._queue.get(timeout=wait)
-                    if item is None:
-                        return
-                    pending.append(item)
-                except queue.Empty:
-                    pass
-                now = time.monotonic()
-                due = [p for p in pending if p[0] <= now]
-                pending = [p for p in pending if p[0] > now]
-                for _, attempt, run_id, text in due:
-                    pending.extend(self._write(client, attempt, run_id, text))
+        pending: list[_Pending] = []
+        while True:
+            wait = max(0.0, min((p.due for p in pending), default=time.monotonic() + 3600) - time.monotonic())
+            try:
+                item = self._queue.get(timeout=wait)
+                if item is None:
+                    return
+                pending.append(item)
+            except queue.Empty:
+                pass
+            now = time.monotonic()
+            due = [p for p in pending if p.due <= now]
+            pending = [p for p in pending if p.due > now]
+            for item in due:
+                pending.extend(self._deliver(item))
 
-    def _write(
-        self, client: httpx.Client, attempt: int, run_id: str, text: str
-    ) -> list[tuple[float, int, str, str]]:
-        assert self._url is not None
+    def _deliver(self, item: _Pending) -> list[_Pending]:
+        sink, run = item.sink, item.run
         try:
-            client.post(self._url, content=text).raise_for_status()
-            self.written += 1
+            sink.send(run, retry=item.attempt > 0)
+            self.written[sink.name] += 1
             return []
-        except httpx.HTTPError as exc:
-            if attempt >= len(self._delays):
-                log.error("run %s: marker not written to %s after %d tries (%s); given up", run_id, self._url,
-                          attempt + 1, exc)  # fmt: skip
+        except Exception as exc:
+            if item.attempt >= len(self._delays):
+                log.error("run %s: marker not delivered to %s after %d tries (%s); given up",
+                          run.id, sink.name, item.attempt + 1, exc)  # fmt: skip
                 return []
-            delay = self._delays[attempt]
-            log.warning(
-                "run %s: marker not written to %s (%s); trying again in %g s", run_id, self._url, exc, delay
-            )
-            return [(time.monotonic() + delay, attempt + 1, run_id, text)]
+            delay = self._delays[item.attempt]
+            log.warning("run %s: marker not delivered to %s (%s); trying again in %g s", run.id, sink.name,
+                        exc, delay)  # fmt: skip
+            return [_Pending(time.monotonic() + delay, item.attempt + 1, sink, run)]
 
     def start(self) -> None:
-        if self._url is not None and self._thread is None:
+        if self.sinks and self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="run-markers", daemon=True)
             self._thread.start()
 
@@ -104,3 +170,5 @@ class RunMarkers:
             self._queue.put(None)
             self._thread.join(10)
             self._thread = None
+        for sink in self.sinks:
+            sink.close()

@@ -25,6 +25,9 @@ class CentralSettings(BaseSettings):
     )
     vm_url: str | None = None
     grafana_url: str | None = None
+    grafana_token: SecretStr | None = Field(
+        default=None, description="a Grafana service account token (Editor), or 'user:password'"
+    )
     max_body_bytes: int = 8 * 1024 * 1024
 
     @field_validator("database_url")

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
+from urllib.parse import parse_qs, urlparse
 
-from central.markers import RunMarkers, marker_text
+import pytest
+from fastapi.testclient import TestClient
+
+from central.app import create_app
+from central.markers import GrafanaSink, RunMarkers, VictoriaMetricsSink, marker_text
 from central.schemas import RunPublic, RunState
+from central.settings import CentralSettings
+from tests.central.conftest import org_token
 from tests.conftest import free_port
 
 START = datetime(2026, 11, 24, 6, 0, 0, tzinfo=UTC)
@@ -44,20 +53,103 @@ def test_a_failed_write_is_retried_until_it_lands() -> None:
         def log_message(self, *args: object) -> None:
             pass
 
-    markers = RunMarkers(f"http://127.0.0.1:{port}", retry_delays=(0.3, 0.3, 0.3))
+    markers = RunMarkers([VictoriaMetricsSink(f"http://127.0.0.1:{port}")], retry_delays=(0.3, 0.3, 0.3))
     markers.start()
     markers.run_ended(run())  # nothing listens yet: the first write fails
     time.sleep(0.1)
-    assert received == [] and markers.written == 0
+    assert received == [] and markers.written == {"victoriametrics": 0}
     server = HTTPServer(("127.0.0.1", port), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + 10
-        while markers.written == 0 and time.monotonic() < deadline:
+        while markers.written["victoriametrics"] == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert markers.written == 1 and received[0].decode() == marker_text(run())
+        assert markers.written["victoriametrics"] == 1 and received[0].decode() == marker_text(run())
     finally:
         markers.stop()
         server.shutdown()
         server.server_close()
+
+
+class FakeGrafana(BaseHTTPRequestHandler):
+    """Grafana cannot run here: this fake stands in for its annotations API (POST/GET /api/annotations)."""
+
+    stored: ClassVar[list[dict[str, object]]] = []
+    auth: ClassVar[list[str]] = []
+    fail_next = 0  # answer 500 to this many POSTs
+    lose_next = 0  # store, then answer 500 (the reply is lost): a retry must not annotate twice
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        FakeGrafana.auth.append(self.headers.get("authorization", ""))
+        if FakeGrafana.fail_next:
+            FakeGrafana.fail_next -= 1
+            return self._reply(500, {"message": "database is locked"})
+        FakeGrafana.stored.append(body)
+        if FakeGrafana.lose_next:
+            FakeGrafana.lose_next -= 1
+            return self._reply(500, {"message": "reply lost"})
+        return self._reply(200, {"id": len(FakeGrafana.stored), "message": "Annotation added"})
+
+    def do_GET(self) -> None:
+        query = parse_qs(urlparse(self.path).query)
+        wanted = set(query.get("tags", []))
+        found = [a for a in FakeGrafana.stored if wanted <= set(a["tags"])]  # type: ignore[arg-type]
+        self._reply(200, found[: int(query.get("limit", ["100"])[0])])
+
+    def _reply(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_grafana_annotation_is_posted_once_with_tags_even_when_retried() -> None:
+    server = HTTPServer(("127.0.0.1", free_port()), FakeGrafana)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    FakeGrafana.stored, FakeGrafana.auth, FakeGrafana.fail_next, FakeGrafana.lose_next = [], [], 2, 1
+    url = f"http://127.0.0.1:{server.server_port}"
+    markers = RunMarkers([GrafanaSink(url, "glsa_test")], retry_delays=(0.1, 0.1, 0.1, 0.1))
+    markers.start()
+    try:
+        markers.run_ended(run())
+        deadline = time.monotonic() + 10
+        while markers.written["grafana"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        markers.stop()
+        server.shutdown()
+        server.server_close()
+    assert markers.written == {"grafana": 1}
+    assert FakeGrafana.stored == [{
+        "panelId": None, "time": int(START.timestamp() * 1000), "timeEnd": int(END.timestamp() * 1000),
+        "tags": ["benchhub", "project:shop", "target:bench", "commit:abc", "run:r-1"],
+        "text": 'shop bench @ abc on fe"at\\x: finished',
+    }]  # fmt: skip
+    assert len(FakeGrafana.auth) == 3 and set(FakeGrafana.auth) == {"Bearer glsa_test"}
+
+
+def test_an_unreachable_grafana_never_fails_a_run(
+    settings: CentralSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(settings.model_copy(update={"grafana_url": f"http://127.0.0.1:{free_port()}"}))
+    with TestClient(app) as client:
+        client.headers.update(org_token(client, "acme", "writer"))
+        made = client.post("/api/v1/runs", json={"project": "p", "target": "t", "commit": "c", "branch": "b",
+                                                 "host": "h", "parser": "go"}).json()  # fmt: skip
+        done = client.post(f"/api/v1/runs/{made['id']}/state", json={"state": "finished"})
+        assert done.status_code == 200 and done.json()["state"] == "finished"
+        deadline = time.monotonic() + 10
+        while "not delivered to grafana" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (
+            f"run {made['id']}: marker not delivered to grafana" in caplog.text
+            and "trying again" in caplog.text
+        )
+    app.state.engine.dispose()
