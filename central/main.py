@@ -7,6 +7,7 @@ import logging
 import sys
 
 import uvicorn
+from pydantic import ValidationError
 
 from central import auth, db
 from central.app import create_app
@@ -73,8 +74,18 @@ def main(argv: list[str] | None = None) -> None:
     _admin_parser(sub)
     args = parser.parse_args(argv)
     overrides = {"listen": args.listen} if getattr(args, "listen", None) else {}
-    settings = CentralSettings(**overrides)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = CentralSettings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = (
+            "BENCHHUB_CENTRAL_" + "_".join(str(p) for p in first["loc"]).upper()
+            if first["loc"]
+            else "settings"
+        )
+        raise SystemExit(f"error: {where}: {first['msg'].removeprefix('Value error, ')}") from None
+    level = logging.WARNING if args.command == "admin" else logging.INFO  # admin output stays one line
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "migrate":
         db.upgrade(db.make_engine(settings.database_url))
         return
