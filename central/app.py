@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from central import db
 from central.api.routes import admin, nodes, runs
+from central.auth import TokenCache
 from central.errors import DomainError, PayloadTooLarge, Unauthorized
 from central.markers import GrafanaSink, RunMarkers, Sink, VictoriaMetricsSink
 from central.metrics import CentralMetrics
@@ -68,6 +71,8 @@ def create_app(settings: CentralSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # as many worker threads as the pool has connections (see db.make_engine)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = db.WORKER_THREADS
         markers.start()
         yield
         markers.stop()
@@ -75,6 +80,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app = FastAPI(title="BenchHub central", version="1", docs_url="/docs", lifespan=lifespan)
     app.state.settings = settings
     app.state.markers = markers
+    app.state.tokens = TokenCache()
     app.state.clock = utcnow
     app.state.engine = engine
     app.state.sessions = db.session_factory(engine)
@@ -82,6 +88,11 @@ def create_app(settings: CentralSettings) -> FastAPI:
     registry = CollectorRegistry()
     metrics = CentralMetrics(registry)
     _install_error_handlers(app)
+
+    # Admission: a request holds at most one pooled connection at a time; with no more requests
+    # at work than connections, a worker thread never waits for a connection that a request
+    # stuck behind it in the thread pool holds (the pool/thread-pool deadlock under load).
+    admission = asyncio.Semaphore(db.WORKER_THREADS)
 
     @app.middleware("http")
     async def limits_and_metrics(
@@ -92,7 +103,8 @@ def create_app(settings: CentralSettings) -> FastAPI:
             exc = PayloadTooLarge(f"request body over {settings.max_body_bytes} bytes; send smaller batches")
             return _error(exc.status_code, exc.code, exc.detail)
         start = time.perf_counter()
-        response = await call_next(request)
+        async with admission:  # at most as many requests at work as the pool has connections
+            response = await call_next(request)
         route = request.scope.get("route")
         template = getattr(route, "path_format", "unmatched")
         metrics.requests.labels(request.method, template, str(response.status_code)).inc()

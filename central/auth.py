@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -64,14 +65,48 @@ def bearer(header: str | None) -> str:
     return token.strip()
 
 
-def resolve(session: Session, token: str, bootstrap: str | None) -> Principal:
-    if bootstrap is not None and hmac.compare_digest(token.encode(), bootstrap.encode()):
-        return Principal(org_id=None, org=None, role=Role.admin, actor=BOOTSTRAP_ACTOR)
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if row is None or row.revoked_at is not None:
-        raise Unauthorized(f"the token is unknown or revoked: {_HOW}")
-    actor = f"user:{row.user.name}" if row.user else f"token:{row.name}"
-    return Principal(org_id=row.org_id, org=row.org.name, role=Role(row.role), actor=actor)
+BOOTSTRAP = Principal(org_id=None, org=None, role=Role.admin, actor=BOOTSTRAP_ACTOR)
+
+
+def is_bootstrap(token: str, bootstrap: str) -> bool:
+    return hmac.compare_digest(token.encode(), bootstrap.encode())
+
+
+def lookup(sessions: Callable[[], Session], digest: str) -> Principal:
+    """The principal of a token's SHA-256, from the database (Unauthorized if unknown or revoked)."""
+    with sessions() as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+        if row is None or row.revoked_at is not None:
+            raise Unauthorized(f"the token is unknown or revoked: {_HOW}")
+        actor = f"user:{row.user.name}" if row.user else f"token:{row.name}"
+        return Principal(org_id=row.org_id, org=row.org.name, role=Role(row.role), actor=actor)
+
+
+class TokenCache:
+    """Principals of known tokens for ``ttl`` seconds: most requests need no token query.
+
+    Revoking through the API clears it at once; a token revoked by another process (another
+    central, or ``bhub-central admin``) stops working within ``ttl``. Unknown tokens are not
+    cached, and the cache never holds more than ``size`` entries.
+    """
+
+    def __init__(self, ttl: float = 10.0, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, digest: str) -> Principal | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, principal: Principal) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[digest] = (time.monotonic() + self.ttl, principal)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 # -- administration (API routes and `bhub-central admin` share these) ---------------------------

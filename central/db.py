@@ -14,14 +14,24 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine; SQLite gets foreign keys on, WAL and a parent folder that exists."""
+WORKER_THREADS = 32
+
+
+def make_engine(url: str, connections: int = WORKER_THREADS) -> Engine:
+    """An engine; SQLite gets foreign keys on, WAL and a parent folder that exists.
+
+    The pool holds a connection for every worker thread (central.app limits them to
+    WORKER_THREADS), so a route never waits for a connection while threads are idle.
+    """
     parsed = make_url(url)
+    pool = {"pool_size": connections, "max_overflow": 4, "pool_timeout": 30}
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **pool)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    if parsed.database in (None, "", ":memory:"):
+        pool = {}  # an in-memory database is one connection (StaticPool/SingletonThreadPool)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -119,8 +119,7 @@ def create_run(session: Session, data: RunCreate, principal: Principal) -> Run:
         created_at=now,
         started_at=now if data.state == RunState.running else None,
     )
-    session.add(run)
-    session.flush()
+    session.add(run)  # the id is ours: run and event go in with one flush, at the commit
     _record(session, org_id, run, None, run.state, principal.actor)
     session.commit()
     return run

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -17,27 +18,48 @@ from central.markers import RunMarkers
 from central.schemas import Role
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session, closed on the event loop once the response is ready.
+
+    Closed here rather than in a worker thread: a request whose route is done still holds its
+    connection until the close, and a close queued behind workers that all wait for a
+    connection would never run (the pool and the thread pool deadlock under load). Closing
+    returns the connection with a rollback: a short local round trip.
+    """
+    session: Session = request.app.state.sessions()
+    try:
         yield session
+    finally:
+        session.close()
 
 
 _bearer = HTTPBearer(auto_error=False, description="an org token, or the bootstrap admin token")
 
 
-def get_principal(
-    request: Request,
-    session: Annotated[Session, Depends(get_session)],
-    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+async def get_principal(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """Who is asking (401 without a valid token); cached for the request."""
+    """Who is asking (401 without a valid token).
+
+    Known tokens come from a short-lived cache (auth.TokenCache); a lookup uses its own
+    session, never the route's: a connection held by a request across its hops between
+    worker threads would let the pool run dry while every worker waits for one (a deadlock).
+    """
     secret = request.app.state.settings.admin_token
     token = auth.bearer(request.headers.get("authorization"))
-    return auth.resolve(session, token, secret.get_secret_value() if secret else None)
+    if secret is not None and auth.is_bootstrap(token, secret.get_secret_value()):
+        return auth.BOOTSTRAP
+    cache: auth.TokenCache = request.app.state.tokens
+    digest = auth.hash_token(token)
+    if (known := cache.get(digest)) is not None:
+        return known
+    principal = await run_in_threadpool(auth.lookup, request.app.state.sessions, digest)
+    cache.put(digest, principal)
+    return principal
 
 
 def _member(role: Role) -> Any:
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.bootstrap:
             raise Forbidden(
                 "the bootstrap admin token manages organizations and tokens only: "
@@ -51,26 +73,26 @@ def _member(role: Role) -> Any:
     return Depends(check)
 
 
-def get_bootstrap(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_bootstrap(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     if not principal.bootstrap:
         raise Forbidden("this needs the bootstrap admin token (BENCHHUB_CENTRAL_ADMIN_TOKEN)")
     return principal
 
 
-def get_actor(principal: Annotated[Principal, Depends(get_principal)]) -> str:
+async def get_actor(principal: Annotated[Principal, Depends(get_principal)]) -> str:
     return principal.actor
 
 
-def get_markers(request: Request) -> RunMarkers:
+async def get_markers(request: Request) -> RunMarkers:
     markers: RunMarkers = request.app.state.markers
     return markers
 
 
-def get_remote(request: Request) -> str | None:
+async def get_remote(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def get_clock(request: Request) -> Callable[[], datetime]:
+async def get_clock(request: Request) -> Callable[[], datetime]:
     clock: Callable[[], datetime] = request.app.state.clock
     return clock
 

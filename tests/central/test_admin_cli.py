@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from central.app import create_app
+from central.auth import TokenCache
 from central.settings import CentralSettings
 
 
@@ -30,6 +31,7 @@ def test_operator_creates_an_org_and_a_token_that_central_accepts(tmp_path: Path
     listed = admin(url, "list-tokens", "--org", "acme").stdout
     assert "ops\twriter" in listed and token not in listed
     app = create_app(CentralSettings(database_url=url))
+    app.state.tokens = TokenCache(ttl=0)  # revoked by another process: seen once the cache entry expires
     with TestClient(app) as client:
         me = client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"})
         assert me.json() == {"org": "acme", "role": "writer", "actor": "token:ops"}

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from central.app import create_app
+from central.auth import BOOTSTRAP, TokenCache
+from central.settings import CentralSettings
 from tests.central.conftest import ADMIN, org_token
 from tests.central.test_nodes_api import body as node_body
 from tests.central.test_runs_api import RESULT, RUN
+from tests.servers import serve_app
 
 PUBLIC = {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 # A valid body per write route: a request must get past validation to reach the org check.
@@ -162,3 +168,36 @@ def test_without_a_bootstrap_token_admin_routes_are_closed(database_url: str) ->
         response = bare.get("/api/v1/admin/orgs", headers=ADMIN)
         assert response.status_code == 401
     app.state.engine.dispose()
+
+
+def test_token_cache_expires_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr("central.auth.time.monotonic", lambda: now[0])
+    cache = TokenCache(ttl=10, size=2)
+    cache.put("a", BOOTSTRAP)
+    assert cache.get("a") is BOOTSTRAP
+    now[0] += 10.5
+    assert cache.get("a") is None
+    cache.put("b", BOOTSTRAP)
+    cache.put("c", BOOTSTRAP)
+    cache.put("d", BOOTSTRAP)  # {a (expired), b} was full when c came: emptied first
+    assert [cache.get(k) for k in "bcd"] == [None, BOOTSTRAP, BOOTSTRAP]
+
+
+def test_many_concurrent_requests_do_not_exhaust_the_pool(settings: CentralSettings) -> None:
+    # 120 requests at once on a real server: more than worker threads and pooled connections.
+    app = create_app(settings)
+    with serve_app(app) as url:
+        with httpx.Client(base_url=url) as setup:
+            token = org_token(setup, "acme", role="writer")
+
+        async def burst() -> list[int]:
+            limits = httpx.Limits(max_connections=120)
+            async with httpx.AsyncClient(base_url=url, timeout=60, headers=token, limits=limits) as client:
+                calls = [client.get("/api/v1/runs") if i % 2 else client.post("/api/v1/runs", json=RUN)
+                         for i in range(120)]  # fmt: skip
+                return [r.status_code for r in await asyncio.gather(*calls)]
+
+        codes = asyncio.run(burst())
+    app.state.engine.dispose()
+    assert sorted(set(codes)) == [200, 201] and len(codes) == 120

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
 from central import auth
 from central.api.deps import AnyTokenDep, BootstrapDep, OrgAdminDep, SessionDep
@@ -98,8 +98,13 @@ def list_tokens(session: SessionDep, who: OrgAdminDep) -> TokensPublic:
 
 @router.delete("/tokens/{token_id}")
 def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, who: OrgAdminDep
+    request: Request,
+    token_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    session: SessionDep,
+    who: OrgAdminDep,
 ) -> TokenPublic:
     """Revoke the token at once; it stays listed, with its revocation time."""
     assert who.org_id is not None
-    return token_public(auth.revoke_token(session, who.org_id, token_id))
+    revoked = token_public(auth.revoke_token(session, who.org_id, token_id))
+    request.app.state.tokens.clear()  # in effect from the next request on
+    return revoked
