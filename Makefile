@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-parsers bench-agent bench-central openapi down clean
+.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-parsers bench-agent bench-central openapi dashboards down clean
 
 setup:
 	bash stack/install.sh
@@ -48,6 +48,9 @@ bench-agent: setup
 # After a deliberate change of central's API: refresh the snapshot the tests pin it with.
 openapi: setup
 	$(BIN)/python -m tests.central.openapi_snapshot
+
+dashboards: setup  # regenerate dashboards/json/*.json and provisioning/vmalert/rules.yml
+	$(BIN)/python -m dashboards
 
 down:
 	$(BIN)/bhubctl stack down

@@ -294,3 +294,25 @@ CATALOG: tuple[MetricSpec, ...] = (
     CONTAINER_RUNTIME_UP,
     *CONTAINER_METRICS,
 )
+
+# -- not ours: metrics of vmagent and vmalert that dashboards and rules read ----------------------
+# (listed so that every name a dashboard, rule or scrape config uses is in this file; a test
+# checks these against a real vmagent's /metrics)
+EXTERNAL: dict[str, MetricSpec] = {
+    "up": MetricSpec("up", "gauge", "vmagent: 1 if the last scrape worked.", ("job", "instance"), "targets"),
+    "scrapes": MetricSpec("vm_promscrape_scrapes_total", "counter", "vmagent: scrapes done.", (), "1"),
+    "scrapes_failed": MetricSpec(
+        "vm_promscrape_scrapes_failed_total", "counter", "vmagent: scrapes that failed.", (), "1"
+    ),
+    "pending_bytes": MetricSpec(
+        "vmagent_remotewrite_pending_data_bytes", "gauge",
+        "vmagent: bytes buffered for remote write (disk and memory).", ("path", "url"), "remote write URLs",
+    ),
+    "rows_sent": MetricSpec(
+        "vmagent_remotewrite_rows_pushed_after_relabel_total", "counter",
+        "vmagent: rows pushed to remote write.", ("path", "url"), "remote write URLs",
+    ),
+    "alerts": MetricSpec(
+        "ALERTS", "gauge", "vmalert: 1 per pending or firing alert.", ("alertname", "alertstate"), "alerts",
+    ),
+}  # fmt: skip

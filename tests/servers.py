@@ -58,3 +58,39 @@ def seed_token(database_url: str, org: str, role: str = "admin") -> str:
         _, secret = auth.create_token(session, org_id, "test", Role(role), None, "test")
     engine.dispose()
     return secret
+
+
+@contextmanager
+def victoria_metrics(root: Path) -> Iterator[str]:
+    """A real single-node VictoriaMetrics on a free port, its data under ``root``."""
+    import shutil
+    import subprocess
+
+    import httpx
+
+    if shutil.which("victoria-metrics") is None:
+        raise RuntimeError("victoria-metrics missing: run 'make setup' (apt-get install victoria-metrics)")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (root / "vm.log").open("w")
+    proc = subprocess.Popen(
+        ["victoria-metrics", f"-storageDataPath={root / 'vm-data'}", f"-httpListenAddr=127.0.0.1:{port}",
+         "-search.latencyOffset=0s", "-dedup.minScrapeInterval=1s", "-retentionPeriod=10y"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"victoria-metrics did not start; see {root / 'vm.log'}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        log.close()

@@ -1,0 +1,1 @@
+"""Grafana dashboards and vmalert rules, generated from Python (``python -m dashboards``)."""

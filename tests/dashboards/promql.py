@@ -1,0 +1,134 @@
+"""Run a dashboard's queries the way Grafana would: variables first, macros substituted."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+RANGE_SECONDS = 3 * 3600
+MACROS = {"__rate_interval": "1m", "__interval": "30s", "__range": "3h", "__range_s": str(RANGE_SECONDS)}
+_VAR = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)")
+_LABEL_VALUES = re.compile(r"^label_values\((?:(?P<match>.+),\s*)?(?P<label>\w+)\)$", re.S)
+
+
+@dataclass
+class Outcome:
+    where: str
+    expr: str
+    series: int
+    seconds: float
+    missing_labels: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.series > 0 and not self.missing_labels
+
+
+def substitute(expr: str, values: dict[str, list[str]]) -> str:
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name in MACROS:
+            return MACROS[name]
+        chosen = values[name]  # KeyError: the query uses a variable the dashboard does not define
+        return chosen[0] if len(chosen) == 1 else "(" + "|".join(re.escape(v) for v in chosen) + ")"
+
+    return _VAR.sub(one, expr)
+
+
+class Runner:
+    def __init__(self, vm: str) -> None:
+        self.vm = vm
+        self.http = httpx.Client(base_url=vm, timeout=30)
+        self.now = int(time.time())
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _get(self, path: str, params: dict[str, Any]) -> tuple[Any, float]:
+        start = time.perf_counter()
+        response = self.http.get(path, params=params)
+        took = time.perf_counter() - start
+        body = response.json()
+        if response.status_code != 200 or body.get("status") != "success":
+            raise ValueError(f"{response.status_code}: {body.get('error', response.text[:300])}")
+        return body["data"], took
+
+    def variable(self, var: dict[str, Any], values: dict[str, list[str]]) -> tuple[list[str], float]:
+        if var["type"] == "custom":
+            current = var.get("current", {}).get("value")
+            return ([current] if current else var["query"].split(",")[:1]), 0.0
+        query = var["query"] if isinstance(var["query"], str) else var["query"]["query"]
+        query = substitute(query, values)
+        start = {"start": self.now - RANGE_SECONDS, "end": self.now}
+        if (found := _LABEL_VALUES.match(query.strip())) is not None:
+            params: dict[str, Any] = {**start}
+            if found.group("match"):
+                params["match[]"] = found.group("match")
+            data, took = self._get(f"/api/v1/label/{found.group('label')}/values", params)
+            return sorted(data), took
+        if query.startswith("query_result(") and query.endswith(")"):
+            data, took = self._get(
+                "/api/v1/query", {"query": query[len("query_result(") : -1], "time": self.now}
+            )
+            texts = [  # what Grafana matches the regex against: {labels} value timestamp
+                "{"
+                + ",".join(f'{k}="{v}"' for k, v in s["metric"].items())
+                + "} "
+                + f"{s['value'][1]} {s['value'][0]}"
+                for s in data["result"]
+            ]
+            pattern = re.compile(var.get("regex", "").strip("/") or ".*")
+            found = [m.group(1) if m.groups() else m.group(0) for t in texts if (m := pattern.search(t))]
+            return found, took
+        raise ValueError(
+            f"variable {var['name']}: query {query!r} is neither label_values() nor query_result()"
+        )
+
+    def query(self, where: str, expr: str, instant: bool, legend: str = "") -> Outcome:
+        try:
+            if instant:
+                data, took = self._get("/api/v1/query", {"query": expr, "time": self.now})
+            else:
+                data, took = self._get("/api/v1/query_range", {"query": expr, "start": self.now - RANGE_SECONDS,
+                                                               "end": self.now, "step": 60})  # fmt: skip
+        except (ValueError, httpx.HTTPError) as exc:
+            return Outcome(where, expr, 0, 0.0, error=str(exc))
+        wanted = re.findall(r"\{\{\s*(\w+)\s*\}\}", legend)
+        missing = sorted({w for w in wanted for s in data["result"] if w not in s["metric"]})
+        return Outcome(where, expr, len(data["result"]), took, missing)
+
+
+def run_dashboard(runner: Runner, board: dict[str, Any]) -> tuple[dict[str, list[str]], list[Outcome]]:
+    """Every variable, panel target and annotation query of ``board``, in Grafana's order."""
+    values: dict[str, list[str]] = {}
+    outcomes = []
+    for var in board["templating"]["list"]:
+        try:
+            found, took = runner.variable(var, values)
+            error = None if found else "no values"
+        except (ValueError, KeyError, httpx.HTTPError) as exc:
+            found, took, error = [], 0.0, str(exc)
+        outcomes.append(Outcome(f"variable {var['name']}", str(var["query"]), len(found), took, error=error))
+        values[var["name"]] = found if var.get("multi") else found[:1]
+    for panel in board["panels"]:
+        for t in panel.get("targets", []):
+            try:
+                expr = substitute(t["expr"], values)
+            except KeyError as exc:
+                outcomes.append(
+                    Outcome(f"panel {panel['title']!r}", t["expr"], 0, 0.0, error=f"unknown variable {exc}")
+                )
+                continue
+            where = f"panel {panel['title']!r} {t['refId']}"
+            outcomes.append(runner.query(where, expr, bool(t.get("instant")), t.get("legendFormat", "")))
+    for ann in board.get("annotations", {}).get("list", []):
+        if ann.get("expr"):
+            outcomes.append(
+                runner.query(f"annotation {ann['name']!r}", substitute(ann["expr"], values), False)
+            )
+    return values, outcomes

@@ -1,0 +1,111 @@
+"""Seeded history for the dashboard and alert tests: every catalog family, over the last hours.
+
+Series carry the labels vmagent gives them in the stack (job, instance, node, org) and the
+values they have in real life: counters only go up, one benchmark sample per run.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from exporter import metrics as m
+from exporter.exposition import escape_label_value
+
+STEP = 15  # seconds between scrapes
+HOURS = 3
+SCRAPE = {"job": "benchhub-agent", "instance": "127.0.0.1:9465", "node": "node-1", "org": "acme"}
+LABEL_VALUES: dict[str, list[str]] = {
+    "cpu": ["0", "1"], "mode": ["idle", "user", "system", "iowait"], "device": ["sda", "eth0"],
+    "mountpoint": ["/"], "fstype": ["ext4"], "collector": ["host", "benchmark", "runs", "containers"],
+    "method": ["POST"], "route": ["/api/v1/runs"], "status": ["201", "500"],
+    "id": ["c0ffee"], "name": ["web"], "image": ["busybox"], "kind": ["voluntary"],
+    "hostname": ["bench-1"], "os": ["Linux"], "kernel": ["6.1"], "cpu_model": ["x86"],
+    "logical_cpus": ["2"], "physical_cpus": ["1"], "memory_bytes": ["8589934592"],
+    "version": ["1"], "host": ["bench-1"], "compose_project": ["shop"], "compose_service": ["web"],
+    "run_id": ["r11"], "project": ["shop"], "target": ["bench"], "commit": ["c11"],
+    "job": ["vmagent"], "path": ["/buffer"], "url": ["1:secret-url"],
+}  # fmt: skip
+SKIP = {m.BENCHMARK_VALUE.name, m.BENCHMARK_ITERATIONS.name, m.RUN_INFO.name, "ALERTS"}
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    commit: str
+    end: int  # unix seconds
+    values: dict[tuple[str, str], float]  # (benchmark, measure) -> value in base units
+
+
+def runs(
+    now: int, count: int = 12, regressed: tuple[str, str] | None = None, factor: float = 1.25
+) -> list[Run]:
+    """``count`` runs of two benchmarks, 10 minutes apart, the newest ending a minute ago.
+
+    Values wander by at most 3% around a fixed level; ``regressed`` makes the newest run's
+    (benchmark, measure) ``factor`` times its level.
+    """
+    base = {("BenchmarkA", "time"): 1.5e-6, ("BenchmarkB", "time"): 4.2e-5,
+            ("BenchmarkA", "alloc_bytes"): 512.0, ("BenchmarkB", "throughput"): 3.0e8}  # fmt: skip
+    out = []
+    for i in range(count):
+        wobble = 1 + 0.03 * ((i * 7) % 5 - 2) / 2  # 0.97 .. 1.03, deterministic
+        values = {key: level * wobble for key, level in base.items()}
+        if regressed and i == count - 1:
+            values[regressed] = base[regressed] * factor
+        out.append(Run(f"r{i:02d}", f"c{i:02d}", now - 60 - (count - 1 - i) * 600, values))
+    return out
+
+
+def _line(name: str, labels: dict[str, str], value: float, ts: int) -> str:
+    text = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in labels.items())
+    return f"{name}{{{text}}} {value:.9g} {ts * 1000}\n"
+
+
+UNITS = {"time": "seconds", "alloc_bytes": "bytes", "throughput": "bytes_per_second"}
+
+
+def benchmark_lines(history: list[Run], org: str = "acme", branch: str = "main") -> list[str]:
+    lines = []
+    for run in history:
+        for (bench, measure), value in run.values.items():
+            labels = {"org": org, "project": "shop", "target": "bench", "benchmark": bench, "measure": measure,
+                      "unit": UNITS[measure], "commit": run.commit, "branch": branch, "run_id": run.run_id,
+                      "host": "bench-1", "procs": "8"}  # fmt: skip
+            lines.append(_line(m.BENCHMARK_VALUE.name, labels, value, run.end))
+            lines.append(_line(m.BENCHMARK_ITERATIONS.name, labels, 1000, run.end))
+        for edge, at in (("start", run.end - 30), ("end", run.end)):
+            info = {"org": org, "project": "shop", "target": "bench", "commit": run.commit, "branch": branch,
+                    "run_id": run.run_id, "state": "finished", "edge": edge}  # fmt: skip
+            lines.append(_line(m.RUN_INFO.name, info, 1, at))
+    return lines
+
+
+def catalog_lines(now: int) -> list[str]:
+    """Every other family of the catalog (and vmagent's), one sample per STEP for HOURS."""
+    specs = [s for s in (*m.CATALOG, *m.EXTERNAL.values()) if s.name not in SKIP]
+    lines = []
+    for spec in specs:
+        names = [spec.name]
+        if spec.type == "histogram":
+            names = [f"{spec.name}_bucket", f"{spec.name}_sum", f"{spec.name}_count"]
+        combos = itertools.product(*(LABEL_VALUES.get(label, ["x"]) for label in spec.labels))
+        for n_combo, combo in enumerate(combos):
+            labels = {**SCRAPE, **dict(zip(spec.labels, combo, strict=True))}
+            for name in names:
+                for le in ["0.005", "0.05", "0.5", "+Inf"] if name.endswith("_bucket") else [None]:
+                    full = {**labels, "le": le} if le else labels
+                    for step in range(0, HOURS * 3600, STEP):
+                        ts = now - HOURS * 3600 + step
+                        if spec.type in ("counter", "histogram"):
+                            value = float(
+                                step * (1 + n_combo) * (float(le) if le and le != "+Inf" else 1.0) + 1
+                            )
+                        elif spec.name == m.COLLECTOR_SUCCESS.name:
+                            value = 0.0 if combo == ("containers",) else 1.0
+                        elif spec.name.endswith("_info") or spec.name in ("up",):
+                            value = 1.0
+                        else:
+                            value = 1000.0 + (step % 600) + n_combo
+                        lines.append(_line(name, full, value, ts))
+    return lines
