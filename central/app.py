@@ -17,7 +17,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
 from central import db
-from central.api.routes import admin, nodes, runs
+from central.api.routes import admin, alerts, nodes, runs
 from central.auth import TokenCache
 from central.errors import DomainError, PayloadTooLarge, Unauthorized
 from central.markers import GrafanaSink, RunMarkers, Sink, VictoriaMetricsSink
@@ -122,4 +122,5 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(nodes.router)
     app.include_router(admin.router)
+    app.include_router(alerts.router)
     return app

@@ -183,6 +183,25 @@ class ApiToken(Base):
     user: Mapped[User | None] = relationship(lazy="joined")
 
 
+class Alert(Base):
+    """A regression alert vmalert sent (Alertmanager format), one row per distinct label set."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("org_id", "fingerprint", name="uq_alerts_org_fingerprint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    annotations: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    generator_url: Mapped[str | None] = mapped_column(String(2000))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Event(Base):
     """An appended, never updated, record of one state change."""
 

@@ -344,6 +344,48 @@ class WhoAmI(BaseModel):
     actor: str
 
 
+class AlertIn(BaseModel):
+    """One alert as vmalert (or Prometheus) posts it to Alertmanager's /api/v2/alerts."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    labels: dict[str, str] = Field(max_length=100)
+    annotations: dict[str, str] = Field(default_factory=dict, max_length=100)
+    startsAt: AwareDatetime | None = None
+    endsAt: AwareDatetime | None = None
+    generatorURL: str | None = Field(default=None, max_length=2000)
+
+
+class AlertState(enum.StrEnum):
+    firing = "firing"
+    resolved = "resolved"
+
+
+class AlertPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    state: AlertState
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None
+    generator_url: str | None
+    received_at: datetime
+
+
+class AlertsPublic(BaseModel):
+    data: list[AlertPublic]
+    count: int
+
+
+class AlertsReceived(BaseModel):
+    received: int
+    stored: int
+    refused: int = Field(description="alerts naming an organization the token may not write to")
+
+
 class ErrorPublic(BaseModel):
     """Every error central returns: a short code and a sentence saying what to fix."""
 

@@ -31,6 +31,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/tokens"): {"name": "x", "role": "reader"},
     ("DELETE", "/api/v1/tokens/{token_id}"): None,
     ("POST", "/api/v1/admin/orgs"): {"name": "neworg"},
+    ("POST", "/api/v1/alertmanager/api/v2/alerts"): [{"labels": {"alertname": "BenchmarkRegression"}}],
     ("POST", "/api/v1/admin/orgs/{org}/tokens"): {"name": "x"},
 }
 
