@@ -8,6 +8,8 @@ import httpx
 from pydantic import BaseModel
 
 from central.schemas import (
+    AlertsPublic,
+    AlertState,
     OrgCreate,
     OrgPublic,
     OrgsPublic,
@@ -124,6 +126,9 @@ class CentralClient(_Service):
 
     def list_users(self) -> UsersPublic:
         return self._call(UsersPublic, "GET", "/api/v1/users")
+
+    def list_alerts(self, state: AlertState | None) -> AlertsPublic:
+        return self._call(AlertsPublic, "GET", "/api/v1/alerts" + (f"?state={state.value}" if state else ""))
 
 
 class AgentClient(_Service):

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cli.commands import admin, parse, run, runs, stack
+from cli.commands import admin, alerts, parse, run, runs, stack
 from cli.errors import BenchHubError
 from cli.output import err_console
 
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.command()(run.run)
 app.command()(run.init)
 app.command()(parse.parse)
+app.command()(alerts.alerts)
 app.add_typer(stack.app, name="stack")
 app.add_typer(runs.app, name="runs")
 app.add_typer(admin.app, name="admin")

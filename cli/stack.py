@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -51,6 +52,14 @@ class StackSettings(BaseSettings):
     retention: str = Field(default="1y", pattern=r"^\d+[hdwy]?$")
     latency_offset: str = Field(default="1s", pattern=r"^\d+(ms|s|m)$")
     ready_timeout: float = Field(default=30.0, gt=0)
+    vmalert_port: int = Field(default=8880, ge=1, le=65535)
+    regression_threshold: float = Field(
+        default=0.10, gt=0, lt=10, description="0.10: 10% worse than the baseline"
+    )
+    watched_branches: str = Field(
+        default="main|master", min_length=1, description="regex of branches alerted on"
+    )
+    evaluation_interval: str = Field(default="1m", pattern=r"^\d+(ms|s|m)$")
     org: str = Field(
         default="local", pattern=r"^[^\s/][^\s]*$", description="the organization of the local stack"
     )
@@ -129,6 +138,21 @@ class Stack:
                  "BENCHHUB_AGENT_CENTRAL_TOKEN_FILE": str(agent_token_file(home))},
             ),
             Service(
+                "vmalert",
+                [
+                    "vmalert",
+                    f"-rule={home / 'vmalert' / 'rules.yml'}",
+                    f"-datasource.url={vm}",
+                    f"-remoteWrite.url={vm}",  # recorded baselines and alert state
+                    f"-remoteRead.url={vm}",  # alert state survives a restart
+                    f"-notifier.url={central}/api/v1/alertmanager",
+                    f"-notifier.bearerTokenFile={admin_token_file(home)}",
+                    f"-evaluationInterval={s.evaluation_interval}",
+                    f"-httpListenAddr=127.0.0.1:{s.vmalert_port}",
+                ],
+                s.vmalert_port, "/health", common,
+            ),
+            Service(
                 "vmagent",
                 [
                     "vmagent",
@@ -141,6 +165,21 @@ class Stack:
                 s.vmagent_port, "/health", common,
             ),
         ]  # fmt: skip
+
+    def render_rules(self) -> Path:
+        """provisioning/vmalert/rules.yml with this stack's threshold, branches and interval."""
+        s = self.settings
+        values = {
+            "threshold": f"{s.regression_threshold:g}",
+            "threshold_percent": f"{s.regression_threshold * 100:g}",
+            "watched_branches": s.watched_branches,
+            "evaluation_interval": s.evaluation_interval,
+        }
+        text = fill((PROVISIONING / "vmalert" / "rules.yml").read_text(), values)
+        path = self.home / "vmalert" / "rules.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
 
     def render_scrape_config(self) -> Path:
         s = self.settings
@@ -193,6 +232,7 @@ class Stack:
         for path in (self.run_dir, self.log_dir):
             path.mkdir(parents=True, exist_ok=True)
         self.render_scrape_config()
+        self.render_rules()
         _write_secret(admin_token_file(self.home), secrets.token_urlsafe(32), keep=True)
         started: list[Service] = []
         try:
@@ -316,6 +356,18 @@ class Stack:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def fill(text: str, values: dict[str, str]) -> str:
+    """Replace each ``${name}``; a name without a value is an error (``$name`` is left alone)."""
+
+    def one(match: re.Match[str]) -> str:
+        try:
+            return values[match.group(1)]
+        except KeyError:
+            raise StackError(f"template placeholder ${{{match.group(1)}}} has no value") from None
+
+    return re.sub(r"\$\{(\w+)\}", one, text)
+
+
 def agent_token_file(home: Path) -> Path:
     return home / "secrets" / "agent-token"
 
@@ -356,7 +408,7 @@ def _port_free(port: int) -> bool:
 
 
 def _port_var(name: str) -> str:
-    return {"victoria-metrics": "VM_PORT", "vmagent": "VMAGENT_PORT"}.get(name, f"{name.upper()}_PORT")
+    return {"victoria-metrics": "VM_PORT"}.get(name, f"{name.upper()}_PORT")
 
 
 def _healthy(service: Service) -> bool:

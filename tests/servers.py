@@ -38,7 +38,8 @@ def stack_settings(home: Path, **overrides: Any) -> StackSettings:
     """All four services on free ports, scraping every second, points queryable at once."""
     return StackSettings(
         home=home, vm_port=free_port(), vmagent_port=free_port(), central_port=free_port(),
-        agent_port=free_port(), scrape_interval="1s", latency_offset="0s", **overrides,
+        agent_port=free_port(), vmalert_port=free_port(), scrape_interval="1s", latency_offset="0s",
+        evaluation_interval="1s", **overrides,
     )  # fmt: skip
 
 

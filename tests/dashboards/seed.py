@@ -37,13 +37,11 @@ class Run:
     values: dict[tuple[str, str], float]  # (benchmark, measure) -> value in base units
 
 
-def runs(
-    now: int, count: int = 12, regressed: tuple[str, str] | None = None, factor: float = 1.25
-) -> list[Run]:
+def runs(now: int, count: int = 12, newest: dict[tuple[str, str], float] | None = None) -> list[Run]:
     """``count`` runs of two benchmarks, 10 minutes apart, the newest ending a minute ago.
 
-    Values wander by at most 3% around a fixed level; ``regressed`` makes the newest run's
-    (benchmark, measure) ``factor`` times its level.
+    Values wander by at most 3% around a fixed level; ``newest`` maps (benchmark, measure) to
+    a factor of its level in the newest run (1.25: 25% larger).
     """
     base = {("BenchmarkA", "time"): 1.5e-6, ("BenchmarkB", "time"): 4.2e-5,
             ("BenchmarkA", "alloc_bytes"): 512.0, ("BenchmarkB", "throughput"): 3.0e8}  # fmt: skip
@@ -51,8 +49,8 @@ def runs(
     for i in range(count):
         wobble = 1 + 0.03 * ((i * 7) % 5 - 2) / 2  # 0.97 .. 1.03, deterministic
         values = {key: level * wobble for key, level in base.items()}
-        if regressed and i == count - 1:
-            values[regressed] = base[regressed] * factor
+        if newest and i == count - 1:
+            values |= {key: base[key] * factor for key, factor in newest.items()}
         out.append(Run(f"r{i:02d}", f"c{i:02d}", now - 60 - (count - 1 - i) * 600, values))
     return out
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 
 def require_binaries() -> None:
-    for name in ("victoria-metrics", "vmagent"):
+    for name in ("victoria-metrics", "vmagent", "vmalert"):
         if shutil.which(name) is None:
             pytest.fail(f"{name} missing: run 'make setup' (apt-get install victoria-metrics)")
 

@@ -38,11 +38,12 @@ def test_status_command(live: LiveStack) -> None:
         "HOME": live.stack.home, "VM_PORT": live.stack.settings.vm_port,
         "VMAGENT_PORT": live.stack.settings.vmagent_port,
         "CENTRAL_PORT": live.stack.settings.central_port, "AGENT_PORT": live.stack.settings.agent_port,
+        "VMALERT_PORT": live.stack.settings.vmalert_port,
     }.items()}}  # fmt: skip
     proc = subprocess.run([sys.executable, "-m", "cli.main", "stack", "status"], env=env,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.count("running") == 4
+    assert proc.stdout.count("running") == 5
 
 
 def test_scrape_config_keeps_exposed_timestamps_and_finds_agents_through_central(live: LiveStack) -> None:
@@ -87,7 +88,7 @@ def test_down_stops_exactly_what_up_started(tmp_path: Path) -> None:
     try:
         stack.up()
         started = [p for p in pids(stack).values() if p]
-        assert len(started) == 4
+        assert len(started) == 5
         stack.down()
         assert not any(
             psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in started
@@ -118,7 +119,8 @@ def test_stale_pid_file_is_never_killed(tmp_path: Path) -> None:
 
 def test_unknown_log_service(live: LiveStack) -> None:
     with pytest.raises(
-        StackError, match="no stack service 'grafana'; services: victoria-metrics, central, agent, vmagent"
+        StackError,
+        match="no stack service 'grafana'; services: victoria-metrics, central, agent, vmalert, vmagent",
     ):
         live.stack.tail("grafana")
     assert "Application startup complete" in live.stack.tail("central", 200)
