@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cli.commands import admin, alerts, parse, run, runs, stack
+from cli.commands import admin, alerts, grafana, parse, run, runs, stack
 from cli.errors import BenchHubError
 from cli.output import err_console
 
@@ -23,6 +23,7 @@ app.command()(alerts.alerts)
 app.add_typer(stack.app, name="stack")
 app.add_typer(runs.app, name="runs")
 app.add_typer(admin.app, name="admin")
+app.add_typer(grafana.app, name="grafana")
 
 
 def main() -> None:

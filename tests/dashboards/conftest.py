@@ -14,10 +14,20 @@ from tests.servers import victoria_metrics
 
 
 def load(vm: str, lines: list[str]) -> None:
+    """Import Prometheus text lines and wait until the last one's series is searchable (new series
+    become visible a second or so after a flush)."""
     for start in range(0, len(lines), 50_000):
         httpx.post(f"{vm}/api/v1/import/prometheus", content="".join(lines[start : start + 50_000]),
                    timeout=60).raise_for_status()  # fmt: skip
     httpx.get(f"{vm}/internal/force_flush", timeout=30).raise_for_status()
+    selector = lines[-1].rsplit("}", 1)[0] + "}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = httpx.get(f"{vm}/api/v1/series", params={"match[]": selector, "start": 0}, timeout=10).json()
+        if found["data"]:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{selector} not searchable 30 s after the import")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,158 @@
+"""bhubctl grafana sync: Grafana orgs, datasources and dashboards through grafana-client."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+
+from central.app import create_app
+from central.settings import CentralSettings
+from cli.grafana import DASHBOARDS
+from tests.dashboards.conftest import load
+from tests.servers import serve_app
+
+ADMIN_TOKEN = "grafana-sync-test-bootstrap"
+
+
+class FakeGrafana(BaseHTTPRequestHandler):
+    """Grafana cannot run here: this fake stands in for its org, datasource, folder and dashboard APIs."""
+
+    orgs: ClassVar[dict[str, int]] = {}
+    state: ClassVar[dict[int, dict[str, dict[str, Any]]]] = {}  # org id -> kind -> uid -> object
+    calls: ClassVar[list[str]] = []
+
+    def _reply(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> Any:
+        return json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"null")
+
+    def _authorized(self) -> bool:
+        expected = "Basic " + base64.b64encode(b"admin:s3cret").decode()
+        if self.headers.get("authorization") != expected:
+            self._reply(401, {"message": "invalid username or password"})
+            return False
+        return True
+
+    def _org(self) -> dict[str, dict[str, Any]]:
+        org_id = int(self.headers.get("x-grafana-org-id", "1"))
+        return self.state.setdefault(org_id, {"datasources": {}, "folders": {}, "dashboards": {}})
+
+    def do_GET(self) -> None:
+        FakeGrafana.calls.append(f"GET {self.path}")
+        if not self._authorized():
+            return
+        parts = self.path.split("/")
+        if self.path.startswith("/api/orgs/name/"):
+            name = parts[-1]
+            return self._reply(200, {"id": self.orgs[name], "name": name}) if name in self.orgs else \
+                self._reply(404, {"message": "Organization not found"})  # fmt: skip
+        kind = {"datasources": "datasources", "folders": "folders"}[parts[2]]
+        found = self._org()[kind].get(parts[-1])
+        return self._reply(200, found) if found else self._reply(404, {"message": "not found"})
+
+    def do_POST(self) -> None:
+        FakeGrafana.calls.append(f"POST {self.path}")
+        if not self._authorized():
+            return
+        body = self._body()
+        if self.path == "/api/orgs":
+            FakeGrafana.orgs[body["name"]] = len(self.orgs) + 2  # org 1 is Grafana's Main Org.
+            return self._reply(200, {"orgId": self.orgs[body["name"]], "message": "Organization created"})
+        org = self._org()
+        if self.path == "/api/datasources":
+            org["datasources"][body["uid"]] = body
+        elif self.path == "/api/folders":
+            org["folders"][body["uid"]] = body
+        elif self.path == "/api/dashboards/db":
+            assert body["overwrite"] is True and body["folderUid"] in org["folders"], body.get("folderUid")
+            org["dashboards"][body["dashboard"]["uid"]] = body["dashboard"]
+        return self._reply(200, {"status": "success"})
+
+    def do_PUT(self) -> None:
+        FakeGrafana.calls.append(f"PUT {self.path}")
+        if self._authorized():
+            body = self._body()
+            self._org()["datasources"][body["uid"]] = body
+            self._reply(200, {"message": "Datasource updated"})
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def sync(central: str, grafana: str, auth: str = "admin:s3cret") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BENCHHUB_CENTRAL_URL": central, "BENCHHUB_ADMIN_TOKEN": ADMIN_TOKEN,
+           "BENCHHUB_GRAFANA_URL": grafana, "BENCHHUB_GRAFANA_AUTH": auth,
+           "BENCHHUB_GRAFANA_VM_URL": "http://vm:8428", "COLUMNS": "200"}  # fmt: skip
+    return subprocess.run([sys.executable, "-m", "cli.main", "grafana", "sync"], env=env, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+
+
+def test_sync_makes_an_org_per_benchhub_org_and_is_idempotent(tmp_path: Path) -> None:
+    FakeGrafana.orgs, FakeGrafana.state, FakeGrafana.calls = {}, {}, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGrafana)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    grafana = f"http://127.0.0.1:{server.server_port}"
+    app = create_app(CentralSettings(database_url=f"sqlite:///{tmp_path / 'c.db'}", admin_token=ADMIN_TOKEN))
+    try:
+        with serve_app(app) as central:
+            for name in ("acme", "beta"):
+                httpx.post(f"{central}/api/v1/admin/orgs", json={"name": name},
+                           headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).raise_for_status()  # fmt: skip
+            first = sync(central, grafana)
+            assert first.returncode == 0, first.stderr
+            assert (
+                "synced 2 organizations (created: acme, beta): 2 datasources, 10 dashboards" in first.stdout
+            )
+            again = sync(central, grafana)
+            assert again.returncode == 0 and "synced 2 organizations: 2 datasources" in again.stdout
+            refused = sync(central, grafana, auth="admin:wrong")
+            unreachable = sync(central, "http://127.0.0.1:1")
+    finally:
+        server.shutdown()
+        server.server_close()
+        app.state.engine.dispose()
+    assert FakeGrafana.orgs == {"acme": 2, "beta": 3}
+    uids = sorted(p.stem for p in DASHBOARDS.glob("*.json"))
+    for org, org_id in FakeGrafana.orgs.items():
+        state = FakeGrafana.state[org_id]
+        source = state["datasources"]["benchhub-vm"]
+        assert source["jsonData"]["customQueryParameters"] == f"extra_label=org={org}"
+        assert source["url"] == "http://vm:8428" and source["type"] == "prometheus"
+        assert sorted(state["dashboards"]) == uids and list(state["folders"]) == ["benchhub"]
+    assert (
+        sum(c.startswith("PUT /api/datasources/uid/") for c in FakeGrafana.calls) == 2
+    )  # the 2nd run updates
+    assert refused.returncode != 0 and "(401)" in refused.stderr and "server admin" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert unreachable.returncode != 0 and "not reachable" in unreachable.stderr
+
+
+def test_the_datasources_extra_label_keeps_an_org_to_its_series(seeded_vm: str) -> None:
+    load(seeded_vm, [f'benchhub_host_load1{{org="beta",instance="b:9465"}} 3 {int(time.time()) * 1000}\n'])
+
+    def orgs(extra: str) -> set[str]:
+        response = httpx.get(
+            f"{seeded_vm}/api/v1/query", params={"query": "benchhub_host_load1", "extra_label": extra}
+        )
+        return {s["metric"]["org"] for s in response.json()["data"]["result"]}
+
+    deadline = time.monotonic() + 30  # a new series can take VictoriaMetrics' caches a moment
+    while not orgs("org=beta") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert orgs("org=acme") == {"acme"} and orgs("org=beta") == {"beta"}
