@@ -110,6 +110,23 @@ def test_provisioning_files_follow_grafanas_format() -> None:
                              "allowUiUpdates", "updateIntervalSeconds", "options"}  # fmt: skip
 
 
+def test_compose_mounts_the_provisioning_files_grafana_expects() -> None:
+    compose = yaml.safe_load((ROOT / "stack" / "docker-compose.yml").read_text())
+    grafana = compose["services"]["grafana"]
+    mounts = {
+        v.split(":")[1]: (ROOT / "stack" / v.split(":")[0]).resolve()
+        for v in grafana["volumes"]
+        if v.startswith("..")
+    }
+    assert (
+        mounts["/etc/grafana/provisioning/datasources"] == ROOT / "provisioning" / "grafana" / "datasources"
+    )
+    assert mounts["/etc/grafana/provisioning/dashboards"] == ROOT / "provisioning" / "grafana" / "dashboards"
+    provider = yaml.safe_load((ROOT / "provisioning" / "grafana" / "dashboards" / "benchhub.yml").read_text())
+    assert mounts[provider["providers"][0]["options"]["path"]] == JSON_DIR
+    assert "BENCHHUB_VM_URL" in grafana["environment"]  # the datasource file's ${BENCHHUB_VM_URL}
+
+
 def _write_report(lines: list[str]) -> None:
     REPORT.parent.mkdir(exist_ok=True)
     with REPORT.open("a") as out:
