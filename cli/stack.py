@@ -191,6 +191,8 @@ class Stack:
             static_agents_file=self.home / "vmagent" / "static-agents.yml",
             central_target=f"127.0.0.1:{s.central_port}",
             central_token_file=admin_token_file(self.home),
+            vmagent_target=f"127.0.0.1:{s.vmagent_port}",
+            vmalert_target=f"127.0.0.1:{s.vmalert_port}",
         )
         path = self.home / "vmagent" / "scrape.yml"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -68,6 +68,13 @@ def test_a_25_percent_regression_fires_for_that_benchmark_only(tmp_path: Path) -
                     continue
             time.sleep(3)  # a few more evaluations: nothing else may fire
             seen = firing(vmalert)
+            alerts_series: list[dict[str, str]] = []
+            until = time.monotonic() + 20  # vmalert writes ALERTS; new series show after a moment
+            while not alerts_series and time.monotonic() < until:
+                httpx.get(f"{vm}/internal/force_flush")
+                params = {"match[]": "ALERTS", "start": 0}
+                alerts_series = httpx.get(f"{vm}/api/v1/series", params=params).json()["data"]
+                time.sleep(0.5)
             stored = httpx.get(f"{central}/api/v1/alerts?state=firing", headers=reader).json()["data"]
         finally:
             proc.terminate()
@@ -85,6 +92,8 @@ def test_a_25_percent_regression_fires_for_that_benchmark_only(tmp_path: Path) -
     assert alert["labels"]["alertname"] == "BenchmarkRegression" and alert["labels"]["branch"] == "main"
     assert (alert["labels"]["benchmark"], alert["labels"]["org"]) == ("BenchmarkB", "acme")
     assert "regressed" in alert["annotations"]["summary"] and "10%" in alert["annotations"]["description"]
+    # vmalert's ALERTS series, as the catalog says
+    assert {s["benchmark"] for s in alerts_series} == {"BenchmarkB"}
     assert cli.returncode == 0, cli.stderr
     assert "BenchmarkB" in cli.stdout and "BenchmarkA" not in cli.stdout
 

@@ -173,3 +173,16 @@ def test_bhubctl_admin_mints_a_token_that_works_and_revokes_it(live: LiveStack, 
                           env={**live.env(), "BENCHHUB_HOME": str(tmp_path)}, timeout=60)  # fmt: skip
     assert bare.returncode != 0 and len(bare.stderr.strip().splitlines()) == 1
     assert "set BENCHHUB_TOKEN" in bare.stderr
+
+
+def test_vmagent_scrapes_itself_and_the_external_names_are_real(live: LiveStack) -> None:
+    from exporter.metrics import EXTERNAL
+
+    live.wait_for_series('up{job="vmagent"}', 1)
+    live.wait_for_series('up{job="vmalert"}', 1)
+    exposed = httpx.get(f"http://127.0.0.1:{live.stack.settings.vmagent_port}/metrics").text
+    names = {
+        line.split("{")[0].split(" ")[0] for line in exposed.splitlines() if line and not line.startswith("#")
+    }
+    vmagent_names = {spec.name for key, spec in EXTERNAL.items() if key not in ("up", "alerts")}
+    assert vmagent_names <= names, sorted(vmagent_names - names)
