@@ -32,7 +32,17 @@ fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   echo "==> pip install -e .[dev]"
   .venv/bin/python -m pip install -q --upgrade pip
+  # grafana-client -> niquests -> urllib3-future, whose wheel replaces urllib3 for every package
+  # (a .pth rewrites it at each start), breaking requests-based ones (schemathesis, docker).
+  # Built from source with URLLIB3_NO_OVERRIDE=1 it lives beside urllib3 instead.
+  site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  if [ -f "$site/urllib3_future.pth" ]; then
+    .venv/bin/python -m pip uninstall -q -y urllib3-future urllib3
+    rm -rf "$site/urllib3" "$site/urllib3_future.pth"
+  fi
+  URLLIB3_NO_OVERRIDE=1 .venv/bin/python -m pip install -q --no-binary urllib3-future "urllib3-future>=2.12"
   .venv/bin/python -m pip install -q -e ".[dev]"
+  if [ -f "$site/urllib3_future.pth" ]; then echo "urllib3-future replaced urllib3 in .venv" >&2; exit 1; fi
   touch .venv/.installed
 fi
 echo "==> ready: $(.venv/bin/bhubctl --help >/dev/null && echo bhubctl OK)"
