@@ -17,7 +17,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
 from central import db
-from central.api.routes import admin, alerts, nodes, runs
+from central.api.routes import admin, alerts, backups, nodes, runs
 from central.auth import TokenCache
 from central.errors import DomainError, PayloadTooLarge, Unauthorized
 from central.markers import GrafanaSink, RunMarkers, Sink, VictoriaMetricsSink
@@ -123,4 +123,5 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.include_router(nodes.router)
     app.include_router(admin.router)
     app.include_router(alerts.router)
+    app.include_router(backups.router)
     return app

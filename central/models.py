@@ -202,6 +202,28 @@ class Alert(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class BackupTarget(Base):
+    """Where an organization's backups go (its own S3 bucket) and how many to keep."""
+
+    __tablename__ = "backup_targets"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    endpoint_url: Mapped[str | None] = mapped_column(String(2000))
+    bucket: Mapped[str] = mapped_column(String(255))
+    region: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(500))
+    access_key_id: Mapped[str | None] = mapped_column(String(500))
+    secret_access_key: Mapped[str | None] = mapped_column(String(500))  # never returned by the API
+    keep_last: Mapped[int] = mapped_column(Integer)
+    keep_days: Mapped[int | None] = mapped_column(Integer)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_duration_seconds: Mapped[float | None] = mapped_column(Float)
+    last_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    org: Mapped[Organization] = relationship(lazy="joined")
+
+
 class Event(Base):
     """An appended, never updated, record of one state change."""
 

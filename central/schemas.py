@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 _NAME = r"^[^\s/][^\s]*$"
 MAX_RESULTS_PER_BATCH = 10_000
@@ -384,6 +384,61 @@ class AlertsReceived(BaseModel):
     received: int
     stored: int
     refused: int = Field(description="alerts naming an organization the token may not write to")
+
+
+class BackupTargetIn(BaseModel):
+    """The org's S3 bucket; the secret is stored by central and never shown again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$")
+    endpoint_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://[^\s]+$",
+                                     description="S3-compatible endpoint; none: AWS")  # fmt: skip
+    region: str = Field(default="us-east-1", min_length=1, max_length=100)
+    prefix: str = Field(default="benchhub", min_length=1, max_length=500, pattern=r"^[^\s]+$")
+    access_key_id: str | None = Field(default=None, min_length=1, max_length=500)
+    secret_access_key: SecretStr | None = Field(default=None, min_length=1, max_length=500)
+    keep_last: int = Field(default=7, ge=1, le=10_000)
+    keep_days: int | None = Field(default=None, ge=1, le=36_500)
+
+
+class BackupTargetPublic(BaseModel):
+    bucket: str
+    endpoint_url: str | None
+    region: str
+    prefix: str
+    access_key_id: str | None
+    has_secret: bool
+    keep_last: int
+    keep_days: int | None
+    last_success_at: datetime | None
+    last_duration_seconds: float | None
+    last_bytes: int | None
+
+
+class BackupObject(BaseModel):
+    key: str
+    bytes: int
+    sha256: str
+
+
+class BackupManifest(BaseModel):
+    """Written last: a backup without it is incomplete and never restored."""
+
+    format: int
+    org: str
+    timestamp: str
+    created_at: datetime
+    objects: list[BackupObject]
+    series: int
+    rows: dict[str, int]
+    benchhub_version: str
+    victoriametrics_version: str
+
+
+class BackupsPublic(BaseModel):
+    data: list[BackupManifest]
+    count: int
 
 
 class ErrorPublic(BaseModel):

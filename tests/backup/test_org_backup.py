@@ -1,0 +1,246 @@
+"""Per-organization backups to a real S3 server (moto_server), restored into a fresh stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from central import backup
+from central.app import create_app
+from central.models import Organization
+from central.settings import CentralSettings
+from tests.dashboards import seed
+from tests.dashboards.conftest import load
+from tests.s3 import KEY, SECRET, make_bucket, s3_server
+from tests.servers import serve_app, victoria_metrics
+
+BOOTSTRAP = "backup-tests-bootstrap-token"
+RESULT = {
+    "benchmark": "BenchmarkX",
+    "measure": "time",
+    "unit": "ns/op",
+    "value": 12.5,
+    "samples": [12.0, 13.0],
+}
+
+
+@dataclass
+class Stack:
+    vm: str
+    central: str
+    app: Any
+
+    def token(self, org: str) -> dict[str, str]:
+        admin = {"Authorization": f"Bearer {BOOTSTRAP}"}
+        httpx.post(f"{self.central}/api/v1/admin/orgs", json={"name": org}, headers=admin)
+        made = httpx.post(f"{self.central}/api/v1/admin/orgs/{org}/tokens", json={"name": "t", "role": "admin"},
+                          headers=admin).json()  # fmt: skip
+        return {"Authorization": f"Bearer {made['token']}"}
+
+    def export(self, match: str) -> list[str]:
+        httpx.get(f"{self.vm}/internal/force_flush")
+        text = httpx.post(f"{self.vm}/api/v1/export", data={"match[]": match, "start": "0"}, timeout=30).text
+        return sorted(line for line in text.splitlines() if line)
+
+
+@contextmanager
+def stack(root: Path) -> Iterator[Stack]:
+    root.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack_:
+        vm = stack_.enter_context(victoria_metrics(root))
+        app = create_app(CentralSettings(database_url=f"sqlite:///{root / 'central.db'}", vm_url=vm,
+                                         admin_token=BOOTSTRAP))  # fmt: skip
+        central = stack_.enter_context(serve_app(app))
+        yield Stack(vm, central, app)
+        app.state.engine.dispose()
+
+
+def streamed(response: httpx.Response) -> dict[str, Any]:
+    """The last line of a streamed backup/restore: done or error."""
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    assert lines, response.text
+    last: dict[str, Any] = lines[-1]
+    return last
+
+
+def fill(s: Stack, org: str, headers: dict[str, str], now: int) -> list[str]:
+    load(s.vm, seed.benchmark_lines(seed.runs(now, count=5), org=org))
+    ids = []
+    for commit in ("c1", "c2"):
+        run = httpx.post(f"{s.central}/api/v1/runs", headers=headers, json={
+            "project": f"{org}-proj", "target": "bench", "commit": commit, "branch": "main", "host": "h", "parser": "go",
+        }).json()  # fmt: skip
+        httpx.post(
+            f"{s.central}/api/v1/runs/{run['id']}/results", headers=headers, json={"results": [RESULT]}
+        )
+        httpx.post(f"{s.central}/api/v1/runs/{run['id']}/state", headers=headers, json={"state": "finished"})
+        ids.append(run["id"])
+    deadline = time.monotonic() + 30  # central writes the runs' markers in the background: wait for them
+    while len(s.export(f'benchhub_run_info{{run_id=~"{"|".join(ids)}"}}')) < 2 * len(ids):
+        assert time.monotonic() < deadline, "run markers did not arrive"
+        time.sleep(0.2)
+    return ids
+
+
+def configure(s: Stack, headers: dict[str, str], endpoint: str, bucket: str, **extra: Any) -> None:
+    body = {
+        "bucket": bucket,
+        "endpoint_url": endpoint,
+        "access_key_id": KEY,
+        "secret_access_key": SECRET,
+        **extra,
+    }
+    response = httpx.put(f"{s.central}/api/v1/backup/target", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert "secret" not in json.dumps({k: v for k, v in response.json().items() if k != "has_secret"})
+    assert SECRET not in response.text and response.json()["has_secret"] is True
+
+
+def run_backup(s: Stack, headers: dict[str, str]) -> dict[str, Any]:
+    return streamed(httpx.post(f"{s.central}/api/v1/backups", headers=headers, timeout=120))
+
+
+def rows(s: Stack, headers: dict[str, str]) -> list[tuple[Any, ...]]:
+    runs = httpx.get(f"{s.central}/api/v1/runs", headers=headers).json()["data"]
+    out = []
+    for run in sorted(runs, key=lambda r: r["id"]):
+        results = httpx.get(f"{s.central}/api/v1/runs/{run['id']}/results", headers=headers).json()["data"]
+        events = httpx.get(f"{s.central}/api/v1/runs/{run['id']}/events", headers=headers).json()["data"]
+        out.append((run["id"], run["project"], run["state"], run["commit"], run["finished_at"],
+                    [(r["benchmark"], r["value"], r["samples"]) for r in results],
+                    [(e["from_state"], e["to_state"], e["at"]) for e in events]))  # fmt: skip
+    return out
+
+
+def test_backup_holds_one_org_and_restores_exactly_it_twice_over(tmp_path: Path) -> None:
+    now = int(time.time())
+    with s3_server(tmp_path) as (endpoint, _), stack(tmp_path / "a") as a:
+        make_bucket(endpoint, "acme-backups")
+        acme, beta = a.token("acme"), a.token("beta")
+        acme_runs, beta_runs = fill(a, "acme", acme, now), fill(a, "beta", beta, now)
+        configure(a, acme, endpoint, "acme-backups", keep_last=2)
+        done = run_backup(a, acme)["done"]
+        assert done["org"] == "acme" and done["series"] == len(a.export('{org="acme"}')) > 0
+        assert done["rows"]["runs"] == 2 and done["rows"]["results"] == 2 and done["rows"]["projects"] == 1
+        # the bucket holds only acme: no beta row, no beta series
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY,
+                          aws_secret_access_key=SECRET)  # fmt: skip
+        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="acme-backups")["Contents"])
+        stamp = done["timestamp"]
+        assert keys == [f"benchhub/{stamp}/{n}" for n in ("manifest.json", "rows.jsonl", "series.native")]
+        rows_text = (
+            s3.get_object(Bucket="acme-backups", Key=f"benchhub/{stamp}/rows.jsonl")["Body"].read().decode()
+        )
+        assert all(r in rows_text for r in acme_runs) and not any(r in rows_text for r in beta_runs)
+        assert "beta" not in rows_text
+        expected_series, expected_rows = a.export('{org="acme"}'), rows(a, acme)
+        listed = httpx.get(f"{a.central}/api/v1/backups", headers=acme).json()
+        assert [m["timestamp"] for m in listed["data"]] == [stamp]
+
+        with stack(tmp_path / "b") as b:  # a fresh stack, with an org of its own already
+            other = b.token("zeta")
+            fill(b, "zeta", other, now)
+            acme_b = b.token("acme")
+            configure(b, acme_b, endpoint, "acme-backups")
+            first = streamed(
+                httpx.post(f"{b.central}/api/v1/backups/{stamp}/restore", headers=acme_b, timeout=120)
+            )
+            assert first["done"]["rows"]["runs"] == 2, first
+            assert b.export('{org="acme"}') == expected_series
+            assert b.export('{org="beta"}') == []
+            assert rows(b, acme_b) == expected_rows
+            again = streamed(
+                httpx.post(f"{b.central}/api/v1/backups/{stamp}/restore", headers=acme_b, timeout=120)
+            )
+            assert "done" in again, again
+            assert b.export('{org="acme"}') == expected_series  # restoring twice duplicates nothing
+            assert rows(b, acme_b) == expected_rows
+            assert len(rows(b, other)) == 2  # zeta's own rows are untouched
+
+        # retention: keep_last=2 keeps the two newest complete backups, pruned after a success
+        time.sleep(1.1)
+        run_backup(a, acme)
+        time.sleep(1.1)
+        third = run_backup(a, acme)["done"]
+        assert third["pruned"] == [stamp]
+        assert len(httpx.get(f"{a.central}/api/v1/backups", headers=acme).json()["data"]) == 2
+
+
+def test_a_corrupted_backup_is_refused_naming_the_object(tmp_path: Path) -> None:
+    with s3_server(tmp_path) as (endpoint, _), stack(tmp_path / "a") as a:
+        make_bucket(endpoint, "acme-backups")
+        acme = a.token("acme")
+        fill(a, "acme", acme, int(time.time()))
+        configure(a, acme, endpoint, "acme-backups")
+        stamp = run_backup(a, acme)["done"]["timestamp"]
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY,
+                          aws_secret_access_key=SECRET)  # fmt: skip
+        key = f"benchhub/{stamp}/series.native"
+        body = s3.get_object(Bucket="acme-backups", Key=key)["Body"].read()
+        s3.put_object(Bucket="acme-backups", Key=key, Body=body[:-10] + b"0123456789")
+        refused = streamed(
+            httpx.post(f"{a.central}/api/v1/backups/{stamp}/restore", headers=acme, timeout=60)
+        )
+        assert (
+            refused["error"] == "backup_corrupt"
+            and key in refused["detail"]
+            and "checksum" in refused["detail"]
+        )
+        missing = streamed(httpx.post(f"{a.central}/api/v1/backups/20000101T000000Z/restore", headers=acme))
+        assert missing["error"] == "backup_corrupt" and stamp in missing["detail"]
+
+
+def test_wrong_credentials_and_no_bucket_are_clear_errors(tmp_path: Path) -> None:
+    with s3_server(tmp_path) as (endpoint, _), stack(tmp_path / "a") as a:
+        acme = a.token("acme")
+        configure(a, acme, endpoint, "no-such-bucket")
+        failed = run_backup(a, acme)
+        assert (
+            failed["error"] == "backup_failed"
+            and "does not exist" in failed["detail"]
+            and "create the bucket" in failed["detail"]
+        )
+        unreachable = {"bucket": "acme-backups", "endpoint_url": "http://127.0.0.1:1", "access_key_id": KEY}
+        httpx.put(f"{a.central}/api/v1/backup/target", json=unreachable, headers=acme).raise_for_status()
+        down = run_backup(a, acme)
+        assert down["error"] == "backup_failed" and "not reachable" in down["detail"]
+
+
+def test_s3_stopped_mid_backup_leaves_no_backup_and_the_previous_one_restores(tmp_path: Path) -> None:
+    with s3_server(tmp_path) as (endpoint, proc), stack(tmp_path / "a") as a:
+        make_bucket(endpoint, "acme-backups")
+        acme = a.token("acme")
+        fill(a, "acme", acme, int(time.time()))
+        with a.app.state.sessions() as session:
+            org = session.query(Organization).filter_by(name="acme").one()
+            target = backup.Target("acme-backups", "benchhub", endpoint_url=endpoint, access_key_id=KEY,
+                                   secret_access_key=SECRET, timeout=2)  # fmt: skip
+            previous = backup.backup_org(session, org, target, a.vm)
+            time.sleep(1.1)
+
+            def stop_s3_after_the_series(what: str, _done: int) -> None:
+                if what == "rows.jsonl" and proc.poll() is None:
+                    os.kill(proc.pid, signal.SIGSTOP)  # S3 stops answering half way through
+
+            try:
+                with pytest.raises(backup.BackupFailed, match="S3 is not reachable|S3 refused"):
+                    backup.backup_org(session, org, target, a.vm, stop_s3_after_the_series)
+            finally:
+                os.kill(proc.pid, signal.SIGCONT)
+            assert [m.timestamp for m in backup.list_backups(target)] == [previous.timestamp]
+            series = a.export('{org="acme"}')
+            httpx.post(f"{a.vm}/api/v1/admin/tsdb/delete_series", data={"match[]": '{org="acme"}'})
+            assert a.export('{org="acme"}') == []
+            backup.restore_org(session, org, target, previous, a.vm)
+            assert a.export('{org="acme"}') == series
