@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException
 
 from central import db
@@ -50,6 +51,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http(_: Request, exc: HTTPException) -> JSONResponse:
         return _error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(StatementError)
+    async def unstorable(request: Request, exc: StatementError) -> JSONResponse:
+        # A value the database cannot hold (NUL characters in text for PostgreSQL, a date outside
+        # its range) is the client's to fix, not a server failure.
+        if isinstance(exc, DataError) or isinstance(exc.orig, (OverflowError, ValueError)):
+            return _error(422, "invalid_request", "a value cannot be stored: no NUL characters in text, "
+                                                  "dates between years 1 and 9999 (UTC)")  # fmt: skip
+        return await crash(request, exc)
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:
