@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+import json
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -10,6 +12,9 @@ from pydantic import BaseModel
 from central.schemas import (
     AlertsPublic,
     AlertState,
+    BackupsPublic,
+    BackupTargetIn,
+    BackupTargetPublic,
     OrgCreate,
     OrgPublic,
     OrgsPublic,
@@ -52,10 +57,12 @@ class _Service:
     def close(self) -> None:
         self._http.close()
 
-    def _request(self, method: str, path: str, body: BaseModel | None = None) -> httpx.Response:
+    def _request(
+        self, method: str, path: str, body: BaseModel | None = None, params: dict[str, str] | None = None
+    ) -> httpx.Response:
         try:
             response = self._http.request(
-                method, path, content=body.model_dump_json() if body else None,
+                method, path, content=body.model_dump_json() if body else None, params=params,
                 headers={"content-type": "application/json"} if body else None,
             )  # fmt: skip
         except httpx.HTTPError as exc:
@@ -127,8 +134,40 @@ class CentralClient(_Service):
     def list_users(self) -> UsersPublic:
         return self._call(UsersPublic, "GET", "/api/v1/users")
 
+    # -- backups (org admin token, or the bootstrap token with org) --------------------------
+
+    def set_backup_target(self, target: BackupTargetIn, org: str | None) -> BackupTargetPublic:
+        return BackupTargetPublic.model_validate_json(
+            self._request("PUT", "/api/v1/backup/target", target, _org(org)).content
+        )
+
+    def list_backups(self, org: str | None) -> BackupsPublic:
+        return BackupsPublic.model_validate_json(
+            self._request("GET", "/api/v1/backups", None, _org(org)).content
+        )
+
+    def stream(self, path: str, org: str | None) -> Iterator[dict[str, Any]]:
+        """POST ``path`` and yield its JSON lines (progress, then done or error)."""
+        try:
+            with self._http.stream(
+                "POST", path, params=_org(org), timeout=httpx.Timeout(30, read=None)
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    detail = response.json().get("detail", response.text) if response.text else ""
+                    raise ServiceError(f"central refused POST {path} ({response.status_code}): {detail}")
+                for line in response.iter_lines():
+                    if line.strip():
+                        yield json.loads(line)
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"central at {self.base_url} failed during POST {path}: {exc}") from None
+
     def list_alerts(self, state: AlertState | None) -> AlertsPublic:
         return self._call(AlertsPublic, "GET", "/api/v1/alerts" + (f"?state={state.value}" if state else ""))
+
+
+def _org(org: str | None) -> dict[str, str] | None:
+    return {"org": org} if org else None
 
 
 class AgentClient(_Service):

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cli.commands import admin, alerts, grafana, parse, run, runs, stack
+from cli.commands import admin, alerts, backup, grafana, parse, run, runs, stack
 from cli.errors import BenchHubError
 from cli.output import err_console
 
@@ -20,6 +20,9 @@ app.command()(run.run)
 app.command()(run.init)
 app.command()(parse.parse)
 app.command()(alerts.alerts)
+app.command()(backup.backup)
+app.command()(backup.restore)
+app.add_typer(backup.backups, name="backups")
 app.add_typer(stack.app, name="stack")
 app.add_typer(runs.app, name="runs")
 app.add_typer(admin.app, name="admin")

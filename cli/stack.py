@@ -332,11 +332,10 @@ class Stack:
         if proc is None:
             return False
         proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except psutil.TimeoutExpired:
+        if not _ended(proc, 15):
             proc.kill()
-            proc.wait(5)
+            if not _ended(proc, 5):
+                raise StackError(f"{name} (pid {proc.pid}) did not stop, even when killed")
         self._pidfile(name).unlink(missing_ok=True)
         return True
 
@@ -396,6 +395,29 @@ def _seconds(duration: str) -> float:
         if duration.endswith(suffix):
             return float(duration.removesuffix(suffix)) * factor
     raise ValueError(f"not a duration: {duration!r}")
+
+
+def _ended(proc: psutil.Process, timeout: float) -> bool:
+    """Gone, or a zombie (exited; only its parent, maybe another bhubctl, can reap it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return True
+            proc.wait(0.1)
+            return True
+        except psutil.TimeoutExpired:
+            continue
+        except psutil.NoSuchProcess:
+            return True
+    return False
+
+
+def free_local_port() -> int:
+    """A free TCP port on 127.0.0.1 (for short-lived helpers such as vmbackup's HTTP listener)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _port_free(port: int) -> bool:

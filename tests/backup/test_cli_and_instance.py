@@ -1,0 +1,100 @@
+"""bhubctl backup / backups / restore against a real local stack and a real S3 server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from cli.settings import token_file
+from cli.stack import Stack
+from tests.dashboards import seed
+from tests.dashboards.conftest import load
+from tests.s3 import KEY, SECRET, make_bucket, s3_server
+from tests.servers import stack_settings
+
+# what the test loaded (vmalert's recorded baselines of the same org keep changing; not those)
+MATCH = '{__name__=~"benchhub_benchmark_value|benchhub_benchmark_iterations|benchhub_run_info",org="inst"}'
+
+
+def bhubctl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+
+
+def test_org_and_instance_backups_from_the_command_line(tmp_path: Path) -> None:
+    settings = stack_settings(tmp_path / "home", org="inst")
+    stack = Stack(settings)
+    with s3_server(tmp_path) as (endpoint, _):
+        make_bucket(endpoint, "org-bucket")
+        make_bucket(endpoint, "ops-bucket")
+        stack.up()
+        try:
+            vm = f"http://127.0.0.1:{settings.vm_port}"
+            central = f"http://127.0.0.1:{settings.central_port}"
+            env = {**os.environ, "BENCHHUB_HOME": str(settings.home), "BENCHHUB_CENTRAL_URL": central,
+                   "COLUMNS": "200", "BENCHHUB_BACKUP_SECRET_ACCESS_KEY": SECRET,
+                   "BENCHHUB_BACKUP_BUCKET": "ops-bucket", "BENCHHUB_BACKUP_ENDPOINT": endpoint,
+                   "BENCHHUB_BACKUP_ACCESS_KEY_ID": KEY,
+                   **{f"BENCHHUB_STACK_{k.upper()}": str(v) for k, v in settings.model_dump().items()
+                      if k != "home"}}  # fmt: skip
+            load(vm, seed.benchmark_lines(seed.runs(int(time.time()), count=4), org="inst"))
+
+            def ours() -> list[str]:
+                httpx.get(f"{vm}/internal/force_flush")
+                text = httpx.post(f"{vm}/api/v1/export", data={"match[]": MATCH, "start": "0"}).text
+                return sorted(text.splitlines())
+
+            series = ours()
+            assert len(series) == 4 * 4 * 2 + 4 * 2  # 4 runs x 4 results x (value, iterations) + markers
+
+            configured = bhubctl(env, "backups", "configure", "--bucket", "org-bucket", "--endpoint", endpoint,
+                                 "--access-key-id", KEY, "--keep-last", "3")  # fmt: skip
+            assert configured.returncode == 0, configured.stderr
+            assert SECRET not in configured.stdout + configured.stderr
+            made = bhubctl(env, "backup")
+            assert made.returncode == 0 and made.stdout.startswith("inst: backup "), made.stderr
+            stamp = made.stdout.split()[2].rstrip(":")
+            listed = bhubctl(env, "backups", "list")
+            assert listed.stdout.startswith(stamp), listed.stdout
+
+            instance = bhubctl(env, "backup", "--instance")
+            assert instance.returncode == 0 and "instance backup" in instance.stdout, instance.stderr
+            again = bhubctl(env, "backup", "--instance")  # incremental: vmbackup reuses what is there
+            assert again.returncode == 0, again.stderr
+
+            # lose everything: VictoriaMetrics' data and central's database
+            stack.down()
+            shutil.rmtree(settings.home / "victoria-metrics-data")
+            for db in settings.home.glob("central.db*"):
+                db.unlink()
+            stack.up()
+            assert ours() == []
+            restored = bhubctl(env, "restore", "--instance")
+            assert restored.returncode == 0, restored.stderr + restored.stdout
+            assert ours() == series
+            token = {"Authorization": f"Bearer {token_file(settings.home).read_text().strip()}"}
+            listed_again = httpx.get(f"{central}/api/v1/backups", headers=token)
+            assert listed_again.status_code == 200, listed_again.text
+            runs = listed_again.json()["data"]
+            assert [m["timestamp"] for m in runs] == [stamp]  # central's records came back with it
+
+            # and the org restore through the command line, after the org's series are lost again
+            httpx.post(
+                f"{vm}/api/v1/admin/tsdb/delete_series", data={"match[]": '{org="inst",project="shop"}'}
+            )
+            assert ours() == []
+            org_restore = bhubctl(env, "restore", "--from", stamp)
+            assert org_restore.returncode == 0 and f"restored {stamp}" in org_restore.stdout, (
+                org_restore.stderr
+            )
+            assert ours() == series
+            bad = bhubctl(env, "restore", "--from", "not-a-stamp")
+            assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
+        finally:
+            stack.down()
