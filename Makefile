@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-parsers bench-agent bench-central openapi dashboards down clean
+.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-parsers bench-agent bench-central bench-backup openapi dashboards down clean
 
 setup:
 	bash stack/install.sh
@@ -28,7 +28,7 @@ lint: setup-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: bench-run bench-parsers bench-agent bench-central
+bench: bench-run bench-parsers bench-agent bench-central bench-backup
 
 bench-run: setup
 	$(BIN)/python -m tests.bench.run_overhead
@@ -46,6 +46,9 @@ bench-agent: setup
 	$(BIN)/python -m tests.bench.agent_scrape
 
 # After a deliberate change of central's API: refresh the snapshot the tests pin it with.
+bench-backup: setup  # back up and restore 1M samples of one org through a real S3 server
+	$(BIN)/python -m tests.bench.backup
+
 openapi: setup
 	$(BIN)/python -m tests.central.openapi_snapshot
 

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from central import db
 from central.api.routes import admin, alerts, backups, nodes, runs
 from central.auth import TokenCache
+from central.backup_schedule import BackupMetrics, BackupScheduler
 from central.errors import DomainError, PayloadTooLarge, Unauthorized
 from central.markers import GrafanaSink, RunMarkers, Sink, VictoriaMetricsSink
 from central.metrics import CentralMetrics
@@ -78,13 +79,21 @@ def create_app(settings: CentralSettings) -> FastAPI:
         token = settings.grafana_token.get_secret_value() if settings.grafana_token else None
         sinks.append(GrafanaSink(settings.grafana_url, token))
     markers = RunMarkers(sinks)
+    sessions = db.session_factory(engine)
+    scheduler = None
+    if settings.backup_interval_hours and settings.vm_url:
+        scheduler = BackupScheduler(sessions, settings.vm_url, settings.backup_interval_hours * 3600)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # as many worker threads as the pool has connections (see db.make_engine)
         anyio.to_thread.current_default_thread_limiter().total_tokens = db.WORKER_THREADS
         markers.start()
+        if scheduler is not None:
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         markers.stop()
 
     app = FastAPI(title="BenchHub central", version="1", docs_url="/docs", lifespan=lifespan)
@@ -93,10 +102,12 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.state.tokens = TokenCache()
     app.state.clock = utcnow
     app.state.engine = engine
-    app.state.sessions = db.session_factory(engine)
+    app.state.sessions = sessions
+    app.state.backups = scheduler
     disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = CollectorRegistry()
     metrics = CentralMetrics(registry)
+    registry.register(BackupMetrics(sessions, lambda: scheduler.failures if scheduler else {}))
     _install_error_handlers(app)
 
     # Admission: a request holds at most one pooled connection at a time; with no more requests

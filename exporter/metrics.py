@@ -97,6 +97,35 @@ CENTRAL_REQUEST_DURATION = MetricSpec(
     "routes x methods",
 )
 
+BACKUP_LAST_SUCCESS = MetricSpec(
+    "benchhub_backup_last_success_timestamp_seconds",
+    "gauge",
+    "Unix time of the organization's last complete backup.",
+    ("org",),
+    "orgs with a backup bucket",
+)
+BACKUP_LAST_DURATION = MetricSpec(
+    "benchhub_backup_last_duration_seconds",
+    "gauge",
+    "How long the organization's last complete backup took.",
+    ("org",),
+    "orgs with a backup bucket",
+)
+BACKUP_LAST_BYTES = MetricSpec(
+    "benchhub_backup_last_bytes",
+    "gauge",
+    "Bytes written by the organization's last complete backup.",
+    ("org",),
+    "orgs with a backup bucket",
+)
+BACKUP_FAILURES = MetricSpec(
+    "benchhub_backup_failures_total",
+    "counter",
+    "Scheduled backups of the organization that failed since central started.",
+    ("org",),
+    "orgs with a backup bucket",
+)
+
 # -- host (psutil), mirroring node_exporter's node_* metrics; see README "Host metrics" --------
 _FS = ("device", "mountpoint", "fstype")  # mounted real filesystems: a handful per host
 
@@ -279,6 +308,10 @@ CATALOG: tuple[MetricSpec, ...] = (
     COLLECTOR_SUCCESS,
     CENTRAL_REQUESTS,
     CENTRAL_REQUEST_DURATION,
+    BACKUP_LAST_SUCCESS,
+    BACKUP_LAST_DURATION,
+    BACKUP_LAST_BYTES,
+    BACKUP_FAILURES,
     HOST_CPU_SECONDS,
     HOST_LOAD1,
     HOST_LOAD5,

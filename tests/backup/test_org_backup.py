@@ -244,3 +244,37 @@ def test_s3_stopped_mid_backup_leaves_no_backup_and_the_previous_one_restores(tm
             assert a.export('{org="acme"}') == []
             backup.restore_org(session, org, target, previous, a.vm)
             assert a.export('{org="acme"}') == series
+
+
+def test_scheduled_backups_and_their_metrics(tmp_path: Path) -> None:
+    with s3_server(tmp_path) as (endpoint, _), victoria_metrics(tmp_path) as vm:
+        make_bucket(endpoint, "acme-backups")
+        settings = CentralSettings(database_url=f"sqlite:///{tmp_path / 'c.db'}", vm_url=vm, admin_token=BOOTSTRAP,
+                                   backup_interval_hours=1 / 3600)  # every second  # fmt: skip
+        app = create_app(settings)
+        with serve_app(app) as central:
+            s = Stack(vm, central, app)
+            acme = s.token("acme")
+            configure(s, acme, endpoint, "acme-backups", keep_last=2)
+            broken = s.token("broken")
+            configure(s, broken, endpoint, "no-such-bucket")
+            deadline = time.monotonic() + 30
+            text = ""
+            while time.monotonic() < deadline:
+                text = httpx.get(f"{central}/metrics").text
+                if 'benchhub_backup_last_success_timestamp_seconds{org="acme"}' in text and \
+                        'benchhub_backup_failures_total{org="broken"} 2.0' in text:  # fmt: skip
+                    break
+                time.sleep(0.5)
+            listed = httpx.get(f"{central}/api/v1/backups", headers=acme).json()["data"]
+        app.state.engine.dispose()
+    lines = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line.startswith("benchhub_backup")
+    }
+    assert time.time() - lines['benchhub_backup_last_success_timestamp_seconds{org="acme"}'] < 30
+    assert lines['benchhub_backup_last_bytes{org="acme"}'] > 0
+    assert lines['benchhub_backup_failures_total{org="broken"}'] >= 2
+    assert 'benchhub_backup_last_success_timestamp_seconds{org="broken"}' not in lines
+    assert 1 <= len(listed) <= 2  # retention keeps the newest two
