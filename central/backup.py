@@ -249,11 +249,16 @@ def backup_org(session: Session, org: Organization, target: Target, vm_url: str,
                progress: Progress = lambda _w, _n: None) -> BackupManifest:  # fmt: skip
     """Back the org up to ``target``; the manifest goes last, retention is applied after."""
     client = target.client()
-    now = utcnow()
-    base = f"{target.prefix}/{stamp(now)}"
     counts: dict[str, int] = {}
     try:
         client.head_bucket(Bucket=target.bucket)
+        now = utcnow()
+        while client.list_objects_v2(
+            Bucket=target.bucket, Prefix=f"{target.prefix}/{stamp(now)}/", MaxKeys=1
+        ).get("KeyCount", 0):  # a backup of this second exists already: backups are named by the second
+            time.sleep(0.2)
+            now = utcnow()
+        base = f"{target.prefix}/{stamp(now)}"
         series = _series_count(vm_url, org.name)
         objects = [
             _upload(client, target, f"{base}/{SERIES}", _series_chunks(vm_url, org.name), progress),

@@ -141,6 +141,19 @@ class CentralClient(_Service):
             self._request("PUT", "/api/v1/backup/target", target, _org(org)).content
         )
 
+    def backup_target(self, org: str | None) -> BackupTargetPublic | None:
+        """The org's backup bucket; None when it has none."""
+        try:
+            response = self._http.get("/api/v1/backup/target", params=_org(org))
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"central is not reachable at {self.base_url} ({exc})") from None
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            status = response.status_code
+            raise ServiceError(f"central refused GET /api/v1/backup/target ({status}): {response.text}")
+        return BackupTargetPublic.model_validate_json(response.content)
+
     def list_backups(self, org: str | None) -> BackupsPublic:
         return BackupsPublic.model_validate_json(
             self._request("GET", "/api/v1/backups", None, _org(org)).content

@@ -74,7 +74,11 @@ def backup(
         _backup_org(org)
         return
     failed = []
-    for name in [o.name for o in CliSettings().central(admin=True).list_orgs().data]:
+    central = CliSettings().central(admin=True)
+    for name in [o.name for o in central.list_orgs().data]:
+        if central.backup_target(name) is None:
+            err_console.print(f"{name}: no backup bucket, skipped")
+            continue
         try:
             _backup_org(name)
         except BenchHubError as exc:

@@ -278,3 +278,40 @@ def test_scheduled_backups_and_their_metrics(tmp_path: Path) -> None:
     assert lines['benchhub_backup_failures_total{org="broken"}'] >= 2
     assert 'benchhub_backup_last_success_timestamp_seconds{org="broken"}' not in lines
     assert 1 <= len(listed) <= 2  # retention keeps the newest two
+
+
+def test_retention_keeps_the_last_n_and_the_last_d_days(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from central.schemas import BackupManifest
+
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    with s3_server(tmp_path) as (endpoint, _):
+        make_bucket(endpoint, "retention")
+        target = backup.Target(
+            "retention", "p", endpoint_url=endpoint, access_key_id=KEY, secret_access_key=SECRET
+        )
+        s3 = target.client()
+        ages = [40, 20, 9, 5, 1]  # days old
+        for age in ages:
+            at = now - timedelta(days=age)
+            key = f"p/{backup.stamp(at)}/series.native"
+            s3.put_object(Bucket="retention", Key=key, Body=b"x")
+            manifest = BackupManifest(format=1, org="o", timestamp=backup.stamp(at), created_at=at, series=0, rows={},
+                                      objects=[{"key": key, "bytes": 1, "sha256": "0" * 64}],
+                                      benchhub_version="t", victoriametrics_version="t")  # fmt: skip
+            s3.put_object(
+                Bucket="retention", Key=f"p/{backup.stamp(at)}/manifest.json", Body=manifest.model_dump_json()
+            )
+        s3.put_object(
+            Bucket="retention", Key="p/20200101T000000Z/series.native", Body=b"incomplete: no manifest"
+        )
+        pruned = backup.prune(target, keep_last=2, keep_days=10, now=now)
+        left = [m.timestamp for m in backup.list_backups(target)]
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="retention")["Contents"]]
+    assert pruned == [backup.stamp(now - timedelta(days=d)) for d in (40, 20)]
+    assert left == [
+        backup.stamp(now - timedelta(days=d)) for d in (9, 5, 1)
+    ]  # within 10 days, or among the last 2
+    assert not any(backup.stamp(now - timedelta(days=d)) in k for k in keys for d in (40, 20))
+    assert "p/20200101T000000Z/series.native" in keys  # not a complete backup: not ours to judge

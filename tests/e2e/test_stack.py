@@ -186,3 +186,10 @@ def test_vmagent_scrapes_itself_and_the_external_names_are_real(live: LiveStack)
     }
     vmagent_names = {spec.name for key, spec in EXTERNAL.items() if key not in ("up", "alerts")}
     assert vmagent_names <= names, sorted(vmagent_names - names)
+
+
+def test_every_agent_series_carries_its_org(live: LiveStack) -> None:
+    live.wait_for_series('benchhub_host_load1{job="benchhub-agent"}', 1)
+    everything = live.export('{job="benchhub-agent"}')
+    assert len(everything) > 50  # host and agent series are really there
+    assert {s["metric"].get("org") for s in everything} == {"e2e-org"}
