@@ -108,6 +108,15 @@ def make_result(where: str, /, **fields: Any) -> ResultIn:
         raise ParseError(f"{where}: {key}: {first['msg']}") from None
 
 
+def with_checked_samples(result: ResultIn, samples: list[float]) -> ResultIn:
+    """``result`` with samples the parser has already proven finite floats, attached without
+    validating them one by one (millions of them, in big outputs); over MAX_SAMPLES are dropped."""
+    if len(samples) > MAX_SAMPLES:
+        context = {**result.context, "samples_dropped": f"{len(samples)} samples, over {MAX_SAMPLES}"}
+        return result.model_copy(update={"context": context})
+    return result.model_copy(update={"samples": samples})
+
+
 def stats_fields(samples: list[float]) -> dict[str, Any]:
     """mean/median/stddev/min/max/sample_count/samples of repeated measurements."""
     if not samples:

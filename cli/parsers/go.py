@@ -18,7 +18,7 @@ from itertools import chain
 
 from central.schemas import ResultIn
 from cli.errors import ParseError
-from cli.parsers.common import make_result, stats_fields
+from cli.parsers.common import make_result, stats_fields, with_checked_samples
 
 # Used only to locate a bad result line for the error message (the fast path splits lines).
 _RESULT_LINE = re.compile(r"^(Benchmark\S*)[ \t]+(\d+)[ \t]+([^\n]*)", re.MULTILINE)
@@ -105,6 +105,7 @@ def _scan(text: str) -> _Scan:
     context: dict[str, str] = {}
     failed: str | None = None  # a '--- FAIL' line waiting for its log line
     previous = ""
+    get_latest = latest.get
     for lines in _chunks(text):
         for line in lines:
             if failed is not None:
@@ -113,11 +114,12 @@ def _scan(text: str) -> _Scan:
                 failed = None
             if line.startswith("Benchmark"):
                 parts = line.split()
-                if len(parts) < 3 or not (parts[1].isascii() and parts[1].isdigit()):
+                count = parts[1] if len(parts) > 2 else ""
+                if not (count.isdigit() and count.isascii()):
                     previous = line
                     continue  # the name alone, printed before a benchmark's logs
                 units = parts[3::2]
-                entry = latest.get(parts[0])
+                entry = get_latest(parts[0])
                 if entry is None or entry.units != units:
                     if len(parts) % 2 == 1:
                         raise _first_error(text)
@@ -127,7 +129,7 @@ def _scan(text: str) -> _Scan:
                     entry.values.extend(map(float, parts[2::2]))
                 except ValueError:
                     raise _first_error(text) from None
-                entry.iterations += int(parts[1])
+                entry.iterations += int(count)
             elif line.startswith("--- FAIL: Benchmark"):
                 failed = line.split()[2]
                 continue  # keep 'previous': go -json prints the log line before this one
@@ -161,19 +163,20 @@ def parse(text: str) -> list[ResultIn]:
     results = []
     for key in list(columns):
         values = list(chain.from_iterable(columns.pop(key)))
-        if not all(map(math.isfinite, values)):
-            raise _first_error(text)
         name, measure, unit, procs = key
-        stats = stats_fields(values)
-        if len(values) == 1:
-            stats["samples"] = None
-        results.append(
-            make_result(
-                name, benchmark=name, measure=measure, unit=unit, value=stats["median"],
-                iterations=iterations[key], labels={"procs": procs} if procs else {},
-                context=dict(context), **stats,
-            )
+        try:
+            stats = stats_fields(values)
+        except ParseError:
+            raise _first_error(text) from None
+        if not (math.isfinite(stats["mean"]) and math.isfinite(stats["stddev"] or 0.0)):
+            raise _first_error(text)  # a nan or inf among the values (their sum is not finite)
+        stats["samples"] = None
+        result = make_result(
+            name, benchmark=name, measure=measure, unit=unit, value=stats["median"],
+            iterations=iterations[key], labels={"procs": procs} if procs else {},
+            context=dict(context), **stats,
         )  # fmt: skip
+        results.append(with_checked_samples(result, values) if len(values) > 1 else result)
     for (name, procs), error in failures.items():
         results.append(
             make_result(

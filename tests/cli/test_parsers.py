@@ -281,3 +281,15 @@ def test_every_framework_is_a_bhub_yaml_choice() -> None:
     from cli.config import Framework
 
     assert set(get_args(Framework)) == {*FRAMEWORKS, "command", "auto"}
+
+
+def test_go_keeps_at_most_max_samples_and_says_so() -> None:
+    from central.schemas import MAX_SAMPLES
+    from cli.parsers import go
+
+    text = "".join(f"BenchmarkX-2 1000 {i % 7 + 1}.5 ns/op\n" for i in range(MAX_SAMPLES + 5))
+    (result,) = go.parse(text)
+    assert result.samples is None and result.sample_count == MAX_SAMPLES + 5
+    assert result.context["samples_dropped"] == f"{MAX_SAMPLES + 5} samples, over {MAX_SAMPLES}"
+    (small,) = go.parse("BenchmarkX-2 1000 1.5 ns/op\nBenchmarkX-2 1000 2.5 ns/op\n")
+    assert small.samples == [1.5, 2.5] and "samples_dropped" not in small.context
