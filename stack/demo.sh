@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BHUBCTL="$PWD/.venv/bin/bhubctl"
 VM="http://127.0.0.1:${BENCHHUB_STACK_VM_PORT:-8428}"
+# bhubctl run talks to the stack this script starts, on whatever ports it was given
+export BENCHHUB_CENTRAL_URL="${BENCHHUB_CENTRAL_URL:-http://127.0.0.1:${BENCHHUB_STACK_CENTRAL_PORT:-8090}}"
+export BENCHHUB_AGENT_URL="${BENCHHUB_AGENT_URL:-http://127.0.0.1:${BENCHHUB_STACK_AGENT_PORT:-9465}}"
 
 "$BHUBCTL" stack up
 cd examples/strings
@@ -17,8 +20,9 @@ fi
 commit="${overrides[1]:-$(git rev-parse HEAD)}"
 
 echo "==> waiting for vmagent to scrape the results into VictoriaMetrics"
-CENTRAL="http://127.0.0.1:${BENCHHUB_STACK_CENTRAL_PORT:-8090}"
-run_id=$(curl -fsS "$CENTRAL/api/v1/runs?target=strings&commit=$commit&limit=1" \
+CENTRAL="$BENCHHUB_CENTRAL_URL"
+TOKEN="$(cat "${BENCHHUB_HOME:-$HOME/.local/share/benchhub}/secrets/token")"  # written by 'stack up'
+run_id=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$CENTRAL/api/v1/runs?target=strings&commit=$commit&limit=1" \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"][0]["id"])')
 query="benchhub_benchmark_value{commit=\"$commit\",run_id=\"$run_id\",measure=\"time\"}"
 for _ in $(seq 1 60); do

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -193,3 +194,19 @@ def test_every_agent_series_carries_its_org(live: LiveStack) -> None:
     everything = live.export('{job="benchhub-agent"}')
     assert len(everything) > 50  # host and agent series are really there
     assert {s["metric"].get("org") for s in everything} == {"e2e-org"}
+
+
+@pytest.mark.skipif(not Path("/usr/bin/go").exists(), reason="go: apt-get install golang-go")
+def test_the_readme_demo_runs_a_real_benchmark_into_victoriametrics(tmp_path: Path) -> None:
+    settings = stack_settings(tmp_path / "home")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BENCHHUB_")},
+           "BENCHHUB_HOME": str(settings.home), "GOCACHE": str(tmp_path / "gocache"),
+           **{f"BENCHHUB_STACK_{k.upper()}": str(v) for k, v in settings.model_dump().items() if k != "home"}}  # fmt: skip
+    root = Path(__file__).resolve().parents[2]
+    try:
+        demo = subprocess.run(["bash", str(root / "stack" / "demo.sh")], env=env, capture_output=True, text=True,
+                              timeout=600)  # fmt: skip
+    finally:
+        Stack(settings).down()
+    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
+    assert "==> PromQL:" in demo.stdout and "BenchmarkConcatBuilder" in demo.stdout
