@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import ClassVar
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +16,7 @@ from central.schemas import RunPublic, RunState
 from central.settings import CentralSettings
 from tests.central.conftest import org_token
 from tests.conftest import free_port
+from tests.grafana_fake import FakeGrafana, fake_grafana
 
 START = datetime(2026, 11, 24, 6, 0, 0, tzinfo=UTC)
 END = datetime(2026, 11, 24, 6, 0, 42, 500000, tzinfo=UTC)
@@ -72,62 +70,20 @@ def test_a_failed_write_is_retried_until_it_lands() -> None:
         server.server_close()
 
 
-class FakeGrafana(BaseHTTPRequestHandler):
-    """Grafana cannot run here: this fake stands in for its annotations API (POST/GET /api/annotations)."""
-
-    stored: ClassVar[list[dict[str, object]]] = []
-    auth: ClassVar[list[str]] = []
-    fail_next = 0  # answer 500 to this many POSTs
-    lose_next = 0  # store, then answer 500 (the reply is lost): a retry must not annotate twice
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        FakeGrafana.auth.append(self.headers.get("authorization", ""))
-        if FakeGrafana.fail_next:
-            FakeGrafana.fail_next -= 1
-            return self._reply(500, {"message": "database is locked"})
-        FakeGrafana.stored.append(body)
-        if FakeGrafana.lose_next:
-            FakeGrafana.lose_next -= 1
-            return self._reply(500, {"message": "reply lost"})
-        return self._reply(200, {"id": len(FakeGrafana.stored), "message": "Annotation added"})
-
-    def do_GET(self) -> None:
-        query = parse_qs(urlparse(self.path).query)
-        wanted = set(query.get("tags", []))
-        found = [a for a in FakeGrafana.stored if wanted <= set(a["tags"])]  # type: ignore[arg-type]
-        self._reply(200, found[: int(query.get("limit", ["100"])[0])])
-
-    def _reply(self, status: int, body: object) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_grafana_annotation_is_posted_once_with_tags_even_when_retried() -> None:
-    server = HTTPServer(("127.0.0.1", free_port()), FakeGrafana)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    FakeGrafana.stored, FakeGrafana.auth, FakeGrafana.fail_next, FakeGrafana.lose_next = [], [], 2, 1
-    url = f"http://127.0.0.1:{server.server_port}"
-    markers = RunMarkers([GrafanaSink(url, "glsa_test")], retry_delays=(0.1, 0.1, 0.1, 0.1))
-    markers.start()
-    try:
-        markers.run_ended(run())
-        deadline = time.monotonic() + 10
-        while markers.written["grafana"] == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        markers.stop()
-        server.shutdown()
-        server.server_close()
+    with fake_grafana() as url:
+        FakeGrafana.fail_next, FakeGrafana.lose_next = 2, 1
+        markers = RunMarkers([GrafanaSink(url, "glsa_test")], retry_delays=(0.1, 0.1, 0.1, 0.1))
+        markers.start()
+        try:
+            markers.run_ended(run())
+            deadline = time.monotonic() + 10
+            while markers.written["grafana"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            markers.stop()
     assert markers.written == {"grafana": 1}
-    assert FakeGrafana.stored == [{
+    assert FakeGrafana.annotations == [{
         "panelId": None, "time": int(START.timestamp() * 1000), "timeEnd": int(END.timestamp() * 1000),
         "tags": ["benchhub", "project:shop", "target:bench", "commit:abc", "run:r-1"],
         "text": 'shop bench @ abc on fe"at\\x: finished',

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
 
 import httpx
 
@@ -19,80 +15,10 @@ from central.app import create_app
 from central.settings import CentralSettings
 from cli.grafana import DASHBOARDS
 from tests.dashboards.conftest import load
+from tests.grafana_fake import FakeGrafana, fake_grafana
 from tests.servers import serve_app
 
 ADMIN_TOKEN = "grafana-sync-test-bootstrap"
-
-
-class FakeGrafana(BaseHTTPRequestHandler):
-    """Grafana cannot run here: this fake stands in for its org, datasource, folder and dashboard APIs."""
-
-    orgs: ClassVar[dict[str, int]] = {}
-    state: ClassVar[dict[int, dict[str, dict[str, Any]]]] = {}  # org id -> kind -> uid -> object
-    calls: ClassVar[list[str]] = []
-
-    def _reply(self, status: int, body: object) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _body(self) -> Any:
-        return json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"null")
-
-    def _authorized(self) -> bool:
-        expected = "Basic " + base64.b64encode(b"admin:s3cret").decode()
-        if self.headers.get("authorization") != expected:
-            self._reply(401, {"message": "invalid username or password"})
-            return False
-        return True
-
-    def _org(self) -> dict[str, dict[str, Any]]:
-        org_id = int(self.headers.get("x-grafana-org-id", "1"))
-        return self.state.setdefault(org_id, {"datasources": {}, "folders": {}, "dashboards": {}})
-
-    def do_GET(self) -> None:
-        FakeGrafana.calls.append(f"GET {self.path}")
-        if not self._authorized():
-            return
-        parts = self.path.split("/")
-        if self.path.startswith("/api/orgs/name/"):
-            name = parts[-1]
-            return self._reply(200, {"id": self.orgs[name], "name": name}) if name in self.orgs else \
-                self._reply(404, {"message": "Organization not found"})  # fmt: skip
-        kind = {"datasources": "datasources", "folders": "folders"}[parts[2]]
-        found = self._org()[kind].get(parts[-1])
-        return self._reply(200, found) if found else self._reply(404, {"message": "not found"})
-
-    def do_POST(self) -> None:
-        FakeGrafana.calls.append(f"POST {self.path}")
-        if not self._authorized():
-            return
-        body = self._body()
-        if self.path == "/api/orgs":
-            FakeGrafana.orgs[body["name"]] = len(self.orgs) + 2  # org 1 is Grafana's Main Org.
-            return self._reply(200, {"orgId": self.orgs[body["name"]], "message": "Organization created"})
-        org = self._org()
-        if self.path == "/api/datasources":
-            org["datasources"][body["uid"]] = body
-        elif self.path == "/api/folders":
-            org["folders"][body["uid"]] = body
-        elif self.path == "/api/dashboards/db":
-            assert body["overwrite"] is True and body["folderUid"] in org["folders"], body.get("folderUid")
-            org["dashboards"][body["dashboard"]["uid"]] = body["dashboard"]
-        return self._reply(200, {"status": "success"})
-
-    def do_PUT(self) -> None:
-        FakeGrafana.calls.append(f"PUT {self.path}")
-        if self._authorized():
-            body = self._body()
-            self._org()["datasources"][body["uid"]] = body
-            self._reply(200, {"message": "Datasource updated"})
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 def sync(central: str, grafana: str, auth: str = "admin:s3cret") -> subprocess.CompletedProcess[str]:
@@ -104,13 +30,10 @@ def sync(central: str, grafana: str, auth: str = "admin:s3cret") -> subprocess.C
 
 
 def test_sync_makes_an_org_per_benchhub_org_and_is_idempotent(tmp_path: Path) -> None:
-    FakeGrafana.orgs, FakeGrafana.state, FakeGrafana.calls = {}, {}, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGrafana)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    grafana = f"http://127.0.0.1:{server.server_port}"
     app = create_app(CentralSettings(database_url=f"sqlite:///{tmp_path / 'c.db'}", admin_token=ADMIN_TOKEN))
+    admin = "Basic " + base64.b64encode(b"admin:s3cret").decode()
     try:
-        with serve_app(app) as central:
+        with fake_grafana(expected_auth=admin) as grafana, serve_app(app) as central:
             for name in ("acme", "beta"):
                 httpx.post(f"{central}/api/v1/admin/orgs", json={"name": name},
                            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).raise_for_status()  # fmt: skip
@@ -124,8 +47,6 @@ def test_sync_makes_an_org_per_benchhub_org_and_is_idempotent(tmp_path: Path) ->
             refused = sync(central, grafana, auth="admin:wrong")
             unreachable = sync(central, "http://127.0.0.1:1")
     finally:
-        server.shutdown()
-        server.server_close()
         app.state.engine.dispose()
     assert FakeGrafana.orgs == {"acme": 2, "beta": 3}
     uids = sorted(p.stem for p in DASHBOARDS.glob("*.json"))
