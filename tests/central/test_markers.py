@@ -71,6 +71,7 @@ def test_a_failed_write_is_retried_until_it_lands() -> None:
 
 
 def test_grafana_annotation_is_posted_once_with_tags_even_when_retried() -> None:
+    # Grafana cannot be installed here: a fake of its HTTP API stands in (tests/grafana_fake.py).
     with fake_grafana() as url:
         FakeGrafana.fail_next, FakeGrafana.lose_next = 2, 1
         markers = RunMarkers([GrafanaSink(url, "glsa_test")], retry_delays=(0.1, 0.1, 0.1, 0.1))

@@ -33,6 +33,7 @@ def test_sync_makes_an_org_per_benchhub_org_and_is_idempotent(tmp_path: Path) ->
     app = create_app(CentralSettings(database_url=f"sqlite:///{tmp_path / 'c.db'}", admin_token=ADMIN_TOKEN))
     admin = "Basic " + base64.b64encode(b"admin:s3cret").decode()
     try:
+        # Grafana cannot be installed here: a fake of its HTTP API stands in (tests/grafana_fake.py).
         with fake_grafana(expected_auth=admin) as grafana, serve_app(app) as central:
             for name in ("acme", "beta"):
                 httpx.post(f"{central}/api/v1/admin/orgs", json={"name": name},
