@@ -27,7 +27,8 @@ from sqlalchemy.engine import make_url
 from cli.errors import ConfigError, ServiceError, StackError
 from cli.stack import Stack, StackSettings, free_local_port
 
-DB_KEY, MANIFEST_KEY = "central/central.db", "instance.json"
+MANIFEST_KEY = "instance.json"
+DB_KEYS = {"sqlite": "central/central.db", "postgresql": "central/central.pgdump"}
 
 
 class InstanceSettings(BaseSettings):
@@ -74,14 +75,56 @@ def _creds_file(settings: InstanceSettings, folder: Path) -> Path:
     return path
 
 
-def _sqlite_path(stack: Stack) -> Path:
+def _database(stack: Stack) -> tuple[str, str]:
+    """(backend, location): SQLite's file path, or a libpq URL for pg_dump / pg_restore."""
     url = os.environ.get("BENCHHUB_CENTRAL_DATABASE_URL") or f"sqlite:///{stack.home / 'central.db'}"
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        raise ConfigError(
-            "instance backups copy central's SQLite database; for PostgreSQL use pg_dump beside them"
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and parsed.database:
+        return backend, parsed.database
+    if backend == "postgresql":
+        return backend, parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    raise ConfigError(
+        f"BENCHHUB_CENTRAL_DATABASE_URL: instance backups handle SQLite and PostgreSQL, not {backend}"
+    )
+
+
+def _dump(backend: str, location: str, into: Path) -> bytes:
+    """A consistent copy of central's database while central runs."""
+    if backend == "sqlite":
+        with sqlite3.connect(location) as source, sqlite3.connect(into) as target:
+            source.backup(target)
+    else:
+        _run(
+            ["pg_dump", "--format=custom", "--no-owner", f"--file={into}", f"--dbname={location}"], "pg_dump"
         )
-    return Path(parsed.database)
+    return into.read_bytes()
+
+
+def _load(backend: str, location: str, data: bytes, folder: Path) -> None:
+    """Put the database back (central is stopped)."""
+    if backend == "sqlite":
+        db = Path(location)
+        for extra in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+            extra.unlink(missing_ok=True)
+        tmp_db = db.with_suffix(".restoring")
+        tmp_db.write_bytes(data)
+        tmp_db.replace(db)
+        return
+    dump = folder / "central.pgdump"
+    dump.write_bytes(data)
+    _run(
+        [
+            "pg_restore",
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            f"--dbname={location}",
+            str(dump),
+        ],
+        "pg_restore",
+    )
 
 
 def _run(argv: list[str], what: str) -> None:
@@ -116,16 +159,15 @@ def backup(settings: InstanceSettings, progress: Callable[[str], None]) -> str:
         except ServiceError:
             subprocess.run(["curl", "-s", f"{vm}/snapshot/delete_all"], capture_output=True, check=False)
             raise
-        copy = Path(tmp) / "central.db"
-        progress("central database")
-        with sqlite3.connect(_sqlite_path(stack)) as source, sqlite3.connect(copy) as target:
-            source.backup(target)  # a consistent copy while central runs
-        data = copy.read_bytes()
+        backend, location = _database(stack)
+        progress(f"central's {backend} database")
+        data = _dump(backend, location, Path(tmp) / "central.dump")
         client = settings.s3()
-        key = f"{settings.prefix.strip('/')}/{DB_KEY}"
+        key = f"{settings.prefix.strip('/')}/{DB_KEYS[backend]}"
+        digest = hashlib.sha256(data).hexdigest()
         manifest = {
             "timestamp": stamp,
-            "database": {"key": key, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()},
+            "database": {"key": key, "bytes": len(data), "sha256": digest, "backend": backend},
             "victoria_metrics": dst,
         }
         try:
@@ -160,6 +202,10 @@ def restore(settings: InstanceSettings, expected: str | None, progress: Callable
         )
     if hashlib.sha256(data).hexdigest() != manifest["database"]["sha256"]:
         raise ServiceError(f"{manifest['database']['key']} failed its checksum: not restored")
+    backend, location = _database(stack)
+    if backend != manifest["database"].get("backend", "sqlite"):
+        raise ConfigError(f"the backup holds a {manifest['database'].get('backend', 'sqlite')} database; "
+                          f"central now uses {backend}")  # fmt: skip
     for name in ("agent", "vmagent", "vmalert", "central", "victoria-metrics"):
         progress(f"stopping {name}")
         stack._stop(name)
@@ -176,12 +222,8 @@ def restore(settings: InstanceSettings, expected: str | None, progress: Callable
             ],
             "vmrestore",
         )
-    db = _sqlite_path(stack)
-    for extra in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        extra.unlink(missing_ok=True)
-    tmp_db = db.with_suffix(".restoring")
-    tmp_db.write_bytes(data)
-    tmp_db.replace(db)
+        progress(f"central's {backend} database")
+        _load(backend, location, data, Path(tmp))
     progress("starting the stack")
     try:
         stack.up(progress)

@@ -7,14 +7,18 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
+import pytest
 
 from cli.settings import token_file
 from cli.stack import Stack
 from tests.dashboards import seed
 from tests.dashboards.conftest import load
+from tests.postgres import postgres_cluster
 from tests.s3 import KEY, SECRET, make_bucket, s3_server
 from tests.servers import stack_settings
 
@@ -27,7 +31,34 @@ def bhubctl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
                           timeout=300)  # fmt: skip
 
 
-def test_org_and_instance_backups_from_the_command_line(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def central_database(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """central's database for the stack: its default SQLite file, or a real PostgreSQL database."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    with postgres_cluster() as server:
+        with psycopg.connect(server.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE central")
+        monkeypatch.setenv(
+            "BENCHHUB_CENTRAL_DATABASE_URL", f"{server}/central"
+        )  # the stack's central reads it
+        yield server
+
+
+def lose_central_database(database: str, home: Path) -> None:
+    if database == "sqlite":
+        for db in home.glob("central.db*"):
+            db.unlink()
+        return
+    with psycopg.connect(database.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE central")
+        conn.execute("CREATE DATABASE central")
+
+
+def test_org_and_instance_backups_from_the_command_line(tmp_path: Path, central_database: str) -> None:
     settings = stack_settings(tmp_path / "home", org="inst")
     stack = Stack(settings)
     with s3_server(tmp_path) as (endpoint, _):
@@ -80,8 +111,7 @@ def test_org_and_instance_backups_from_the_command_line(tmp_path: Path) -> None:
             # lose everything: VictoriaMetrics' data and central's database
             stack.down()
             shutil.rmtree(settings.home / "victoria-metrics-data")
-            for db in settings.home.glob("central.db*"):
-                db.unlink()
+            lose_central_database(central_database, settings.home)
             stack.up()
             assert ours() == []
             restored = bhubctl(env, "restore", "--instance")
