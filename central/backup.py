@@ -245,6 +245,16 @@ def stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _exists(client: Any, bucket: str, key: str) -> bool:
+    try:
+        client.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+            return False
+        raise
+    return True
+
+
 def backup_org(session: Session, org: Organization, target: Target, vm_url: str,
                progress: Progress = lambda _w, _n: None) -> BackupManifest:  # fmt: skip
     """Back the org up to ``target``; the manifest goes last, retention is applied after."""
@@ -253,10 +263,8 @@ def backup_org(session: Session, org: Organization, target: Target, vm_url: str,
     try:
         client.head_bucket(Bucket=target.bucket)
         now = utcnow()
-        while client.list_objects_v2(
-            Bucket=target.bucket, Prefix=f"{target.prefix}/{stamp(now)}/", MaxKeys=1
-        ).get("KeyCount", 0):  # a backup of this second exists already: backups are named by the second
-            time.sleep(0.2)
+        while _exists(client, target.bucket, f"{target.prefix}/{stamp(now)}/{SERIES}"):
+            time.sleep(0.2)  # a backup of this second exists already: backups are named by the second
             now = utcnow()
         base = f"{target.prefix}/{stamp(now)}"
         series = _series_count(vm_url, org.name)

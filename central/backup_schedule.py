@@ -39,18 +39,17 @@ class BackupScheduler:
                     manifest = backup.backup_org(session, row.org, target, self._vm)
                     seconds = time.monotonic() - start
                     backup.record_success(session, row.org_id, manifest, seconds)
-                    pruned = backup.prune(target, row.keep_last, row.keep_days, utcnow())
-                    log.info(
-                        "backup of %s: %s in %.1f s; pruned %s",
-                        name,
-                        manifest.timestamp,
-                        seconds,
-                        pruned or "none",
-                    )
+                    log.info("backup of %s: %s in %.1f s", name, manifest.timestamp, seconds)
                 except DomainError as exc:
                     self.failures[name] = self.failures.get(name, 0) + 1
                     log.error("scheduled backup of %s failed: %s", name, exc.detail)
                     session.rollback()
+                    continue
+                try:  # retention only after a complete backup; its failure does not undo that
+                    pruned = backup.prune(target, row.keep_last, row.keep_days, utcnow())
+                    log.info("retention for %s pruned %s", name, pruned or "nothing")
+                except DomainError as exc:
+                    log.warning("retention for %s failed: %s", name, exc.detail)
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):

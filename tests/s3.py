@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import time
@@ -18,15 +20,19 @@ KEY, SECRET = "benchhub-test", "benchhub-test-secret"
 
 
 @contextmanager
-def s3_server(log_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """(endpoint URL, process): the process can be paused (SIGSTOP) to make S3 stop answering."""
+def s3_server(log_dir: Path, auth: bool = False) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """(endpoint URL, process): the process can be paused (SIGSTOP) to make S3 stop answering.
+
+    ``auth``: moto checks signatures and keys (IAM); the first 4 calls are free: the readiness probe and ``make_user``.
+    """
     binary = shutil.which("moto_server") or str(
         Path(__file__).resolve().parents[1] / ".venv" / "bin" / "moto_server"
     )
     port = free_port()
     log = (log_dir / "moto.log").open("w")
+    env = {**os.environ, **({"INITIAL_NO_AUTH_ACTION_COUNT": "4"} if auth else {})}
     proc = subprocess.Popen(
-        [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+        [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -50,3 +56,14 @@ def make_bucket(endpoint: str, name: str) -> None:
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id=KEY, aws_secret_access_key=SECRET)  # fmt: skip
     client.create_bucket(Bucket=name)
+
+
+def make_user(endpoint: str) -> tuple[str, str]:
+    """An IAM user allowed everything on a server started with ``auth``: (key id, secret)."""
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY,
+                       aws_secret_access_key=SECRET)  # fmt: skip
+    iam.create_user(UserName="benchhub")
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy(UserName="benchhub", PolicyName="all", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="benchhub")["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]

@@ -48,6 +48,10 @@ def _backup_org(org: str | None) -> None:
     size = sum(o["bytes"] for o in done["objects"])
     rows = ", ".join(f"{n} {t}" for t, n in done["rows"].items() if n)
     pruned = f"; pruned {', '.join(done['pruned'])}" if done["pruned"] else ""
+    if "prune_error" in done:
+        err_console.print(
+            f"[yellow]warning:[/] the backup is complete; retention failed: {done['prune_error']}"
+        )
     console.print(
         f"{done['org']}: backup {done['timestamp']}: {done['series']} series, {rows}; "
         f"{size / 2**20:.2f} MiB in {done['seconds']:.1f} s{pruned}"

@@ -22,7 +22,7 @@ from central.models import Organization
 from central.settings import CentralSettings
 from tests.dashboards import seed
 from tests.dashboards.conftest import load
-from tests.s3 import KEY, SECRET, make_bucket, s3_server
+from tests.s3 import KEY, SECRET, make_bucket, make_user, s3_server
 from tests.servers import serve_app, victoria_metrics
 
 BOOTSTRAP = "backup-tests-bootstrap-token"
@@ -315,3 +315,38 @@ def test_retention_keeps_the_last_n_and_the_last_d_days(tmp_path: Path) -> None:
     ]  # within 10 days, or among the last 2
     assert not any(backup.stamp(now - timedelta(days=d)) in k for k in keys for d in (40, 20))
     assert "p/20200101T000000Z/series.native" in keys  # not a complete backup: not ours to judge
+
+
+def test_wrong_credentials_fail_clearly_and_leave_earlier_backups(tmp_path: Path) -> None:
+    with s3_server(tmp_path, auth=True) as (endpoint, _), stack(tmp_path / "a") as a:
+        key_id, secret = make_user(endpoint)
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id,
+                     aws_secret_access_key=secret).create_bucket(Bucket="acme-backups")  # fmt: skip
+        acme = a.token("acme")
+        fill(a, "acme", acme, int(time.time()))
+        good = {
+            "bucket": "acme-backups",
+            "endpoint_url": endpoint,
+            "access_key_id": key_id,
+            "secret_access_key": secret,
+        }
+        httpx.put(f"{a.central}/api/v1/backup/target", json=good, headers=acme).raise_for_status()
+        made = run_backup(a, acme)
+        assert "done" in made, made
+        first = made["done"]["timestamp"]
+        for wrong in ({"secret_access_key": "not-the-secret"}, {"access_key_id": "AKIANOSUCHKEY"}):
+            httpx.put(
+                f"{a.central}/api/v1/backup/target", json={**good, **wrong}, headers=acme
+            ).raise_for_status()
+            failed = run_backup(a, acme)
+            assert failed["error"] == "backup_failed", failed
+            assert (
+                "S3 refused (403)" in failed["detail"]
+                and "check the access key, the secret" in failed["detail"]
+            )
+            assert "not-the-secret" not in failed["detail"] and secret not in failed["detail"]
+        # the earlier backup is untouched (checked by key: moto's signature check rejects a '/' in a
+        # listing's prefix, so this server cannot list it)
+        target = backup.Target("acme-backups", "benchhub", endpoint_url=endpoint, access_key_id=key_id,
+                               secret_access_key=secret)  # fmt: skip
+        backup.verify(target, backup.find(target, first))

@@ -158,8 +158,12 @@ def run_backup(
                 lambda: backup.backup_org(own, org_row, target, vm_url, progress)
             )
             backup.record_success(own, org_id, manifest, seconds)
-        pruned = backup.prune(target, keep_last, keep_days, utcnow())
-        return {**manifest.model_dump(mode="json"), "seconds": round(seconds, 3), "pruned": pruned}
+        done = {**manifest.model_dump(mode="json"), "seconds": round(seconds, 3), "pruned": []}
+        try:  # the backup is complete whatever retention does; a failed prune is said, not fatal
+            done["pruned"] = backup.prune(target, keep_last, keep_days, utcnow())
+        except DomainError as exc:
+            done["prune_error"] = exc.detail
+        return done
 
     return StreamingResponse(_streamed(work), media_type="application/x-ndjson")
 
