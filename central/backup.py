@@ -469,6 +469,23 @@ def record_success(session: Session, org_id: int, manifest: BackupManifest, seco
         session.commit()
 
 
-def timed(fn: Callable[[], BackupManifest]) -> tuple[BackupManifest, float]:
+@dataclass(frozen=True)
+class BackupRun:
+    manifest: BackupManifest
+    seconds: float
+    pruned: list[str]
+    prune_error: str | None  # retention failed after the backup completed
+
+
+def run_backup(session: Session, org: Organization, target: Target, keep_last: int, keep_days: int | None,
+               vm_url: str, progress: Progress = lambda _w, _n: None) -> BackupRun:  # fmt: skip
+    """Back up, record the success, then apply retention: what the API and the schedule both do.
+    A failed backup raises; a failed prune after a complete backup is reported, not raised."""
     start = time.monotonic()
-    return fn(), time.monotonic() - start
+    manifest = backup_org(session, org, target, vm_url, progress)
+    seconds = time.monotonic() - start
+    record_success(session, org.id, manifest, seconds)
+    try:
+        return BackupRun(manifest, seconds, prune(target, keep_last, keep_days, utcnow()), None)
+    except DomainError as exc:
+        return BackupRun(manifest, seconds, [], exc.detail)

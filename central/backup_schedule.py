@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from central import backup
 from central.errors import DomainError
-from central.models import BackupTarget, utcnow
+from central.models import BackupTarget
 from exporter.metrics import BACKUP_FAILURES, BACKUP_LAST_BYTES, BACKUP_LAST_DURATION, BACKUP_LAST_SUCCESS
 
 log = logging.getLogger("central.backups")
@@ -35,21 +34,16 @@ class BackupScheduler:
             for row in targets:
                 name, target = row.org.name, backup.Target.of(row)
                 try:
-                    start = time.monotonic()
-                    manifest = backup.backup_org(session, row.org, target, self._vm)
-                    seconds = time.monotonic() - start
-                    backup.record_success(session, row.org_id, manifest, seconds)
-                    log.info("backup of %s: %s in %.1f s", name, manifest.timestamp, seconds)
+                    run = backup.run_backup(session, row.org, target, row.keep_last, row.keep_days, self._vm)
                 except DomainError as exc:
                     self.failures[name] = self.failures.get(name, 0) + 1
                     log.error("scheduled backup of %s failed: %s", name, exc.detail)
                     session.rollback()
                     continue
-                try:  # retention only after a complete backup; its failure does not undo that
-                    pruned = backup.prune(target, row.keep_last, row.keep_days, utcnow())
-                    log.info("retention for %s pruned %s", name, pruned or "nothing")
-                except DomainError as exc:
-                    log.warning("retention for %s failed: %s", name, exc.detail)
+                log.info("backup of %s: %s in %.1f s; pruned %s", name, run.manifest.timestamp, run.seconds,
+                         run.pruned or "nothing")  # fmt: skip
+                if run.prune_error is not None:
+                    log.warning("retention for %s failed: %s", name, run.prune_error)
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):

@@ -25,7 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from cli.errors import ConfigError, ServiceError, StackError
-from cli.stack import Stack, StackSettings, free_local_port
+from cli.stack import Stack, StackSettings, free_local_port, write_secret
 
 MANIFEST_KEY = "instance.json"
 DB_KEYS = {"sqlite": "central/central.db", "postgresql": "central/central.pgdump"}
@@ -65,13 +65,11 @@ class InstanceSettings(BaseSettings):
 
 
 def _creds_file(settings: InstanceSettings, folder: Path) -> Path:
+    """vmbackup's and vmrestore's credentials file (AWS ini), readable by its owner only."""
     path = folder / "credentials"
     secret = settings.secret_access_key.get_secret_value() if settings.secret_access_key else ""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(
-            f"[default]\naws_access_key_id={settings.access_key_id or ''}\naws_secret_access_key={secret}\n"
-        )
+    ini = f"[default]\naws_access_key_id={settings.access_key_id or ''}\naws_secret_access_key={secret}"
+    write_secret(path, ini, keep=False)
     return path
 
 

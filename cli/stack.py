@@ -235,7 +235,7 @@ class Stack:
             path.mkdir(parents=True, exist_ok=True)
         self.render_scrape_config()
         self.render_rules()
-        _write_secret(admin_token_file(self.home), secrets.token_urlsafe(32), keep=True)
+        write_secret(admin_token_file(self.home), secrets.token_urlsafe(32), keep=True)
         started: list[Service] = []
         try:
             for service in services:
@@ -279,7 +279,7 @@ class Stack:
                     raise StackError(
                         f"central refused a token for {org!r} ({minted.status_code}): {minted.text}"
                     )
-                _write_secret(path, minted.json()["token"], keep=False)
+                write_secret(path, minted.json()["token"], keep=False)
                 progress(f"central: {role} token of org {org} written to {path}")
 
     def _start(self, service: Service) -> None:
@@ -377,7 +377,7 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _write_secret(path: Path, value: str, keep: bool) -> None:
+def write_secret(path: Path, value: str, keep: bool) -> None:
     """Write a secret readable by its owner only; with ``keep``, an existing one stays."""
     if keep and path.exists():
         return

@@ -154,15 +154,14 @@ def run_backup(
         with sessions() as own:
             org_row = own.get(Organization, org_id)
             assert org_row is not None
-            manifest, seconds = backup.timed(
-                lambda: backup.backup_org(own, org_row, target, vm_url, progress)
-            )
-            backup.record_success(own, org_id, manifest, seconds)
-        done = {**manifest.model_dump(mode="json"), "seconds": round(seconds, 3), "pruned": []}
-        try:  # the backup is complete whatever retention does; a failed prune is said, not fatal
-            done["pruned"] = backup.prune(target, keep_last, keep_days, utcnow())
-        except DomainError as exc:
-            done["prune_error"] = exc.detail
+            run = backup.run_backup(own, org_row, target, keep_last, keep_days, vm_url, progress)
+        done = {
+            **run.manifest.model_dump(mode="json"),
+            "seconds": round(run.seconds, 3),
+            "pruned": run.pruned,
+        }
+        if run.prune_error is not None:  # the backup is complete whatever retention did
+            done["prune_error"] = run.prune_error
         return done
 
     return StreamingResponse(_streamed(work), media_type="application/x-ndjson")
