@@ -34,6 +34,12 @@ class Layout:
         self.x = self.y = self.row_h = 0
         self.next_id = 1
 
+    def grid(self, board: Any, panels: list[Any], w: int = 12, h: int = 8) -> Any:
+        """``board`` with ``panels`` placed, ``w`` x ``h`` each."""
+        for panel in panels:
+            board = board.with_panel(self.place(panel, w, h))
+        return board
+
     def place(self, panel: Any, w: int, h: int) -> Any:
         if self.x + w > 24:
             self.x, self.y, self.row_h = 0, self.y + self.row_h, 0
@@ -195,8 +201,7 @@ def run_detail() -> Any:
                target(f"sum by (device) (rate({m.HOST_NETWORK['bytes_recv'].name}[$__rate_interval]) {on_host})", "in {{device}}"),
                target(f"sum by (device) (rate({m.HOST_NETWORK['bytes_sent'].name}[$__rate_interval]) {on_host})", "out {{device}}", ref="B")),
     ]  # fmt: skip
-    for panel in panels:
-        d = d.with_panel(lay.place(panel, 12, 8))
+    d = lay.grid(d, panels)
     results = (table.Panel().title("Results of the run").datasource(DS)
                .with_target(target(f"last_over_time({q.VALUE}{{{run}}}[$__range])", ref="A", instant=True, fmt="table"))
                .with_transformation(dm.DataTransformerConfig(id_val="organize", options={
@@ -233,8 +238,7 @@ def hosts() -> Any:
         series("Context switches", "ops", target(
             f"rate({m.HOST_CONTEXT_SWITCHES.name}[$__rate_interval]) {on}", "{{instance}}")),
     ]  # fmt: skip
-    for panel in panels:
-        d = d.with_panel(lay.place(panel, 12, 8))
+    d = lay.grid(d, panels)
     return d
 
 
@@ -267,8 +271,7 @@ def containers() -> Any:
                target(f"rate({m.CONTAINER_FS_READS.name}{{{sel}}}[$__rate_interval])", "{{name}} read"),
                target(f"rate({m.CONTAINER_FS_WRITES.name}{{{sel}}}[$__rate_interval])", "{{name}} write", ref="B")),
     ]  # fmt: skip
-    for panel in panels:
-        d = d.with_panel(lay.place(panel, 12, 8))
+    d = lay.grid(d, panels)
     runtime = (
         stat.Panel()
         .title("Container runtime reachable")
@@ -310,8 +313,7 @@ def self_monitoring() -> Any:
             f"histogram_quantile(0.99, sum by (le, route) (rate({m.CENTRAL_REQUEST_DURATION.name}_bucket[$__rate_interval])))",
             "{{route}}")),
     ]  # fmt: skip
-    for panel in panels:
-        d = d.with_panel(lay.place(panel, 12, 8))
+    d = lay.grid(d, panels)
     return d
 
 

@@ -43,6 +43,11 @@ def stack_settings(home: Path, **overrides: Any) -> StackSettings:
     )  # fmt: skip
 
 
+def stack_env(settings: StackSettings) -> dict[str, str]:
+    """The BENCHHUB_STACK_* variables that make a child bhubctl see this very stack."""
+    return {f"BENCHHUB_STACK_{k.upper()}": str(v) for k, v in settings.model_dump().items() if k != "home"}
+
+
 def seed_token(database_url: str, org: str, role: str = "admin") -> str:
     """A new token of ``org`` (created if new), written straight into central's database."""
     from central import auth, db

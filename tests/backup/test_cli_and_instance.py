@@ -20,7 +20,7 @@ from tests.dashboards import seed
 from tests.dashboards.conftest import load
 from tests.postgres import postgres_cluster
 from tests.s3 import KEY, SECRET, make_bucket, s3_server
-from tests.servers import stack_settings
+from tests.servers import stack_env, stack_settings
 
 # what the test loaded (vmalert's recorded baselines of the same org keep changing; not those)
 MATCH = '{__name__=~"benchhub_benchmark_value|benchhub_benchmark_iterations|benchhub_run_info",org="inst"}'
@@ -72,8 +72,7 @@ def test_org_and_instance_backups_from_the_command_line(tmp_path: Path, central_
                    "COLUMNS": "200", "BENCHHUB_BACKUP_SECRET_ACCESS_KEY": SECRET,
                    "BENCHHUB_BACKUP_BUCKET": "ops-bucket", "BENCHHUB_BACKUP_ENDPOINT": endpoint,
                    "BENCHHUB_BACKUP_ACCESS_KEY_ID": KEY,
-                   **{f"BENCHHUB_STACK_{k.upper()}": str(v) for k, v in settings.model_dump().items()
-                      if k != "home"}}  # fmt: skip
+                   **stack_env(settings)}  # fmt: skip
             load(vm, seed.benchmark_lines(seed.runs(int(time.time()), count=4), org="inst"))
 
             def ours() -> list[str]:

@@ -16,7 +16,7 @@ import pytest
 from cli.errors import StackError
 from cli.stack import Stack
 from tests.e2e.conftest import LiveStack
-from tests.servers import stack_settings
+from tests.servers import stack_env, stack_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -35,12 +35,7 @@ def test_up_twice_starts_nothing_new(live: LiveStack) -> None:
 
 
 def test_status_command(live: LiveStack) -> None:
-    env = {**live.env(), **{f"BENCHHUB_STACK_{k}": str(v) for k, v in {
-        "HOME": live.stack.home, "VM_PORT": live.stack.settings.vm_port,
-        "VMAGENT_PORT": live.stack.settings.vmagent_port,
-        "CENTRAL_PORT": live.stack.settings.central_port, "AGENT_PORT": live.stack.settings.agent_port,
-        "VMALERT_PORT": live.stack.settings.vmalert_port,
-    }.items()}}  # fmt: skip
+    env = {**live.env(), **stack_env(live.stack.settings)}
     proc = subprocess.run([sys.executable, "-m", "cli.main", "stack", "status"], env=env,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -201,7 +196,7 @@ def test_the_readme_demo_runs_a_real_benchmark_into_victoriametrics(tmp_path: Pa
     settings = stack_settings(tmp_path / "home")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("BENCHHUB_")},
            "BENCHHUB_HOME": str(settings.home), "GOCACHE": str(tmp_path / "gocache"),
-           **{f"BENCHHUB_STACK_{k.upper()}": str(v) for k, v in settings.model_dump().items() if k != "home"}}  # fmt: skip
+           **stack_env(settings)}  # fmt: skip
     root = Path(__file__).resolve().parents[2]
     try:
         demo = subprocess.run(["bash", str(root / "stack" / "demo.sh")], env=env, capture_output=True, text=True,
