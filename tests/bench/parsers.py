@@ -1,7 +1,8 @@
 """make bench-parsers: parser throughput and memory on large outputs.
 
-1. a 1,000,000-line ``go test -bench -benchmem -count 100`` output (10,000 benchmarks x 100
-   repeats, with headers, logs and PASS lines between them);
+1. a 1,000,000-line ``go test -bench -benchmem`` output of 10,000 benchmarks run 100 times
+   over (the runs concatenated, so each benchmark's lines are far apart), with headers, logs
+   and PASS lines between them;
 2. a ~50 MB pytest-benchmark JSON (benchmarks with their per-round ``data``).
 Each is parsed in a fresh process; memory is that process's peak RSS growth from reading the
 file to the end of parsing ("peak"), and the growth over the RSS that holds the text once it
@@ -23,18 +24,36 @@ GO_LINES = 1_000_000
 PYTEST_BYTES = 50_000_000
 
 
+def _go_number(x: float) -> str:
+    """A value as Go's testing package prints it (fewer decimals for bigger values)."""
+    for limit, decimals in ((999.95, 0), (99.995, 1), (9.9995, 2), (0.99995, 3)):
+        if x >= limit:
+            return f"{x:.{decimals}f}"
+    return f"{x:.4f}"
+
+
 def write_go(path: Path) -> None:
+    """Like ``go test -bench . -benchmem`` run 100 times over: every benchmark has its own
+    speed (ns/op varies from line to line), allocation profile and iteration count."""
     rng = random.Random(1)
+    benchmarks = []
+    for b in range(10_000):
+        speed = 10 ** rng.uniform(0.5, 6)  # 3 ns/op to 1 ms/op
+        iterations = max(1, int(1e9 / speed)) // 10 * 10 or 1
+        allocs = rng.choice((0, 0, 1, 2, 3, 5, 8, 13))
+        benchmarks.append(
+            (f"BenchmarkCase{b}/size={b % 7}-2", speed, iterations, allocs * rng.choice((8, 16, 64)), allocs)
+        )
     with path.open("w") as fh:
         fh.write("goos: linux\ngoarch: amd64\npkg: example.com/big\ncpu: bench\n")
         lines = 4
         while lines < GO_LINES - 2:
-            for b in range(10_000):
+            for b, (name, speed, iterations, size, allocs) in enumerate(benchmarks):
                 if lines >= GO_LINES - 2:
                     break
-                ns = 1000 + rng.random() * 50
+                ns = _go_number(speed * rng.lognormvariate(0, 0.05))
                 fh.write(
-                    f"BenchmarkCase{b}/size={b % 7}-2   \t 1000000\t {ns:.1f} ns/op\t  64 B/op\t  2 allocs/op\n"
+                    f"{name}   \t{iterations:>10}\t{ns:>10} ns/op\t{size:>6} B/op\t{allocs:>4} allocs/op\n"
                 )
                 lines += 1
                 if b % 1000 == 0:

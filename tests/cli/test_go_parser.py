@@ -1,10 +1,14 @@
 import statistics
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from central.schemas import ResultIn
 from cli.errors import ParseError
+from cli.parsers import go
 from cli.parsers.go import parse
 
 DATA = Path(__file__).parents[1] / "data" / "go"
@@ -61,3 +65,64 @@ def test_malformed_result_line_names_the_line(text: str, match: str) -> None:
 def test_name_only_lines_of_logging_benchmarks_are_skipped() -> None:
     results = parse("BenchmarkX\n    x_test.go:3: hi\nBenchmarkX-4  10  7 ns/op\n")
     assert [(r.benchmark, r.value, r.labels) for r in results] == [("BenchmarkX", 7.0, {"procs": "4"})]
+
+
+# Lines of go test output, plain and odd: the grid reader must agree with the line reader.
+NAMES = st.sampled_from(
+    ["BenchmarkA", "BenchmarkA-2", "BenchmarkA-4", "BenchmarkB/n=10-2", "Benchmark", "BenchmarkÜ-2"]
+)
+UNITS = st.sampled_from(["ns/op", "B/op", "allocs/op", "MB/s", "widgets/op"])
+NUMBERS = st.sampled_from(["1", "2.5", "1052", "0", "-0", "1e3", "3_0", "7"])
+SPACE = st.sampled_from([" ", "\t", "  \t", " \t "])
+COUNTS = st.sampled_from(["1", "10", "100", "999999999", str(2**40), str(10**20), "0"])
+
+
+@st.composite
+def result_line(draw: st.DrawFn, numbers: st.SearchStrategy[str] = NUMBERS) -> str:
+    pairs = draw(st.lists(st.tuples(numbers, UNITS), min_size=1, max_size=3))
+    fields = [draw(NAMES), draw(COUNTS)] + [x for pair in pairs for x in pair]
+    return "".join(f + draw(SPACE) for f in fields).rstrip(" \t" if draw(st.booleans()) else "")
+
+
+OTHER_LINES = st.sampled_from([
+    "", "PASS", "ok  \texample.com/x\t1.2s", "goos: linux", "pkg: example.com/x", "cpu: Intel(R) Xeon(R)",
+    "BenchmarkA", "BenchmarkA-2 some words here", "BenchmarkA 12", "    x_test.go:3: a log line",
+    "--- FAIL: BenchmarkA-2", "--- FAIL: BenchmarkB/n=10-2", "    x_test.go:9: it broke", "\x1c", "a\0b",
+])  # fmt: skip
+
+
+def _outcome(text: str, grid: bool) -> object:
+    try:
+        return go._parse(text, grid=grid)
+    except ParseError as exc:
+        return str(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(result_line() | result_line() | OTHER_LINES, max_size=60), chunk=st.integers(1, 400))
+def test_the_grid_reads_what_the_line_reader_reads(lines: list[str], chunk: int) -> None:
+    text = "\n".join(lines) + "\n"
+    with patch.object(go, "_CHUNK", chunk):
+        assert _outcome(text, grid=True) == _outcome(text, grid=False)
+
+
+BAD = st.sampled_from(["abc", "nan", "inf", "1e400", "1.2.3"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(lines=st.lists(result_line() | result_line(BAD) | OTHER_LINES, min_size=1, max_size=30))
+def test_bad_values_are_the_same_error_either_way(lines: list[str]) -> None:
+    text = "\n".join(lines) + "\n"
+    with patch.object(go, "_CHUNK", 100):
+        assert _outcome(text, grid=True) == _outcome(text, grid=False)
+
+
+def test_thousands_of_benchmarks_read_line_by_line() -> None:
+    """A FAIL line sends its chunk to the line reader; its 3,000 series keep their counts."""
+    lines = [f"BenchmarkCase{i}-2\t{i + 1}\t{i}.5 ns/op\t8 B/op" for i in range(1500)] * 2
+    text = "--- FAIL: BenchmarkBroken\n    x_test.go:1: no\n" + "\n".join(lines) + "\n"
+    results = parse(text)
+    assert len(results) == 3001
+    last = find(results, "BenchmarkCase1499", "time", procs="2")
+    assert (last.iterations, last.samples, last.value) == (3000, [1499.5, 1499.5], 1499.5)
+    assert find(results, "BenchmarkBroken", "time").error == "x_test.go:1: no"
