@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
@@ -59,9 +59,12 @@ def arr(value: object, where: str) -> list[object]:
 
 def num(value: object, where: str) -> float:
     """A finite number (bools are not numbers)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ParseError(f"{where}: expected a finite number, got {_shown(value)}")
-    return float(value)
+    try:
+        if not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value):
+            return float(value)
+    except OverflowError:  # an int beyond any float
+        pass
+    raise ParseError(f"{where}: expected a finite number, got {_shown(value)}")
 
 
 def opt_num(value: object, where: str) -> float | None:
@@ -82,7 +85,17 @@ def string(value: object, where: str) -> str:
 
 
 def nums(value: object, where: str) -> list[float]:
-    return [num(item, f"{where}[{i}]") for i, item in enumerate(arr(value, where))]
+    """Finite numbers; the bad item's index named. Plain lists (the common case) are checked in
+    C: the per-item path, which names the item, runs only when something is off."""
+    items = arr(value, where)
+    try:
+        if set(map(type, items)) <= {float, int}:
+            numbers = cast(list[float], items)
+            if all(map(math.isfinite, numbers)):
+                return list(map(float, numbers))
+    except OverflowError:  # an int too big for a float
+        pass
+    return [num(item, f"{where}[{i}]") for i, item in enumerate(items)]
 
 
 def flat(value: object) -> str:
