@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
@@ -15,7 +15,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import DataError, StatementError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from central import db
 from central.api.routes import admin, alerts, backups, nodes, runs
@@ -68,6 +70,46 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(500, "internal", "central failed to handle the request; see its log")
 
 
+class _Admission:
+    """Body size limit, admission and request metrics, as plain ASGI middleware (Starlette's
+    BaseHTTPMiddleware costs a task group and a stream per request: a fifth of central's CPU).
+
+    Admission: a request holds at most one pooled connection at a time; with no more requests
+    at work than connections, a worker thread never waits for a connection that a request
+    stuck behind it in the thread pool holds (the pool/thread-pool deadlock under load).
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, metrics: CentralMetrics) -> None:
+        self.app, self.max_body_bytes, self.metrics = app, max_body_bytes, metrics
+        self.admission = asyncio.Semaphore(db.WORKER_THREADS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
+        if length and length.isdigit() and int(length) > self.max_body_bytes:
+            exc = PayloadTooLarge(f"request body over {self.max_body_bytes} bytes; send smaller batches")
+            await _error(exc.status_code, exc.code, exc.detail)(scope, receive, send)
+            return
+        status = 500  # unless the app starts a response
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        start = time.perf_counter()
+        try:
+            async with self.admission:  # at most as many requests at work as the pool has connections
+                await self.app(scope, receive, sending)
+        finally:
+            template = getattr(scope.get("route"), "path_format", "unmatched")
+            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.latency.labels(scope["method"], template).observe(time.perf_counter() - start)
+
+
 def create_app(settings: CentralSettings) -> FastAPI:
     """Build central: migrate the database, wire routes, errors, limits and metrics."""
     engine = db.make_engine(settings.database_url)
@@ -110,27 +152,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
     registry.register(BackupMetrics(sessions, lambda: scheduler.failures if scheduler else {}))
     _install_error_handlers(app)
 
-    # Admission: a request holds at most one pooled connection at a time; with no more requests
-    # at work than connections, a worker thread never waits for a connection that a request
-    # stuck behind it in the thread pool holds (the pool/thread-pool deadlock under load).
-    admission = asyncio.Semaphore(db.WORKER_THREADS)
-
-    @app.middleware("http")
-    async def limits_and_metrics(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_body_bytes:
-            exc = PayloadTooLarge(f"request body over {settings.max_body_bytes} bytes; send smaller batches")
-            return _error(exc.status_code, exc.code, exc.detail)
-        start = time.perf_counter()
-        async with admission:  # at most as many requests at work as the pool has connections
-            response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path_format", "unmatched")
-        metrics.requests.labels(request.method, template, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, template).observe(time.perf_counter() - start)
-        return response
+    app.add_middleware(_Admission, max_body_bytes=settings.max_body_bytes, metrics=metrics)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
