@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.exc import DataError, StatementError
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -110,8 +112,13 @@ class _Admission:
             self.metrics.latency.labels(scope["method"], template).observe(time.perf_counter() - start)
 
 
-def create_app(settings: CentralSettings) -> FastAPI:
-    """Build central: migrate the database, wire routes, errors, limits and metrics."""
+def create_app(settings: CentralSettings, schedule_backups: bool = True) -> FastAPI:
+    """Build central: migrate the database, wire routes, errors, limits and metrics.
+
+    ``schedule_backups=False``: the workers of ``serve --workers N``, whose parent runs the
+    one backup schedule. Under ``PROMETHEUS_MULTIPROC_DIR`` (set by that parent) the request
+    metrics of every worker are shared through files and /metrics reports their sum.
+    """
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
     sinks: list[Sink] = []
@@ -123,7 +130,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
     markers = RunMarkers(sinks)
     sessions = db.session_factory(engine)
     scheduler = None
-    if settings.backup_interval_hours and settings.vm_url:
+    if schedule_backups and settings.backup_interval_hours and settings.vm_url:
         scheduler = BackupScheduler(sessions, settings.vm_url, settings.backup_interval_hours * 3600)
 
     @asynccontextmanager
@@ -149,7 +156,10 @@ def create_app(settings: CentralSettings) -> FastAPI:
     disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = CollectorRegistry()
     metrics = CentralMetrics(registry)
-    registry.register(BackupMetrics(sessions, lambda: scheduler.failures if scheduler else {}))
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()  # what /metrics shows: the sum over the workers' files
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    registry.register(BackupMetrics(sessions))
     _install_error_handlers(app)
 
     app.add_middleware(_Admission, max_body_bytes=settings.max_body_bytes, metrics=metrics)

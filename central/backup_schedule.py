@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from central import backup
@@ -26,7 +26,6 @@ class BackupScheduler:
         self._sessions, self._vm, self._interval = sessions, vm_url, interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.failures: dict[str, int] = {}
 
     def run_once(self) -> None:
         with self._sessions() as session:
@@ -36,9 +35,14 @@ class BackupScheduler:
                 try:
                     run = backup.run_backup(session, row.org, target, row.keep_last, row.keep_days, self._vm)
                 except DomainError as exc:
-                    self.failures[name] = self.failures.get(name, 0) + 1
                     log.error("scheduled backup of %s failed: %s", name, exc.detail)
                     session.rollback()
+                    session.execute(
+                        update(BackupTarget)
+                        .where(BackupTarget.org_id == row.org_id)
+                        .values(failures=BackupTarget.failures + 1)
+                    )
+                    session.commit()
                     continue
                 log.info("backup of %s: %s in %.1f s; pruned %s", name, run.manifest.timestamp, run.seconds,
                          run.pruned or "nothing")  # fmt: skip
@@ -67,15 +71,14 @@ class BackupScheduler:
 class BackupMetrics(Collector):
     """The last complete backup of every org with a bucket, read from central's database at scrape."""
 
-    def __init__(self, sessions: Callable[[], Session], failures: Callable[[], dict[str, int]]) -> None:
-        self._sessions, self._failures = sessions, failures
+    def __init__(self, sessions: Callable[[], Session]) -> None:
+        self._sessions = sessions
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         last = GaugeMetricFamily(BACKUP_LAST_SUCCESS.family, BACKUP_LAST_SUCCESS.help, labels=["org"])
         took = GaugeMetricFamily(BACKUP_LAST_DURATION.family, BACKUP_LAST_DURATION.help, labels=["org"])
         size = GaugeMetricFamily(BACKUP_LAST_BYTES.family, BACKUP_LAST_BYTES.help, labels=["org"])
         failed = CounterMetricFamily(BACKUP_FAILURES.family, BACKUP_FAILURES.help, labels=["org"])
-        failures = self._failures()
         with self._sessions() as session:
             for row in session.scalars(select(BackupTarget)):
                 org = row.org.name
@@ -83,5 +86,5 @@ class BackupMetrics(Collector):
                     last.add_metric([org], row.last_success_at.timestamp())
                     took.add_metric([org], row.last_duration_seconds or 0.0)
                     size.add_metric([org], float(row.last_bytes or 0))
-                failed.add_metric([org], failures.get(org, 0))
+                failed.add_metric([org], row.failures)
         yield from (last, took, size, failed)

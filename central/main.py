@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
+import socket
 import sys
+import tempfile
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
+from uvicorn.supervisors import Multiprocess
 
 from central import auth, db
 from central.app import create_app
+from central.backup_schedule import BackupScheduler
 from central.errors import DomainError
 from central.schemas import Role
 from central.settings import CentralSettings
@@ -93,13 +99,71 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "admin":
         _admin(settings, args)
         return
+    if settings.workers > 1:
+        _serve_workers(settings)
+        return
     app = create_app(settings)
-    # Requests make many short-lived objects: fewer, larger young collections, and start-up's
-    # long-lived objects (routes, models, metadata) kept out of every full collection.
+    _tune_gc()
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+def _tune_gc() -> None:
+    """Requests make many short-lived objects: fewer, larger young collections, and start-up's
+    long-lived objects (routes, models, metadata) kept out of every full collection."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+def worker_app() -> FastAPI:
+    """One worker of ``serve --workers N`` (uvicorn imports it in each process)."""
+    app = create_app(CentralSettings(), schedule_backups=False)
+    _tune_gc()
+    return app
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The workers' shared listening socket, made as TCP explicitly: uvicorn's own leaves its
+    protocol 0, so asyncio skips TCP_NODELAY on every connection and each keep-alive response
+    waits ~40 ms for the client's delayed ACK (uvicorn issue 3149)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(f"error: cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve_workers(settings: CentralSettings) -> None:
+    """N worker processes on one socket; this parent migrates the database first (workers
+    would race to), runs the one backup schedule, and gives them a folder for their metrics."""
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine)
+    scheduler = None
+    if settings.backup_interval_hours and settings.vm_url:
+        scheduler = BackupScheduler(
+            db.session_factory(engine), settings.vm_url, settings.backup_interval_hours * 3600
+        )
+        scheduler.start()
+    sock = listening_socket(settings.host, settings.port)
+    try:
+        with tempfile.TemporaryDirectory(prefix="benchhub-central-metrics-") as shared:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared  # read by the workers' prometheus_client
+            os.environ["BENCHHUB_CENTRAL_LISTEN"] = settings.listen  # --listen, for the workers
+            config = uvicorn.Config(
+                "central.main:worker_app", factory=True, workers=settings.workers,
+                host=settings.host, port=settings.port, log_level="info",
+            )  # fmt: skip
+            Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
+        if scheduler is not None:
+            scheduler.stop()
+        engine.dispose()
 
 
 if __name__ == "__main__":

@@ -219,6 +219,7 @@ class BackupTarget(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_duration_seconds: Mapped[float | None] = mapped_column(Float)
     last_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")  # scheduled backups that failed
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     org: Mapped[Organization] = relationship(lazy="joined")

@@ -29,6 +29,9 @@ class CentralSettings(BaseSettings):
         default=None, description="a Grafana service account token (Editor), or 'user:password'"
     )
     max_body_bytes: int = 8 * 1024 * 1024
+    workers: int = Field(
+        default=1, ge=1, le=64, description="API processes: one per core serves the most (metrics are summed)"
+    )
     backup_interval_hours: float | None = Field(
         default=None, gt=0, le=24 * 365, description="back up every org with a bucket this often; none: never"
     )

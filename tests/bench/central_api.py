@@ -1,7 +1,7 @@
 """make bench-central: run creation + a 20-result upload, on SQLite and on PostgreSQL.
 
-central runs as its own process (uvicorn, one worker) on this 2-core machine; the load
-comes from this process over loopback.
+central runs as its own server (``bhub-central serve``, with 1 and with 2 worker processes)
+on this 2-core machine; the load comes from this process over loopback.
 1. throughput: CLIENTS concurrent clients each create a run and upload 20 results, as fast
    as they can, for SECONDS; reports runs/s and result writes/s;
 2. latency at a fixed rate: RATE requests/s (alternating run creation and 20-result
@@ -12,6 +12,7 @@ Goals (issue 5): >= 1,000 result writes/s; p99 < 50 ms at 200 req/s. Prints a ta
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -35,11 +36,15 @@ BATCH = {"results": [{"benchmark": f"BenchmarkCase{i}", "measure": "time", "unit
 
 
 @contextmanager
-def central(database_url: str) -> Iterator[str]:
+def central(database_url: str, workers: int) -> Iterator[str]:
     """central serving ``database_url``; a writer token of org 'bench' goes in AUTH."""
     AUTH["Authorization"] = f"Bearer {seed_token(database_url, 'bench', 'writer')}"
     port = free_port()
-    env = {**os.environ, "BENCHHUB_CENTRAL_DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        "BENCHHUB_CENTRAL_DATABASE_URL": database_url,
+        "BENCHHUB_CENTRAL_WORKERS": str(workers),
+    }
     proc = subprocess.Popen([sys.executable, "-m", "central.main", "serve", "--listen", f"127.0.0.1:{port}"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -131,28 +136,55 @@ async def fixed_rate(url: str) -> tuple[float, float, int, int]:
     return statistics.median(latencies) * 1e3, latencies[int(0.99 * len(latencies)) - 1] * 1e3, late, failed
 
 
-def main() -> None:
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp, postgres_cluster() as pg:
-        import psycopg
+@contextmanager
+def database(name: str, tmp: str, workers: int) -> Iterator[str]:
+    """A fresh database for each row: no row runs beside another's autovacuum or checkpoint."""
+    if name == "sqlite":
+        yield f"sqlite:///{tmp}/central{workers}.db"
+        return
+    import psycopg
 
+    with postgres_cluster() as pg:
         with psycopg.connect(pg.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
             conn.execute("CREATE DATABASE bench")
-        for name, url in (("sqlite", f"sqlite:///{tmp}/central.db"), ("postgresql", f"{pg}/bench")):
-            print(f"{name}: throughput ...", file=sys.stderr, flush=True)
-            with central(url) as api:
-                runs_per_s = asyncio.run(throughput(api))
-                print(f"{name}: {RATE} req/s for {SECONDS} s ...", file=sys.stderr, flush=True)
-                p50, p99, late, failed = asyncio.run(fixed_rate(api))
-            rows.append((name, runs_per_s, p50, p99, late, failed))
+        yield f"{pg}/bench"
+
+
+def measure_one(name: str, workers: int) -> None:
+    """Child process: one row (a fresh load generator each, no garbage of earlier rows)."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        database(name, tmp, workers) as url,
+        central(url, workers) as api,
+    ):
+        runs_per_s = asyncio.run(throughput(api))
+        print(f"{name}, {workers} worker(s): {RATE} req/s for {SECONDS} s ...", file=sys.stderr, flush=True)
+        p50, p99, late, failed = asyncio.run(fixed_rate(api))
+    print(json.dumps([name, workers, runs_per_s, p50, p99, late, failed]))
+
+
+def main() -> None:
+    rows = []
+    for workers in (1, 2):
+        for name in ("sqlite", "postgresql"):
+            print(f"{name}, {workers} worker(s): throughput ...", file=sys.stderr, flush=True)
+            out = subprocess.run(
+                [sys.executable, "-m", "tests.bench.central_api", "--one", name, str(workers)],
+                check=True, stdout=subprocess.PIPE, text=True,
+            ).stdout  # fmt: skip
+            rows.append(json.loads(out.splitlines()[-1]))
     print(f"central on {os.cpu_count()} cores; {CLIENTS} clients; a run = create + {RESULTS}-result upload")
-    print(f"{'database':<12}{'runs/s':>9}{'results/s':>11}{f'p50 ms @{RATE}/s':>16}{f'p99 ms @{RATE}/s':>16}"
-          f"{'late':>6}{'errors':>8}")  # fmt: skip
-    for name, runs_per_s, p50, p99, late, failed in rows:
+    print(f"{'database':<12}{'workers':>8}{'runs/s':>9}{'results/s':>11}{f'p50 ms @{RATE}/s':>16}"
+          f"{f'p99 ms @{RATE}/s':>16}{'late':>6}{'errors':>8}")  # fmt: skip
+    for name, workers, runs_per_s, p50, p99, late, failed in rows:
         print(
-            f"{name:<12}{runs_per_s:>9.1f}{runs_per_s * RESULTS:>11.0f}{p50:>16.1f}{p99:>16.1f}{late:>6}{failed:>8}"
+            f"{name:<12}{workers:>8}{runs_per_s:>9.1f}{runs_per_s * RESULTS:>11.0f}{p50:>16.1f}{p99:>16.1f}"
+            f"{late:>6}{failed:>8}"
         )
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--one"]:
+        measure_one(sys.argv[2], int(sys.argv[3]))
+    else:
+        main()
