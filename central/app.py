@@ -74,7 +74,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 class _Admission:
     """Body size limit, admission and request metrics, as plain ASGI middleware (Starlette's
-    BaseHTTPMiddleware costs a task group and a stream per request: a fifth of central's CPU).
+    BaseHTTPMiddleware costs a task group and a stream per request).
 
     Admission: a request holds at most one pooled connection at a time; with no more requests
     at work than connections, a worker thread never waits for a connection that a request
@@ -129,9 +129,7 @@ def create_app(settings: CentralSettings, schedule_backups: bool = True) -> Fast
         sinks.append(GrafanaSink(settings.grafana_url, token))
     markers = RunMarkers(sinks)
     sessions = db.session_factory(engine)
-    scheduler = None
-    if schedule_backups and settings.backup_interval_hours and settings.vm_url:
-        scheduler = BackupScheduler(sessions, settings.vm_url, settings.backup_interval_hours * 3600)
+    scheduler = BackupScheduler.of(settings, sessions) if schedule_backups else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

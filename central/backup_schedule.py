@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from central import backup
 from central.errors import DomainError
 from central.models import BackupTarget
+from central.settings import CentralSettings
 from exporter.metrics import BACKUP_FAILURES, BACKUP_LAST_BYTES, BACKUP_LAST_DURATION, BACKUP_LAST_SUCCESS
 
 log = logging.getLogger("central.backups")
@@ -26,6 +27,13 @@ class BackupScheduler:
         self._sessions, self._vm, self._interval = sessions, vm_url, interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def of(cls, settings: CentralSettings, sessions: Callable[[], Session]) -> BackupScheduler | None:
+        """The schedule the settings ask for (an interval and a VictoriaMetrics), or None."""
+        if settings.backup_interval_hours and settings.vm_url:
+            return cls(sessions, settings.vm_url, settings.backup_interval_hours * 3600)
+        return None
 
     def run_once(self) -> None:
         with self._sessions() as session:

@@ -143,11 +143,8 @@ def _serve_workers(settings: CentralSettings) -> None:
     would race to), runs the one backup schedule, and gives them a folder for their metrics."""
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
-    scheduler = None
-    if settings.backup_interval_hours and settings.vm_url:
-        scheduler = BackupScheduler(
-            db.session_factory(engine), settings.vm_url, settings.backup_interval_hours * 3600
-        )
+    scheduler = BackupScheduler.of(settings, db.session_factory(engine))
+    if scheduler is not None:
         scheduler.start()
     sock = listening_socket(settings.host, settings.port)
     try:
