@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +15,22 @@ from fastapi import FastAPI
 
 from cli.stack import StackSettings
 from tests.conftest import free_port
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[Any], what: str, timeout: float = 30) -> None:
+    """Until ``url`` answers 200; RuntimeError if ``proc`` exits or ``timeout`` passes first."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"{what} did not start")
+        time.sleep(0.1)
 
 
 @contextmanager
@@ -72,8 +89,6 @@ def victoria_metrics(root: Path) -> Iterator[str]:
     import shutil
     import subprocess
 
-    import httpx
-
     if shutil.which("victoria-metrics") is None:
         raise RuntimeError("victoria-metrics missing: run 'make setup' (apt-get install victoria-metrics)")
     port = free_port()
@@ -85,16 +100,7 @@ def victoria_metrics(root: Path) -> Iterator[str]:
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"victoria-metrics did not start; see {root / 'vm.log'}")
-            time.sleep(0.1)
+        wait_until_up(f"{url}/health", proc, f"victoria-metrics (see {root / 'vm.log'})")
         yield url
     finally:
         proc.terminate()

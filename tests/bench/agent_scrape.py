@@ -29,6 +29,7 @@ import psutil
 
 from tests.conftest import free_port
 from tests.podman import IMAGE, podman_service
+from tests.servers import wait_until_up
 
 SCRAPES = 300
 RESULT_RUNS, RESULTS, WATCHED, CONTAINERS = 10, 100, (1, 20), 10
@@ -39,16 +40,7 @@ NODE_EXPORTER = "prometheus-node-exporter"
 def server(argv: list[str], url: str, env: dict[str, str] | None = None) -> Iterator[psutil.Process]:
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"{argv[0]} did not start")
-            time.sleep(0.1)
+        wait_until_up(url, proc, argv[0])
         yield psutil.Process(proc.pid)
     finally:
         proc.terminate()

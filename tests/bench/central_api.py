@@ -24,11 +24,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
-import httpx
 
 from tests.conftest import free_port
 from tests.postgres import postgres_cluster
-from tests.servers import seed_token
+from tests.servers import seed_token, wait_until_up
 
 CLIENTS, SECONDS, RATE, RESULTS, SENDERS = 8, 10, 200, 20, 32
 RUN = {"project": "api", "target": "t", "commit": "c0ffee", "branch": "main", "host": "h",
@@ -53,16 +52,7 @@ def central(database_url: str, workers: int) -> Iterator[str]:
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("central did not start")
-            time.sleep(0.1)
+        wait_until_up(f"{url}/healthz", proc, "central")
         yield url
     finally:
         proc.terminate()

@@ -20,7 +20,7 @@ from central.main import listening_socket, worker_app
 from tests.backup.test_org_backup import BOOTSTRAP, Stack, configure
 from tests.conftest import free_port
 from tests.s3 import s3_server
-from tests.servers import victoria_metrics
+from tests.servers import victoria_metrics, wait_until_up
 
 
 def _metric(text: str, name: str) -> float:
@@ -41,14 +41,7 @@ def test_workers_share_a_socket_their_metrics_and_one_backup_schedule(tmp_path: 
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline, "central with two workers did not start"
-                    time.sleep(0.2)
+            wait_until_up(f"{url}/healthz", server, "central with two workers", timeout=60)
             workers = [
                 p for p in psutil.Process(server.pid).children() if "spawn_main" in " ".join(p.cmdline())
             ]
