@@ -9,6 +9,7 @@ import os
 import socket
 import sys
 import tempfile
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -123,30 +124,57 @@ def worker_app() -> FastAPI:
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """The workers' shared listening socket, made as TCP explicitly: uvicorn's own leaves its
-    protocol 0, so asyncio skips TCP_NODELAY on every connection and each keep-alive response
-    waits ~40 ms for the client's delayed ACK (uvicorn issue 3149)."""
+    """A listening socket of the workers (bound; each worker's uvicorn calls listen).
+
+    SO_REUSEPORT: every worker has its own socket on the address and the kernel spreads new
+    connections over them. Workers sharing one socket do not share the load: a worker woken
+    for a burst of connections accepts them all, and keep-alive clients then stay on it (8
+    benchmark clients all landed on one of two workers). Made as TCP explicitly: uvicorn's own
+    socket leaves its protocol 0, so asyncio skips TCP_NODELAY on every connection and each
+    keep-alive response waits ~40 ms for the client's delayed ACK (uvicorn issue 3149).
+    """
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    sock = socket.socket(family, kind, proto)
+    sock = _WorkerSocket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind(address)
     except OSError as exc:
         sock.close()
         raise SystemExit(f"error: cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.set_inheritable(True)
     return sock
 
 
+class _WorkerSocket(socket.socket):
+    """A socket that a spawned worker receives as a new socket on the same address, not as a
+    copy of this one (uvicorn hands sockets to its workers by pickling them)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        host, port = self.getsockname()[:2]
+        return listening_socket, (host, port)
+
+
+def _answers(host: str, port: int) -> bool:
+    """Whether a server already accepts connections on host:port (a central with workers
+    there would share its port with this one: SO_REUSEPORT lets it)."""
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
 def _serve_workers(settings: CentralSettings) -> None:
-    """N worker processes on one socket; this parent migrates the database first (workers
+    """N worker processes on one address; this parent migrates the database first (workers
     would race to), runs the one backup schedule, and gives them a folder for their metrics."""
+    if _answers(settings.host, settings.port):
+        raise SystemExit(f"error: cannot listen on {settings.listen}: another server answers there")
+    sock = listening_socket(settings.host, settings.port)  # holds the port; each worker gets its own
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
     scheduler = BackupScheduler.of(settings, db.session_factory(engine))
     if scheduler is not None:
         scheduler.start()
-    sock = listening_socket(settings.host, settings.port)
     try:
         with tempfile.TemporaryDirectory(prefix="benchhub-central-metrics-") as shared:
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared  # read by the workers' prometheus_client

@@ -33,6 +33,24 @@ def wait_until_up(url: str, proc: subprocess.Popen[Any], what: str, timeout: flo
         time.sleep(0.1)
 
 
+def wait_for_workers(port: int, workers: int, proc: subprocess.Popen[Any], timeout: float = 60) -> None:
+    """Until ``workers`` sockets listen on ``port`` (central's workers each have their own; a
+    connection made before the last one listens stays with the others)."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while True:
+        listening = sum(
+            c.status == psutil.CONN_LISTEN and getattr(c.laddr, "port", None) == port
+            for c in psutil.net_connections("tcp")
+        )
+        if listening >= workers:
+            return
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"{listening} of central's {workers} workers listen on port {port}")
+        time.sleep(0.1)
+
+
 @contextmanager
 def serve_app(app: FastAPI) -> Iterator[str]:
     port = free_port()

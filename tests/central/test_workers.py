@@ -1,4 +1,4 @@
-"""bhub-central serve --workers N: real worker processes sharing one socket, their metrics
+"""bhub-central serve --workers N: real worker processes sharing one port, their metrics
 and the parent's one backup schedule."""
 
 from __future__ import annotations
@@ -16,18 +16,26 @@ import httpx
 import psutil
 import pytest
 
-from central.main import listening_socket, worker_app
+from central.main import listening_socket, main, worker_app
 from tests.backup.test_org_backup import BOOTSTRAP, Stack, configure
 from tests.conftest import free_port
 from tests.s3 import s3_server
-from tests.servers import victoria_metrics, wait_until_up
+from tests.servers import victoria_metrics, wait_for_workers, wait_until_up
 
 
 def _metric(text: str, name: str) -> float:
     return next(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + " "))
 
 
-def test_workers_share_a_socket_their_metrics_and_one_backup_schedule(tmp_path: Path) -> None:
+def _connections(worker: psutil.Process, port: int) -> int:
+    return sum(
+        1
+        for c in worker.net_connections("tcp")
+        if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
+    )
+
+
+def test_workers_share_the_port_their_metrics_and_one_backup_schedule(tmp_path: Path) -> None:
     with s3_server(tmp_path) as (endpoint, _), victoria_metrics(tmp_path) as vm:
         port = free_port()
         env = {
@@ -42,10 +50,22 @@ def test_workers_share_a_socket_their_metrics_and_one_backup_schedule(tmp_path: 
         url = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(f"{url}/healthz", server, "central with two workers", timeout=60)
+            wait_for_workers(port, 2, server)
             workers = [
                 p for p in psutil.Process(server.pid).children() if "spawn_main" in " ".join(p.cmdline())
             ]
             assert len(workers) == 2
+            # 40 keep-alive connections at once are spread over both workers (sharing one socket,
+            # the worker woken first accepted nearly all of them)
+            clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+            try:
+                held, deadline = [0, 0], time.monotonic() + 10
+                while sum(held) < 40 and time.monotonic() < deadline:
+                    held = [_connections(w, port) for w in workers]
+                assert sum(held) == 40 and min(held) >= 8, held
+            finally:
+                for client in clients:
+                    client.close()
 
             stack = Stack(vm, url, None)
             broken = stack.token("broken")
@@ -110,3 +130,18 @@ def test_a_taken_port_is_one_line() -> None:
         taken.listen()
         with pytest.raises(SystemExit, match=r"cannot listen on 127.0.0.1:\d+: Address already in use"):
             listening_socket("127.0.0.1", taken.getsockname()[1])
+
+
+def test_a_port_where_a_server_answers_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """SO_REUSEPORT would let the workers bind beside another central's: they check first."""
+    monkeypatch.setenv("BENCHHUB_HOME", str(tmp_path))
+    monkeypatch.setenv("BENCHHUB_CENTRAL_WORKERS", "2")
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        with pytest.raises(
+            SystemExit, match=rf"cannot listen on 127.0.0.1:{port}: another server answers there"
+        ):
+            main(["serve", "--listen", f"127.0.0.1:{port}"])
