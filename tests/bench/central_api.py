@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from typing import Any
 
 import aiohttp
@@ -108,18 +108,21 @@ async def throughput(url: str) -> float:
 
 async def fixed_rate(url: str) -> tuple[float, float, int, int]:
     """Open loop: request i is due at start + i/RATE whatever came before; its latency runs from
-    that moment, so time spent waiting for a free connection counts (no coordinated omission).
-    A fixed set of SENDERS connections sends them: a client juggling hundreds of pending
-    requests burns the CPU central needs (httpx so took 18 s of CPU to central's 15 s).
-    The first WARMUP seconds at the rate open the connections and are not counted."""
+    that moment, so time spent waiting for a free sender counts (no coordinated omission).
+    SENDERS clients with a connection each take the due requests in turn (like many agents,
+    each with its own connection; one pool would send nearly all through the few connections
+    freed last, on whichever worker holds them). A fixed set, not a task per request: a client
+    juggling hundreds of pending requests burns the CPU central needs (httpx so took 18 s of
+    CPU to central's 15 s). The first WARMUP seconds open the connections and are not counted."""
     latencies: list[float] = []
     late = failed = 0
     total, first_counted = RATE * (WARMUP + SECONDS), RATE * WARMUP
-    async with _session(url, SENDERS) as client:
-        run_ids = [await _create(client) for _ in range(total)]
+    async with AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(_session(url, 1)) for _ in range(SENDERS)]
+        run_ids = [await _create(clients[0]) for _ in range(total)]
         due: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
 
-        async def sender() -> None:
+        async def sender(client: aiohttp.ClientSession) -> None:
             nonlocal failed
             while (item := await due.get()) is not None:
                 index, slot = item
@@ -134,7 +137,7 @@ async def fixed_rate(url: str) -> tuple[float, float, int, int]:
                 if index >= first_counted:
                     latencies.append(time.monotonic() - slot)
 
-        senders = [asyncio.create_task(sender()) for _ in range(SENDERS)]
+        senders = [asyncio.create_task(sender(client)) for client in clients]
         begin = time.monotonic()
         for index in range(total):
             slot = begin + index / RATE
