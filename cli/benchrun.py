@@ -45,18 +45,26 @@ class RunOutcome:
 def _execute_target(
     name: str, target: Target, cwd: Path, echo: Callable[[bytes], None], on_spawn: Callable[[int], None]
 ) -> tuple[Execution, list[ResultIn], str | None]:
-    """Run the target (repeats for 'command'); return the last execution, results, error."""
+    """Run the target (repeats for 'command': the last execution, with the CPU and peak RSS of
+    all of them); return that execution, the results, a parse error."""
     if target.framework == "command":
         timed: list[Execution] = []
-        outputs: list[str] = []
+        executions: list[Execution] = []
         for index in range(target.warmup + target.repeat):
             ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn)
-            outputs.append(ex.output)
+            executions.append(ex)
             if ex.exit_code != 0:
                 break
             if index >= target.warmup:
                 timed.append(ex)
-        combined = replace(ex, output="".join(outputs), wall_seconds=sum(t.wall_seconds for t in timed))
+        combined = replace(
+            ex,
+            output="".join(e.output for e in executions),
+            wall_seconds=sum(t.wall_seconds for t in timed),
+            user_seconds=sum(e.user_seconds for e in executions),  # warm-ups included, as the agent's
+            system_seconds=sum(e.system_seconds for e in executions),
+            max_rss_bytes=max(e.max_rss_bytes for e in executions),
+        )
         return combined, timing_results(name, timed) if ex.exit_code == 0 else [], None
     started = time.time()
     ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn)
@@ -96,6 +104,27 @@ class _AgentWatch:
         except ServiceError as exc:
             self.warnings.append(f"{exc}; the run's CPU and memory are not recorded")
             return None
+
+
+def with_exact_usage(sampled: RunResources | None, ex: Execution) -> RunResources | None:
+    """The agent's figures, raised to what the command's own rusage shows.
+
+    The agent samples the process tree every half second and misses what lives in between
+    (a command of a few milliseconds had 0 s of CPU, 0 bytes and 0 processes); rusage from
+    wait4 is exact for the CPU of the command and its waited-for children and for the peak RSS
+    of its largest process, so the sampled figures are at least those.
+    """
+    if sampled is None:
+        return None
+    return sampled.model_copy(
+        update={
+            "cpu_user_seconds": max(sampled.cpu_user_seconds, ex.user_seconds),
+            "cpu_system_seconds": max(sampled.cpu_system_seconds, ex.system_seconds),
+            "max_rss_bytes": max(sampled.max_rss_bytes, ex.max_rss_bytes),
+            "max_processes": max(sampled.max_processes, 1),
+            "max_threads": max(sampled.max_threads, 1),
+        }
+    )
 
 
 def _failed_results(results: list[ResultIn]) -> str | None:
@@ -145,7 +174,7 @@ def run_target(
             run.id, RunTransition(state=RunState.cancelled, message=reason, resources=resources)
         )
         raise Cancelled(f"run {run.id} cancelled: {reason}") from None
-    resources = watcher.finish()
+    resources = with_exact_usage(watcher.finish(), ex)
     output_path.write_text(ex.output, encoding="utf-8")
     if results:
         (run_dir / "results.json").write_text(json.dumps([r.model_dump() for r in results], indent=1))

@@ -184,6 +184,11 @@ def test_command_framework_times_repeats(live: LiveStack, repo: tuple[Path, str]
     assert {r["measure"] for r in results} == {"time", "cpu_time", "user_time", "system_time", "max_rss"}
     series = live.wait_for_series(f'benchhub_benchmark_value{{run_id="{run["id"]}"}}', 5)
     assert {s["metric"]["unit"] for s in series} == {"seconds", "bytes"}
+    # each repetition ends between two of the agent's samples: the run's figures come from rusage
+    used, timed = run["resources"], {r["measure"]: r for r in results}
+    assert used["cpu_user_seconds"] >= sum(timed["user_time"]["samples"])
+    assert used["cpu_system_seconds"] >= sum(timed["system_time"]["samples"])
+    assert used["max_rss_bytes"] >= timed["max_rss"]["max"] > 0 and used["max_processes"] >= 1
 
 
 def test_results_read_from_a_file_the_real_tool_wrote(live: LiveStack, repo: tuple[Path, str]) -> None:
