@@ -113,7 +113,8 @@ class RunCreate(BaseModel):
 
 
 class RunResources(BaseModel):
-    """What the run's process tree used, as the agent sampled it (totals and peaks)."""
+    """What the run's process tree used: the agent's samples (totals and peaks), raised to the
+    command's own rusage (exact CPU, largest process's peak RSS) where that is higher."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
