@@ -64,7 +64,8 @@ def run(
     if (used := outcome.run.resources) is not None:
         err_console.print(
             f"resources: {used.cpu_user_seconds:.2f} s user, {used.cpu_system_seconds:.2f} s system CPU; "
-            f"peak RSS {used.max_rss_bytes / 2**20:.1f} MiB; up to {used.max_processes} processes"
+            f"peak RSS {used.max_rss_bytes / 2**20:.1f} MiB; up to {used.max_processes} "
+            f"process{'' if used.max_processes == 1 else 'es'}"
         )
     for warning in outcome.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}")
