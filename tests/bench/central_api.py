@@ -19,11 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from typing import Any
 
 import aiohttp
+import psutil
 
 from tests.conftest import free_port
 from tests.postgres import postgres_cluster
@@ -39,8 +40,9 @@ BATCH_BODY = json.dumps(BATCH).encode()
 
 
 @contextmanager
-def central(database_url: str, workers: int) -> Iterator[str]:
-    """central serving ``database_url``; a writer token of org 'bench' goes in AUTH."""
+def central(database_url: str, workers: int) -> Iterator[tuple[str, Callable[[], float]]]:
+    """central serving ``database_url`` (its URL, and the CPU seconds its processes used so
+    far); a writer token of org 'bench' goes in AUTH."""
     AUTH["Authorization"] = f"Bearer {seed_token(database_url, 'bench', 'writer')}"
     port = free_port()
     env = {
@@ -54,7 +56,8 @@ def central(database_url: str, workers: int) -> Iterator[str]:
     try:
         wait_until_up(f"{url}/healthz", proc, "central")
         wait_for_workers(port, workers, proc)
-        yield url
+        processes = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        yield url, lambda: sum(sum(p.cpu_times()[:2]) for p in processes)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -106,14 +109,15 @@ async def throughput(url: str) -> float:
     return done / (time.monotonic() - start)
 
 
-async def fixed_rate(url: str) -> tuple[float, float, int, int]:
+async def fixed_rate(url: str, cpu: Callable[[], float]) -> tuple[float, float, float, int, int]:
     """Open loop: request i is due at start + i/RATE whatever came before; its latency runs from
     that moment, so time spent waiting for a free sender counts (no coordinated omission).
     SENDERS clients with a connection each take the due requests in turn (like many agents,
     each with its own connection; one pool would send nearly all through the few connections
     freed last, on whichever worker holds them). A fixed set, not a task per request: a client
     juggling hundreds of pending requests burns the CPU central needs (httpx so took 18 s of
-    CPU to central's 15 s). The first WARMUP seconds open the connections and are not counted."""
+    CPU to central's 15 s). The first WARMUP seconds open the connections and are not counted.
+    Also returns central's CPU milliseconds per request over the phase."""
     latencies: list[float] = []
     late = failed = 0
     total, first_counted = RATE * (WARMUP + SECONDS), RATE * WARMUP
@@ -138,6 +142,7 @@ async def fixed_rate(url: str) -> tuple[float, float, int, int]:
                     latencies.append(time.monotonic() - slot)
 
         senders = [asyncio.create_task(sender(client)) for client in clients]
+        cpu_before = cpu()
         begin = time.monotonic()
         for index in range(total):
             slot = begin + index / RATE
@@ -150,8 +155,10 @@ async def fixed_rate(url: str) -> tuple[float, float, int, int]:
         for _ in senders:
             due.put_nowait(None)
         await asyncio.gather(*senders)
+        cpu_per_request = (cpu() - cpu_before) / total * 1e3
     latencies.sort()
-    return statistics.median(latencies) * 1e3, latencies[int(0.99 * len(latencies)) - 1] * 1e3, late, failed
+    p50, p99 = statistics.median(latencies) * 1e3, latencies[int(0.99 * len(latencies)) - 1] * 1e3
+    return p50, p99, cpu_per_request, late, failed
 
 
 @contextmanager
@@ -173,12 +180,12 @@ def measure_one(name: str, workers: int) -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         database(name, tmp, workers) as url,
-        central(url, workers) as api,
+        central(url, workers) as (api, cpu),
     ):
         runs_per_s = asyncio.run(throughput(api))
         print(f"{name}, {workers} worker(s): {RATE} req/s for {SECONDS} s ...", file=sys.stderr, flush=True)
-        p50, p99, late, failed = asyncio.run(fixed_rate(api))
-    print(json.dumps([name, workers, runs_per_s, p50, p99, late, failed]))
+        p50, p99, cpu_ms, late, failed = asyncio.run(fixed_rate(api, cpu))
+    print(json.dumps([name, workers, runs_per_s, p50, p99, cpu_ms, late, failed]))
 
 
 def main() -> None:
@@ -193,12 +200,13 @@ def main() -> None:
             rows.append(json.loads(out.splitlines()[-1]))
     print(f"central on {os.cpu_count()} cores; {CLIENTS} clients; a run = create + {RESULTS}-result upload")
     print(f"{'database':<12}{'workers':>8}{'runs/s':>9}{'results/s':>11}{f'p50 ms @{RATE}/s':>16}"
-          f"{f'p99 ms @{RATE}/s':>16}{'late':>6}{'errors':>8}")  # fmt: skip
-    for name, workers, runs_per_s, p50, p99, late, failed in rows:
+          f"{f'p99 ms @{RATE}/s':>16}{'CPU ms/req':>12}{'late':>6}{'errors':>8}")  # fmt: skip
+    for name, workers, runs_per_s, p50, p99, cpu_ms, late, failed in rows:
         print(
             f"{name:<12}{workers:>8}{runs_per_s:>9.1f}{runs_per_s * RESULTS:>11.0f}{p50:>16.1f}{p99:>16.1f}"
-            f"{late:>6}{failed:>8}"
+            f"{cpu_ms:>12.2f}{late:>6}{failed:>8}"
         )
+    print("CPU ms/req: central's processes, at the fixed rate (PostgreSQL's own CPU not included)")
 
 
 if __name__ == "__main__":
