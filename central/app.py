@@ -21,16 +21,18 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from central import db
+from central import db, repository
 from central.api.routes import admin, alerts, backups, nodes, runs
 from central.auth import TokenCache
 from central.backup_schedule import BackupMetrics, BackupScheduler
 from central.errors import DomainError, PayloadTooLarge, Unauthorized
-from central.markers import GrafanaSink, RunMarkers, Sink, VictoriaMetricsSink
+from central.markers import GrafanaSink, RunMarkers, Sink
 from central.metrics import CentralMetrics
 from central.models import utcnow
 from central.schemas import ErrorPublic
+from central.series import VictoriaMetricsSink
 from central.settings import CentralSettings
+from central.sweeper import AbandonedRuns
 
 log = logging.getLogger("central")
 
@@ -121,14 +123,20 @@ def create_app(settings: CentralSettings, schedule_backups: bool = True) -> Fast
     """
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
+    sessions = db.session_factory(engine)
     sinks: list[Sink] = []
-    if settings.vm_url:
-        sinks.append(VictoriaMetricsSink(settings.vm_url))
+    if settings.write_url:
+        sinks.append(VictoriaMetricsSink(
+            settings.write_url, lambda run_id: repository.streamed_results(sessions, run_id)
+        ))  # fmt: skip
     if settings.grafana_url:
         token = settings.grafana_token.get_secret_value() if settings.grafana_token else None
         sinks.append(GrafanaSink(settings.grafana_url, token))
     markers = RunMarkers(sinks)
-    sessions = db.session_factory(engine)
+    abandoned = AbandonedRuns(
+        sessions, markers, settings.abandon_grace_seconds,
+        settings.abandon_default_timeout_seconds, settings.abandon_sweep_seconds,
+    )  # fmt: skip
     scheduler = BackupScheduler.of(settings, sessions) if schedule_backups else None
 
     @asynccontextmanager
@@ -136,16 +144,19 @@ def create_app(settings: CentralSettings, schedule_backups: bool = True) -> Fast
         # as many worker threads as the pool has connections (see db.make_engine)
         anyio.to_thread.current_default_thread_limiter().total_tokens = db.WORKER_THREADS
         markers.start()
+        abandoned.start()
         if scheduler is not None:
             scheduler.start()
         yield
         if scheduler is not None:
             scheduler.stop()
+        abandoned.stop()
         markers.stop()
 
     app = FastAPI(title="BenchHub central", version="1", docs_url="/docs", lifespan=lifespan)
     app.state.settings = settings
     app.state.markers = markers
+    app.state.abandoned = abandoned
     app.state.tokens = TokenCache()
     app.state.clock = utcnow
     app.state.engine = engine

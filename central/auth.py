@@ -44,6 +44,9 @@ class Principal:
         return self.org_id is None
 
     def may(self, role: Role) -> bool:
+        """reader < writer < admin; an agent token does agent things only, and only it does them."""
+        if Role.agent in (role, self.role):
+            return self.role == role
         return RANK[self.role] >= RANK[role]
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -47,6 +48,8 @@ from central.models import (
     utcnow,
 )  # fmt: skip
 from central.schemas import BackupManifest, BackupObject
+
+log = logging.getLogger("central.backup")
 
 FORMAT = 1
 SERIES, ROWS, MANIFEST = "series.native", "rows.jsonl", "manifest.json"
@@ -379,10 +382,23 @@ def _insert_new(session: Session, model: Any, values: dict[str, Any], unique: li
     session.execute(insert.on_conflict_do_nothing(index_elements=unique))
 
 
-def _restore_row(
-    session: Session, org_id: int, table: str, row: dict[str, Any], projects: dict[int, int]
-) -> None:
-    """One row into the org, by natural keys: ids made by another database never collide."""
+@dataclass
+class _Restoring:
+    """What a restore learned so far: the org's project ids by the backup's ids, its run ids."""
+
+    org_id: int
+    projects: dict[int, int] = field(default_factory=dict)
+    runs: set[str] = field(default_factory=set)
+    skipped: int = 0  # rows naming runs or projects that are not this org's (a crafted backup)
+
+
+def _restore_row(session: Session, state: _Restoring, table: str, row: dict[str, Any]) -> bool:
+    """One row into the org, by natural keys: ids made by another database never collide.
+
+    Nothing reaches another org: projects and runs are made in this org, a run id that another
+    org holds is not touched, and results go only into runs of this org. False: row skipped.
+    """
+    org_id, projects = state.org_id, state.projects
     if table == "projects":
         old = row.pop("id")
         found = session.scalar(
@@ -395,8 +411,17 @@ def _restore_row(
             )
         projects[old] = int(found)  # type: ignore[arg-type]
     elif table == "runs":
+        if row.get("project_id") not in projects:
+            return False
         _insert_new(session, Run, {**row, "project_id": projects[row["project_id"]]}, ["id"])
+        owner = session.scalar(select(Project.org_id).join(Run, Run.project_id == Project.id)
+                               .where(Run.id == row["id"]))  # fmt: skip
+        if owner != org_id:
+            return False  # the id is another org's run: left alone
+        state.runs.add(row["id"])
     elif table == "results":
+        if row.get("run_id") not in state.runs:
+            return False
         row.pop("id")
         _insert_new(session, Result, row, ["run_id", "key"])
     elif table == "nodes":
@@ -415,6 +440,7 @@ def _restore_row(
             session.add(Event(**{**row, "at": at, "org_id": org_id}))
     else:
         raise BackupCorrupt(f"rows: unknown table {table!r}")
+    return True
 
 
 def restore_org(session: Session, org: Organization, target: Target, manifest: BackupManifest, vm_url: str,
@@ -425,7 +451,9 @@ def restore_org(session: Session, org: Organization, target: Target, manifest: B
     by_name = {obj.key.rsplit("/", 1)[-1]: obj for obj in manifest.objects}
     try:
         with httpx.Client(timeout=httpx.Timeout(60, write=600, read=600)) as http:
-            response = http.post(f"{vm_url}/api/v1/import/native",
+            # extra_label overrides the org label of every imported series: a backup's series land
+            # in the restoring org whatever their labels say
+            response = http.post(f"{vm_url}/api/v1/import/native", params={"extra_label": f"org={org.name}"},
                                  content=_object_chunks(client, target, by_name[SERIES].key))  # fmt: skip
             if response.status_code >= 300:
                 raise BackupFailed(
@@ -435,7 +463,7 @@ def restore_org(session: Session, org: Organization, target: Target, manifest: B
     except httpx.HTTPError as exc:
         raise BackupFailed(f"VictoriaMetrics at {vm_url} failed during the restore: {exc}") from None
     restored: dict[str, int] = {}
-    projects: dict[int, int] = {}
+    state = _Restoring(org.id)
     lines = _lines(_object_chunks(client, target, by_name[ROWS].key))
     header = json.loads(next(lines))
     if header.get("benchhub_backup") != FORMAT:
@@ -444,9 +472,15 @@ def restore_org(session: Session, org: Organization, target: Target, manifest: B
         )
     for line in lines:
         item = json.loads(line)
-        _restore_row(session, org.id, item["table"], item["row"], projects)
-        restored[item["table"]] = restored.get(item["table"], 0) + 1
+        if _restore_row(session, state, item["table"], item["row"]):
+            restored[item["table"]] = restored.get(item["table"], 0) + 1
+        else:
+            state.skipped += 1
     session.commit()
+    if state.skipped:
+        log.warning("backup %s for org %s: %d rows name runs or projects not of this org; skipped",
+                    manifest.timestamp, org.name, state.skipped)  # fmt: skip
+        restored["skipped"] = state.skipped
     return restored
 
 

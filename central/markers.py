@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import httpx
 from grafana_client.api import GrafanaApi
 
 from central.schemas import RunPublic
@@ -60,20 +59,6 @@ class Sink(Protocol):
         """Deliver the run's marker; raise on failure (it is tried again)."""
 
     def close(self) -> None: ...
-
-
-class VictoriaMetricsSink:
-    name = "victoriametrics"
-
-    def __init__(self, vm_url: str) -> None:
-        self.url = f"{vm_url.rstrip('/')}/api/v1/import/prometheus"
-        self._http = httpx.Client(timeout=10)
-
-    def send(self, run: RunPublic, retry: bool) -> None:
-        self._http.post(self.url, content=marker_text(run)).raise_for_status()  # idempotent: same samples
-
-    def close(self) -> None:
-        self._http.close()
 
 
 class GrafanaSink:

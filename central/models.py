@@ -89,6 +89,9 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # how long its runner may take; past it (and a grace) central fails the run as abandoned
+    timeout_seconds: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(String(20))  # 'abandoned': failed by central
 
     project: Mapped[Project] = relationship(lazy="joined")
 

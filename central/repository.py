@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from central.auth import Principal
 from central.errors import BadRequest, Conflict, NotFound
 from central.models import Event, Project, Result, Run, utcnow
 from central.schemas import (
+    ABANDONED,
     ALLOWED_TRANSITIONS,
     MAX_RAW_OUTPUT,
     ResultIn,
@@ -45,6 +47,8 @@ def run_public(run: Run) -> RunPublic:
         created_at=run.created_at,
         started_at=run.started_at,
         finished_at=run.finished_at,
+        timeout_seconds=run.timeout_seconds,
+        reason=run.reason,
     )
 
 
@@ -116,6 +120,7 @@ def create_run(session: Session, data: RunCreate, principal: Principal) -> Run:
         parser=data.parser,
         labels=data.labels,
         state=data.state.value,
+        timeout_seconds=data.timeout_seconds,
         created_at=now,
         started_at=now if data.state == RunState.running else None,
     )
@@ -174,6 +179,9 @@ def transition(session: Session, org_id: int, run_id: str, change: RunTransition
     run = get_run(session, org_id, run_id)
     old = RunState(run.state)
     allowed = ALLOWED_TRANSITIONS[old]
+    if run.reason == ABANDONED:  # its runner, late but alive, still says how the run ended
+        allowed = ALLOWED_TRANSITIONS[RunState.running]
+        run.reason = None
     if change.state not in allowed:
         names = ", ".join(sorted(s.value for s in allowed)) or "none (the run is over)"
         raise Conflict(f"run {run_id} is {old.value}; it can move to: {names}")
@@ -198,12 +206,54 @@ def transition(session: Session, org_id: int, run_id: str, change: RunTransition
     return run
 
 
+def abandon_overdue(
+    session: Session, now: datetime, default_seconds: float, grace_seconds: float
+) -> list[Run]:
+    """Fail every unfinished run past its timeout plus ``grace_seconds`` (runs without a timeout:
+    ``default_seconds``), reason 'abandoned'; its runner may still deliver late. The runs failed.
+
+    Each run moves with a compare-and-set update (state unchanged since read), so several
+    workers sweeping at once fail a run once and log one event.
+    """
+    horizon = now - timedelta(seconds=grace_seconds)
+    candidates = session.scalars(
+        select(Run).where(Run.state.in_([RunState.queued.value, RunState.running.value]))
+        .where(Run.created_at < horizon)
+    ).all()  # fmt: skip
+    failed = []
+    for run in candidates:
+        allowed = run.timeout_seconds if run.timeout_seconds is not None else default_seconds
+        if run.created_at + timedelta(seconds=allowed + grace_seconds) >= now:
+            continue
+        message = (f"abandoned: no runner said how the run ended within its {allowed:g} s timeout "
+                   f"and {grace_seconds:g} s of grace; late results are still accepted")  # fmt: skip
+        old, org_id = run.state, run.project.org_id
+        moved = session.execute(
+            update(Run).where(Run.id == run.id, Run.state == old)
+            .values(state=RunState.failed.value, reason=ABANDONED, message=message, finished_at=now)
+        )  # fmt: skip
+        if moved.rowcount == 1:  # type: ignore[attr-defined]
+            session.add(Event(
+                org_id=org_id, subject="run", subject_id=run.id, from_state=old,
+                to_state=RunState.failed.value, actor="central", at=now,
+            ))  # fmt: skip
+            failed.append(run.id)
+    session.commit()
+    if not failed:
+        return []
+    return list(
+        session.scalars(select(Run).where(Run.id.in_(failed)).execution_options(populate_existing=True))
+    )
+
+
 def add_results(session: Session, org_id: int, run_id: str, results: Sequence[ResultIn]) -> int:
     """Store a batch; results already stored for the run (same key) are kept, not duplicated."""
     run = get_run(session, org_id, run_id)
-    if RunState(run.state) not in (RunState.queued, RunState.running):
+    if RunState(run.state) not in (RunState.queued, RunState.running) and run.reason != ABANDONED:
         raise Conflict(f"run {run_id} is {run.state}; results are accepted while it is queued or running")
-    batch = {r.key(): r for r in results}
+    batch: dict[str, ResultIn] = {}
+    for result in results:  # one identity twice in a run: the first is kept, here and across batches
+        batch.setdefault(result.key(), result)
     existing = set(session.scalars(select(Result.key).where(Result.run_id == run_id, Result.key.in_(batch))))
     new = [(key, r) for key, r in batch.items() if key not in existing]
     rows = [{"run_id": run_id, "key": key, **r.model_dump()} for key, r in new]
@@ -220,6 +270,14 @@ def add_results(session: Session, org_id: int, run_id: str, results: Sequence[Re
 def list_results(session: Session, org_id: int, run_id: str) -> Sequence[Result]:
     get_run(session, org_id, run_id)
     return session.scalars(select(Result).where(Result.run_id == run_id).order_by(Result.id)).all()
+
+
+@contextmanager
+def streamed_results(sessions: Callable[[], Session], run_id: str) -> Iterator[Iterator[Result]]:
+    """A run's stored results, read a few thousand rows at a time, in a session of their own."""
+    with sessions() as session:
+        query = select(Result).where(Result.run_id == run_id).order_by(Result.id)
+        yield iter(session.scalars(query.execution_options(yield_per=2_000)))
 
 
 def list_events(session: Session, org_id: int, run_id: str) -> Sequence[Event]:

@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
+import re
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 _NAME = r"^[^\s/][^\s]*$"
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
+
+
+def node_ip(text: str) -> str:
+    """An address vmagent can scrape: a unicast IP (v4 or v6), written canonically."""
+    address = ipaddress.ip_address(text.strip())  # ValueError names the text
+    if address.is_unspecified or address.is_multicast:
+        raise ValueError(f"{text!r} is not an address a node can be scraped at")
+    return str(address)
+
+
 MAX_RESULTS_PER_BATCH = 10_000
 INT64 = 2**63 - 1  # what a database BIGINT holds: larger numbers are refused with a 422, not a 500
 MAX_RAW_OUTPUT = 1_048_576
+MAX_RUN_SECONDS = 30 * 24 * 3600
+ABANDONED = "abandoned"
 
 
 class RunState(enum.StrEnum):
@@ -110,6 +135,10 @@ class RunCreate(BaseModel):
     parser: str = Field(min_length=1, max_length=50)
     labels: dict[str, str] = Field(default_factory=dict)
     state: RunState = RunState.running
+    timeout_seconds: float | None = Field(
+        default=None, gt=0, le=MAX_RUN_SECONDS,
+        description="how long the runner may take; past it plus a grace, central fails the run as abandoned",
+    )  # fmt: skip
 
 
 class RunResources(BaseModel):
@@ -164,6 +193,10 @@ class RunPublic(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    timeout_seconds: float | None = None
+    reason: str | None = Field(
+        default=None, description="'abandoned': central failed it, no runner said it ended in time"
+    )
 
 
 class RunsPublic(BaseModel):
@@ -209,10 +242,12 @@ class NodeRegister(BaseModel):
     )  # fmt: skip
     hostname: str = Field(min_length=1, max_length=255)
     ip: str | None = Field(
-        default=None, max_length=64, description="address to scrape; default: bind, else remote"
+        default=None, max_length=64, description="IP address to scrape; default: bind, else remote"
     )
     bind: str = Field(
-        min_length=1, max_length=300, pattern=r"^[^\s]+:\d{1,5}$", description="host:port it listens on"
+        min_length=1,
+        max_length=300,
+        description="host:port it listens on (an IP or a DNS name; port 1-65535)",
     )
     started_at: AwareDatetime
     boot_time: AwareDatetime | None = None
@@ -221,6 +256,27 @@ class NodeRegister(BaseModel):
     memory_bytes: int | None = Field(default=None, ge=0, le=INT64)
     role: str = Field(default="runner", min_length=1, max_length=50)
     heartbeat_seconds: float = Field(default=10.0, gt=0, le=3600)
+
+    @field_validator("ip")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        return None if value is None else node_ip(value)
+
+    @field_validator("bind")
+    @classmethod
+    def _bind(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError("bind must be HOST:PORT with a port from 1 to 65535")
+        bare = host.removeprefix("[").removesuffix("]")
+        if bare in ("0.0.0.0", "::", ""):
+            return value  # every address: central scrapes the ip given, else the one it came from
+        try:
+            node_ip(bare)
+        except ValueError:
+            if not _HOSTNAME.fullmatch(host):
+                raise ValueError(f"bind host {host!r} is neither an IP address nor a DNS name") from None
+        return value
 
 
 class NodePublic(BaseModel):
@@ -262,11 +318,16 @@ class ReexportPublic(BaseModel):
 
 
 class Role(enum.StrEnum):
-    """reader: read everything of the org; writer: + runs, results, nodes; admin: + users, tokens."""
+    """reader: read everything of the org; writer: + runs and results; admin: + users, tokens.
+
+    agent: a benchmark machine's agent; registers its node (a scrape target of the org) and
+    heartbeats, nothing else; no other role may register a node.
+    """
 
     reader = "reader"
     writer = "writer"
     admin = "admin"
+    agent = "agent"
 
 
 class OrgCreate(BaseModel):
@@ -401,6 +462,12 @@ class BackupTargetIn(BaseModel):
     secret_access_key: SecretStr | None = Field(default=None, min_length=1, max_length=500)
     keep_last: int = Field(default=7, ge=1, le=10_000)
     keep_days: int | None = Field(default=None, ge=1, le=36_500)
+
+    @field_serializer("secret_access_key", when_used="json")
+    def _secret_on_the_wire(self, secret: SecretStr | None) -> str | None:
+        # The JSON of this model is the request that hands the secret to central: send the
+        # secret itself (SecretStr's default JSON is '**********', which central then stored).
+        return None if secret is None else secret.get_secret_value()
 
 
 class BackupTargetPublic(BaseModel):

@@ -24,6 +24,11 @@ class CentralSettings(BaseSettings):
         default=None, description="read the bootstrap token from this file (kept out of the environment)"
     )
     vm_url: str | None = None
+    import_url: str | None = Field(
+        default=None,
+        description="where runs' series are written (a vmagent, which buffers while storage is down); "
+        "default: vm_url",
+    )
     grafana_url: str | None = None
     grafana_token: SecretStr | None = Field(
         default=None, description="a Grafana service account token (Editor), or 'user:password'"
@@ -32,6 +37,14 @@ class CentralSettings(BaseSettings):
     workers: int = Field(
         default=1, ge=1, le=64, description="API processes: one per core serves the most (metrics are summed)"
     )
+    abandon_grace_seconds: float = Field(
+        default=600, ge=0, le=7 * 24 * 3600,
+        description="a run still open this long past its timeout is failed as abandoned",
+    )  # fmt: skip
+    abandon_default_timeout_seconds: float = Field(
+        default=24 * 3600, gt=0, le=30 * 24 * 3600, description="the timeout of runs created without one"
+    )
+    abandon_sweep_seconds: float = Field(default=30, gt=0, le=3600, description="how often to look for them")
     backup_interval_hours: float | None = Field(
         default=None, gt=0, le=24 * 365, description="back up every org with a bucket this often; none: never"
     )
@@ -61,6 +74,11 @@ class CentralSettings(BaseSettings):
         if len(token.get_secret_value()) < 16:
             raise ValueError("ADMIN_TOKEN is too short: use 16 characters or more (openssl rand -hex 24)")
         return token
+
+    @property
+    def write_url(self) -> str | None:
+        """Where central writes series: import_url, else VictoriaMetrics itself."""
+        return self.import_url or self.vm_url
 
     @property
     def host(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import socket
 import time
 from collections.abc import Callable
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from central.schemas import (
     MAX_RAW_OUTPUT,
+    MAX_RUN_SECONDS,
     ResultIn,
     RunCreate,
     RunPublic,
@@ -20,13 +21,14 @@ from central.schemas import (
 )
 from cli.client import AgentClient, CentralClient
 from cli.config import Target
+from cli.delivery import Delivered, deliver
 from cli.errors import BenchHubError, ParseError, ServiceError
 from cli.git import GitInfo
 from cli.outputs import collect_documents
 from cli.parsers import parse_documents
 from cli.parsers.command import timing_results
 from cli.runner import Cancelled, Execution, execute
-from exporter.schemas import RunResults, WatchRequest
+from exporter.schemas import WatchRequest
 
 # The command succeeded but a benchmark in it reported an error (a failed result).
 BENCHMARK_ERROR_EXIT = 1
@@ -136,6 +138,12 @@ def _failed_results(results: list[ResultIn]) -> str | None:
     return f"{len(failed)} benchmark(s) reported an error: {first.benchmark}: {first.error}{more}"
 
 
+def _allowed_seconds(target: Target) -> float:
+    """How long the run may take: each execution's timeout, and a minute to parse and deliver."""
+    executions = target.warmup + target.repeat if target.framework == "command" else 1
+    return min(target.timeout * executions + 60, MAX_RUN_SECONDS)
+
+
 def run_target(
     *,
     name: str,
@@ -157,28 +165,60 @@ def run_target(
         RunCreate(
             org=git.named_org, project=git.project, repository_url=git.remote_url, target=name,
             commit=git.commit, branch=git.branch, dirty=git.dirty, host=socket.gethostname(),
-            parser=target.framework, labels=target.labels,
+            parser=target.framework, labels=target.labels, timeout_seconds=_allowed_seconds(target),
         )
     )  # fmt: skip
     on_started(run)
     run_dir = runs_dir / run.id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    output_path = run_dir / "output.log"
     watcher = _AgentWatch(agent, run)
+    closer = _Closer(central, run, run_dir)
     try:
-        ex, results, parse_error = _execute_target(name, target, cwd, echo, watcher.spawned)
+        return _run_and_close(name, target, cwd, echo, run, run_dir, watcher, closer)
     except (Cancelled, KeyboardInterrupt) as exc:
         reason = str(exc) or "interrupted"
-        resources = watcher.finish()
-        central.transition(
-            run.id, RunTransition(state=RunState.cancelled, message=reason, resources=resources)
-        )
+        closer.close_once(RunTransition(state=RunState.cancelled, message=reason, resources=watcher.finish()))
         raise Cancelled(f"run {run.id} cancelled: {reason}") from None
+    except BaseException as exc:  # a bug, a full disk, a refusal: the run is closed, never left running
+        detail = str(exc) or type(exc).__name__
+        closer.close_once(RunTransition(state=RunState.failed, message=f"bhubctl failed: {detail}"[:10_000]))
+        raise
+
+
+class _Closer:
+    """Closes the run once: delivered to central, or kept on disk for 'bhubctl runs sync'."""
+
+    def __init__(self, central: CentralClient, run: RunPublic, run_dir: Path) -> None:
+        self._central, self._run, self._run_dir = central, run, run_dir
+        self.delivered: Delivered | None = None
+
+    def close(self, results: list[ResultIn], transition: RunTransition) -> Delivered:
+        self.delivered = Delivered(None)  # set first: a failure below must not close the run twice
+        self.delivered = deliver(self._central, self._run_dir, self._run.id, results, transition)
+        return self.delivered
+
+    def close_once(self, transition: RunTransition) -> None:
+        """On the way out after an error: close the run unless that was done; never raises."""
+        if self.delivered is not None:
+            return
+        # central refused or is gone, and nothing could be kept: central fails the run as abandoned
+        with contextlib.suppress(BenchHubError):
+            self.close([], transition)
+
+
+def _run_and_close(
+    name: str, target: Target, cwd: Path, echo: Callable[[bytes], None], run: RunPublic, run_dir: Path,
+    watcher: _AgentWatch, closer: _Closer,
+) -> RunOutcome:  # fmt: skip
+    ex, results, parse_error = _execute_target(name, target, cwd, echo, watcher.spawned)
     resources = with_exact_usage(watcher.finish(), ex)
-    output_path.write_text(ex.output, encoding="utf-8")
-    if results:
-        (run_dir / "results.json").write_text(json.dumps([r.model_dump() for r in results], indent=1))
-        central.upload_results(run.id, results)
+    warnings = watcher.warnings
+    output_path = run_dir / "output.log"
+    try:  # the raw output is kept for the user; a full disk must not cost the run its results
+        run_dir.mkdir(parents=True, exist_ok=True)
+        output_path.write_text(ex.output, encoding="utf-8")
+    except OSError as exc:
+        warnings.append(f"the raw output could not be written to {output_path} ({exc.strerror}); "
+                        "central keeps its last 1 MiB")  # fmt: skip
     message: str | None
     if ex.timed_out:
         exit_code, message = 124, f"timed out after {target.timeout:g} s; the command was stopped"
@@ -191,22 +231,16 @@ def run_target(
     else:
         exit_code, message = 0, None
     state = RunState.finished if exit_code == 0 else RunState.failed
-    run = central.transition(
-        run.id,
-        RunTransition(
-            state=state, exit_code=ex.exit_code, message=message,
-            raw_output=ex.output[-MAX_RAW_OUTPUT:], raw_output_ref=str(output_path), resources=resources,
-        ),
+    transition = RunTransition(
+        state=state, exit_code=ex.exit_code, message=message,
+        raw_output=ex.output[-MAX_RAW_OUTPUT:], raw_output_ref=str(output_path), resources=resources,
     )  # fmt: skip
-    outcome = RunOutcome(run, results, exit_code, message, output_path, warnings=watcher.warnings)
-    if results and run.finished_at is not None:
-        try:
-            agent.push(
-                RunResults(
-                    run_id=run.id, org=run.org, project=run.project, target=run.target,
-                    commit=run.commit, branch=run.branch, timestamp=run.finished_at, results=results,
-                )
-            )  # fmt: skip
-        except ServiceError as exc:
-            outcome.warnings.append(f"{exc}; the results are safe in central")
+    delivered = closer.close(results, transition)
+    if delivered.warning:
+        warnings.append(delivered.warning)
+    # not delivered: the run as it will be once 'runs sync' delivers it
+    closed = delivered.run or run.model_copy(
+        update={"state": state, "exit_code": ex.exit_code, "message": message}
+    )
+    outcome = RunOutcome(closed, results, exit_code, message, output_path, warnings=warnings)
     return outcome

@@ -35,7 +35,7 @@ from central.schemas import (
     WhoAmI,
 )
 from cli.errors import ServiceError
-from exporter.schemas import RunResults, WatchRequest
+from exporter.schemas import WatchRequest
 
 M = TypeVar("M", bound=BaseModel)
 _START_HINT = "start the stack with 'bhubctl stack up' or set {var}"
@@ -58,16 +58,23 @@ class _Service:
         self._http.close()
 
     def _request(
-        self, method: str, path: str, body: BaseModel | None = None, params: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: BaseModel | bytes | None = None,
+        params: dict[str, str] | None = None,
     ) -> httpx.Response:
+        content = body.model_dump_json() if isinstance(body, BaseModel) else body
         try:
             response = self._http.request(
-                method, path, content=body.model_dump_json() if body else None, params=params,
-                headers={"content-type": "application/json"} if body else None,
+                method, path, content=content, params=params,
+                headers={"content-type": "application/json"} if body is not None else None,
             )  # fmt: skip
         except httpx.HTTPError as exc:
             hint = _START_HINT.format(var=self.url_var)
-            raise ServiceError(f"{self.name} is not reachable at {self.base_url} ({exc}): {hint}") from None
+            raise ServiceError(
+                f"{self.name} is not reachable at {self.base_url} ({exc}): {hint}", retryable=True
+            ) from None
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)
@@ -75,7 +82,9 @@ class _Service:
                 detail = response.text[:500]
             hint = _AUTH_HINTS.get(response.status_code, "") if self.name == "central" else ""
             raise ServiceError(
-                f"{self.name} refused {method} {path} ({response.status_code}): {detail}{hint}"
+                f"{self.name} refused {method} {path} ({response.status_code}): {detail}{hint}",
+                retryable=response.status_code >= 500 or response.status_code == 429,
+                status=response.status_code,
             )
         return response
 
@@ -95,6 +104,10 @@ class CentralClient(_Service):
 
     def upload_results(self, run_id: str, results: list[ResultIn]) -> None:
         self._request("POST", f"/api/v1/runs/{run_id}/results", ResultsIn(results=results))
+
+    def upload_encoded(self, run_id: str, body: bytes) -> None:
+        """A batch already encoded as ResultsIn JSON (see cli.delivery)."""
+        self._request("POST", f"/api/v1/runs/{run_id}/results", body)
 
     def transition(self, run_id: str, change: RunTransition) -> RunPublic:
         return self._call(RunPublic, "POST", f"/api/v1/runs/{run_id}/state", change)
@@ -186,9 +199,6 @@ def _org(org: str | None) -> dict[str, str] | None:
 class AgentClient(_Service):
     name = "agent"
     url_var = "BENCHHUB_AGENT_URL"
-
-    def push(self, run: RunResults) -> None:
-        self._request("POST", "/api/v1/results", run)
 
     def watch(self, request: WatchRequest) -> None:
         self._request("POST", "/api/v1/watches", request)

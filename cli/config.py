@@ -15,6 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from cli.errors import ConfigError
 
 CONFIG_NAME = "bhub.yaml"
+# Bounds on what a bhub.yaml may make bhubctl do before it is even validated: its size, how
+# deep it nests, and how many values it holds once its aliases are expanded (a 523-byte
+# "billion laughs" file expands to 10^9 values).
+MAX_CONFIG_BYTES = 1 << 20
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
 Framework = Literal[
     "command", "auto", "go", "go-json", "pytest-benchmark", "google-benchmark", "hyperfine",
     "criterion", "pyperf", "json",
@@ -38,7 +45,7 @@ class Target(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     repeat: int = Field(default=1, ge=1, le=10_000)
     warmup: int = Field(default=0, ge=0, le=1_000)
-    timeout: float = Field(default=3600, gt=0)
+    timeout: float = Field(default=3600, gt=0, le=MAX_TIMEOUT_SECONDS)
     labels: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -111,15 +118,71 @@ def _line_for(loc: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int
     return 1
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses deep nesting, recursive aliases and aliases that expand too far.
+
+    PyYAML composes an alias as the anchored node itself, so a document stays small while the
+    data it stands for (what pydantic then walks) grows exponentially; each node's expanded size
+    is counted as it is composed, and the document is refused once one passes MAX_NODES.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._sizes: dict[int, int] = {}  # id(node) -> values it holds, aliases expanded
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            anchored = self.anchors.get(event.anchor)
+            if anchored is not None and id(anchored) not in self._sizes:
+                raise yaml.composer.ComposerError(
+                    None, None, f"alias *{event.anchor} refers to a value that contains it", event.start_mark
+                )
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"nested deeper than {MAX_DEPTH} levels",
+                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+            )
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if node is not None and id(node) not in self._sizes:
+            children: list[yaml.Node] = []
+            if isinstance(node, yaml.SequenceNode):
+                children = node.value
+            elif isinstance(node, yaml.MappingNode):
+                children = [part for pair in node.value for part in pair]
+            size = 1 + sum(self._sizes[id(child)] for child in children)
+            if size > MAX_NODES:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"holds over {MAX_NODES} values once its aliases are expanded",
+                    node.start_mark,
+                )
+            self._sizes[id(node)] = size
+        return node
+
+
 def parse_config(text: str, path: Path) -> BenchConfig:
     """Validate bhub.yaml text; the error names file, line, key and what is expected."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: over {MAX_CONFIG_BYTES >> 20} MiB; a bhub.yaml is a few targets")
+    loader = _BoundedLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else 1
         raise ConfigError(f"{path}:{line}: invalid YAML: {exc.problem}") from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict) or node is None:
         raise ConfigError(f"{path}:1: expected a mapping with a 'targets' key; run 'bhubctl init'")
     lines: dict[tuple[str | int, ...], int] = {}
@@ -144,7 +207,9 @@ def parse_config(text: str, path: Path) -> BenchConfig:
 def load_config(path: Path) -> BenchConfig:
     """Read and validate a bhub.yaml file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)  # never more: a huge file is refused unread
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found; create one with 'bhubctl init'") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -26,7 +26,16 @@ class ParseError(BenchHubError):
 
 
 class ServiceError(BenchHubError):
-    """central or the agent is unreachable or refused a request."""
+    """central or the agent is unreachable or refused a request.
+
+    ``retryable``: the same request may succeed later (unreachable, 5xx, 429), as opposed to
+    one refused for what it says (4xx).
+    """
+
+    def __init__(self, message: str, retryable: bool = False, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
 
 
 class StackError(BenchHubError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from cli.commands import admin, alerts, backup, grafana, parse, run, runs, stack
 from cli.errors import BenchHubError
@@ -33,7 +34,8 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except BenchHubError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escaped: an error text may quote anything ('[...]' in a path, a key, a server's answer)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
 
 

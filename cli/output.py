@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from central.schemas import ResultIn
@@ -22,7 +23,7 @@ def results_table(results: list[ResultIn], title: str | None = None) -> Table:
         table.add_column(column, justify="right" if right else "left", no_wrap=column == "benchmark")
     for r in results:
         labels = ",".join(f"{k}={v}" for k, v in sorted(r.labels.items()))
-        value = _num(r.value) if r.error is None else f"[red]error: {r.error}[/]"
+        value = _num(r.value) if r.error is None else f"[red]error: {escape(r.error)}[/]"
         table.add_row(r.benchmark, r.measure, value, r.unit, _num(r.stddev),
                       str(r.sample_count or ""), labels)  # fmt: skip
     return table

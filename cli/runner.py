@@ -177,6 +177,9 @@ def execute(
         reaper.join(GRACE_SECONDS)
         reader.join(GRACE_SECONDS)
         raise Cancelled(f"interrupted: {command!r} was stopped") from None
+    except BaseException:  # whatever goes wrong here, the command does not outlive bhubctl
+        _stop(proc.pid)
+        raise
     finally:
         stream.close()
     usage = reaper.usage or (time.perf_counter() - start, 0.0, 0.0, 0)

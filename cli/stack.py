@@ -127,6 +127,8 @@ class Stack:
                 [self._python, "-m", "central.main", "serve", "--listen", f"127.0.0.1:{s.central_port}"],
                 s.central_port, "/healthz",
                 {**common, "BENCHHUB_CENTRAL_VM_URL": vm,
+                 # runs' series go through vmagent, which buffers them on disk while storage is down
+                 "BENCHHUB_CENTRAL_IMPORT_URL": f"http://127.0.0.1:{s.vmagent_port}",
                  "BENCHHUB_CENTRAL_ADMIN_TOKEN_FILE": str(admin_token_file(home))},
             ),
             Service(
@@ -255,7 +257,7 @@ class Stack:
         return self.status()
 
     def _bootstrap(self, central: str, progress: Callable[[str], None]) -> None:
-        """The stack's org and its tokens: one for you (admin) and one for the agent (writer).
+        """The stack's org and its tokens: one for you (admin) and one for the agent (agent).
 
         Kept across restarts; minted again when central no longer knows them (database reset).
         """
@@ -268,10 +270,11 @@ class Stack:
                     f"central refused to create org {org!r} ({created.status_code}): {created.text}"
                 )
             for path, name, role in ((token_file(self.home), "local-admin", "admin"),
-                                     (agent_token_file(self.home), "local-agent", "writer")):  # fmt: skip
+                                     (agent_token_file(self.home), "local-agent", "agent")):  # fmt: skip
                 if path.exists():
                     me = http.get("/api/v1/whoami", headers=_bearer(path.read_text().strip()))
-                    if me.status_code == 200 and me.json()["org"] == org:
+                    # an agent token of earlier versions was a writer token: minted again as agent
+                    if me.status_code == 200 and me.json()["org"] == org and me.json()["role"] == role:
                         continue
                 minted = http.post(f"/api/v1/admin/orgs/{org}/tokens", json={"name": name, "role": role},
                                    headers=_bearer(admin))  # fmt: skip
@@ -292,7 +295,7 @@ class Stack:
                 *service.argv[1:]]  # fmt: skip
         # posix_spawn, not Popen: the service outlives bhubctl, so no Popen object may own it.
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-        log = os.open(self.log_dir / f"{service.name}.log", flags, 0o644)
+        log = os.open(self.log_dir / f"{service.name}.log", flags, 0o600)
         try:
             pid = os.posix_spawn(
                 argv[0], argv, {**os.environ, **service.env},

@@ -5,24 +5,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException, Response
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
 
 from central.schemas import RunResources
 from exporter import __version__
 from exporter.cgroups import CgroupReader
-from exporter.collectors.benchmark import BenchmarkCollector
 from exporter.collectors.container import ContainerCollector, ContainerSource, DockerSource
 from exporter.collectors.host import HostCollector
 from exporter.collectors.instrumented import Collector, InstrumentedCollectors
 from exporter.collectors.run import PsutilTreeSource, RunCollector, RunWatches, TreeSource
 from exporter.exposition import CONTENT_TYPE, render
+from exporter.guard import CentralGuard, Refused
+from exporter.limits import BodyLimit
 from exporter.metrics import AGENT_INFO
 from exporter.node import NodeReporter, node_id, registration
-from exporter.schemas import RunResults, WatchRequest
+from exporter.schemas import WatchRequest
 from exporter.settings import AgentSettings
-from exporter.store import ResultStore
 
 
 class _InfoCollector:
@@ -37,16 +38,14 @@ class _InfoCollector:
 
 def create_app(
     settings: AgentSettings,
-    store: ResultStore | None = None,
     trees: TreeSource | None = None,
     containers: ContainerSource | None = None,
 ) -> FastAPI:
-    """Build the agent; ``store`` defaults to one persisted under settings.state_dir."""
-    store = store or ResultStore(settings.state_dir / "results.jsonl", settings.results_retention_seconds)
+    """Build the agent: collectors from settings; tree and container sources injectable."""
     watches = RunWatches(trees or PsutilTreeSource(), settings.run_sample_interval_seconds)
     registry = CollectorRegistry()
     registry.register(_InfoCollector(settings.hostname))
-    collectors: dict[str, Collector] = {"benchmark": BenchmarkCollector(store, settings.hostname)}
+    collectors: dict[str, Collector] = {}
     if settings.collect_host:
         collectors["host"] = HostCollector(fs_exclude=settings.fs_exclude_types, hostname=settings.hostname)
     if settings.collect_runs:
@@ -57,6 +56,7 @@ def create_app(
         )
     registry.register(InstrumentedCollectors(collectors))
 
+    guard = CentralGuard(settings.central_url, settings.token, org=settings.org)
     reporter = None
     if settings.central_url:
         facts = registration(settings.org, settings.hostname, settings.listen, settings.advertise_ip,
@@ -74,10 +74,17 @@ def create_app(
         if reporter is not None:
             reporter.stop()
         watches.stop()
+        guard.close()
 
     app = FastAPI(title="BenchHub agent", version=__version__, lifespan=lifespan)
-    app.state.store = store
     app.state.watches = watches
+    app.state.guard = guard
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(Refused)
+    async def refused(_: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
     app.state.reporter = reporter
 
     @app.get("/metrics")
@@ -88,18 +95,16 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/api/v1/results", status_code=202)
-    def receive(run: RunResults) -> dict[str, int]:
-        store.add(run)
-        return {"accepted": len(run.results)}
-
     @app.post("/api/v1/watches", status_code=201)
-    def watch(request: WatchRequest) -> dict[str, str]:
-        watches.watch(request)
-        return {"watching": request.run_id}
+    def watch(body: WatchRequest, request: Request) -> dict[str, str]:
+        """Follow a run's process tree: the caller's run, of this agent's org, started for it."""
+        guard.may_watch(request.headers.get("authorization"), body.run_id, body.pid)
+        watches.watch(body)
+        return {"watching": body.run_id}
 
     @app.delete("/api/v1/watches/{run_id}")
-    def unwatch(run_id: str) -> RunResources:
+    def unwatch(run_id: str, request: Request) -> RunResources:
+        guard.may_unwatch(request.headers.get("authorization"), run_id)
         totals = watches.unwatch(run_id)
         if totals is None:
             raise HTTPException(404, f"run {run_id} is not watched here")

@@ -37,8 +37,8 @@ class MetricSpec:
         return cls(self.family, self.help, labels=self.labels)
 
 
-# org/project/target/benchmark/measure/unit/commit/branch/run_id/host/procs: bounded by the
-# results of the runs still inside the agent's exposure window (default 15 minutes).
+# org/project/target/benchmark/measure/unit/commit/branch/run_id/host/procs: one series per
+# result of a run, one sample each (written by central when the run is over).
 BENCHMARK_LABELS = (
     "org", "project", "target", "benchmark", "measure", "unit",
     "commit", "branch", "run_id", "host", "procs",
@@ -49,14 +49,14 @@ BENCHMARK_VALUE = MetricSpec(
     "gauge",
     "Headline value of a benchmark result in base units (seconds, bytes), at the run's end time.",
     BENCHMARK_LABELS,
-    "results of runs in the exposure window",
+    "results x runs, one sample each",
 )
 BENCHMARK_ITERATIONS = MetricSpec(
     "benchhub_benchmark_iterations",
     "gauge",
     "Iterations the benchmark tool ran to measure the result, at the run's end time.",
     BENCHMARK_LABELS,
-    "results of runs in the exposure window",
+    "results x runs, one sample each",
 )
 RUN_INFO = MetricSpec(
     "benchhub_run_info",

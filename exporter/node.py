@@ -60,7 +60,8 @@ class NodeReporter:
                 response = client.put(f"{self._base}/api/v1/nodes/{self._node}", json=body)
                 if response.status_code in (400, 401, 403):
                     log.error("central at %s refused to register node %s (%s): %s; set "
-                              "BENCHHUB_AGENT_CENTRAL_TOKEN(_FILE) to a writer token of the org",
+                              "BENCHHUB_AGENT_CENTRAL_TOKEN(_FILE) to an agent token of the org "
+                              "(bhubctl admin tokens create --role agent)",
                               self._base, self._node, response.status_code, _detail(response))  # fmt: skip
                     return
                 response.raise_for_status()

@@ -1,34 +1,8 @@
-"""What the agent accepts from bhubctl: the results of one finished run."""
+"""What the agent accepts from bhubctl: a run's process tree to follow."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-
-from central.schemas import ResultIn
-
-
-class RunResults(BaseModel):
-    """One run's results, tagged with the run's identity; ``timestamp`` is the run's end."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    run_id: str = Field(min_length=1, max_length=64)
-    org: str = Field(min_length=1)
-    project: str = Field(min_length=1)
-    target: str = Field(min_length=1)
-    commit: str = Field(min_length=1)
-    branch: str = Field(min_length=1)
-    timestamp: AwareDatetime
-    results: list[ResultIn] = Field(max_length=10_000)
-
-
-class StoredRun(BaseModel):
-    """A RunResults as kept on disk, with when the agent received it."""
-
-    received_at: datetime
-    run: RunResults
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class WatchRequest(BaseModel):

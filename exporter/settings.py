@@ -18,7 +18,6 @@ class AgentSettings(BaseSettings):
     listen: str = Field(default="0.0.0.0:9465", pattern=r"^[^:\s]+:\d{1,5}$")
     hostname: str = Field(default_factory=socket.gethostname, min_length=1)
     state_dir: Path = Field(default_factory=lambda: benchhub_home() / "agent")
-    results_retention_seconds: float = Field(default=900, gt=0)
     collect_host: bool = True
     collect_runs: bool = True
     collect_containers: bool = True
@@ -34,7 +33,7 @@ class AgentSettings(BaseSettings):
     # Registration with central (off without a URL): the node then shows in central's service
     # discovery, which the provisioned vmagent scrapes instead of a static target list.
     central_url: str | None = None
-    # a writer token of the machine's organization (or a file holding it): the org is the token's
+    # an agent token of the machine's organization (or a file holding it): the org is the token's
     central_token: SecretStr | None = None
     central_token_file: Path | None = None
     org: str | None = Field(
@@ -43,6 +42,8 @@ class AgentSettings(BaseSettings):
     advertise_ip: str | None = Field(
         default=None, description="address vmagent should scrape; default: listen"
     )
+    # every request body (watches are a few hundred bytes)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     heartbeat_seconds: float = Field(default=10.0, gt=0, le=3600)
     provider: str = Field(default="local", min_length=1)
     role: str = Field(default="runner", min_length=1)

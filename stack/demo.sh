@@ -19,7 +19,7 @@ fi
 "$BHUBCTL" run gofmt "${overrides[@]}"
 commit="${overrides[1]:-$(git rev-parse HEAD)}"
 
-echo "==> waiting for vmagent to scrape the results into VictoriaMetrics"
+echo "==> waiting for central's write of the results (through vmagent) into VictoriaMetrics"
 CENTRAL="$BENCHHUB_CENTRAL_URL"
 TOKEN="$(cat "${BENCHHUB_HOME:-$HOME/.local/share/benchhub}/secrets/token")"  # written by 'stack up'
 run_id=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$CENTRAL/api/v1/runs?target=strings&commit=$commit&limit=1" \

@@ -58,6 +58,10 @@ async def get_principal(
     return principal
 
 
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
 def _member(role: Role) -> Any:
     async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.bootstrap:
@@ -67,7 +71,7 @@ def _member(role: Role) -> Any:
             )
         if not principal.may(role):
             have = principal.role.value
-            raise Forbidden(f"this needs a {role.value} token of the org; yours is a {have} token")
+            raise Forbidden(f"this needs {_a(role.value)} token of the org; yours is {_a(have)} token")
         return principal
 
     return Depends(check)
@@ -106,4 +110,5 @@ AnyTokenDep = Annotated[Principal, Depends(get_principal)]
 ReaderDep = Annotated[Principal, _member(Role.reader)]
 WriterDep = Annotated[Principal, _member(Role.writer)]
 OrgAdminDep = Annotated[Principal, _member(Role.admin)]
+AgentDep = Annotated[Principal, _member(Role.agent)]
 BootstrapDep = Annotated[Principal, Depends(get_bootstrap)]

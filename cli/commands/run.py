@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from cli import git as gitinfo
 from cli.benchrun import run_target
-from cli.client import AgentClient
+from cli.client import AgentClient, CentralClient
 from cli.config import CONFIG_NAME, EXAMPLE, load_config
-from cli.errors import ConfigError
+from cli.delivery import pending_runs, sync_one
+from cli.errors import BenchHubError, ConfigError
 from cli.output import console, err_console, results_table
 from cli.settings import CliSettings
 
@@ -35,6 +37,19 @@ def _echo(chunk: bytes) -> None:
     sys.stdout.buffer.flush()
 
 
+def deliver_pending(central: CentralClient, runs_dir: Path) -> None:
+    """Runs an earlier bhubctl could not close (central was away): delivered now, if it can take them."""
+    for run_dir in pending_runs(runs_dir):
+        try:
+            done = sync_one(central, run_dir)
+        except BenchHubError as exc:
+            err_console.print(
+                f"[yellow]warning:[/] run {run_dir.name} still waits for delivery: {escape(str(exc))}"
+            )
+            return
+        err_console.print(f"delivered the earlier run {done.id} ({done.state.value}) to central")
+
+
 def run(
     target: Annotated[str, typer.Argument(help="target name from bhub.yaml")],
     config: Annotated[Path | None, typer.Option(help="bhub.yaml to use (default: nearest)")] = None,
@@ -51,7 +66,8 @@ def run(
     spec = bench.target(target, path)
     info = gitinfo.detect(path.parent, commit=commit, branch=branch, project=project or bench.project)
     central = settings.central()
-    agent = AgentClient(settings.agent_url, settings.request_timeout)
+    deliver_pending(central, settings.home / "runs")
+    agent = AgentClient(settings.agent_url, settings.request_timeout, token=settings.central_token())
     dirty = " (dirty)" if info.dirty else ""
     err_console.print(f"[bold]{info.project}[/] {target} @ {info.commit[:12]}{dirty} on {info.branch}")
     outcome = run_target(
@@ -68,9 +84,9 @@ def run(
             f"process{'' if used.max_processes == 1 else 'es'}"
         )
     for warning in outcome.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}")
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     colour = "green" if outcome.exit_code == 0 else "red"
-    detail = f": {outcome.message}" if outcome.message else ""
+    detail = f": {escape(outcome.message)}" if outcome.message else ""
     err_console.print(f"run [cyan]{outcome.run.id}[/] [{colour}]{outcome.run.state.value}[/]{detail}")
     err_console.print(f"raw output: {outcome.output_path}")
     raise typer.Exit(outcome.exit_code)

@@ -350,3 +350,92 @@ def test_wrong_credentials_fail_clearly_and_leave_earlier_backups(tmp_path: Path
         target = backup.Target("acme-backups", "benchhub", endpoint_url=endpoint, access_key_id=key_id,
                                secret_access_key=secret)  # fmt: skip
         backup.verify(target, backup.find(target, first))
+
+
+def test_the_cli_client_hands_central_the_real_secret_and_backups_pass_a_signature_check(
+    tmp_path: Path,
+) -> None:
+    # 'bhubctl backups configure' sent the secret as '**********' (SecretStr's JSON): every
+    # backup to an S3 that checks signatures failed. This S3 checks them (moto with IAM).
+    from central.schemas import BackupTargetIn
+    from cli.client import CentralClient
+
+    with s3_server(tmp_path, auth=True) as (endpoint, _), stack(tmp_path / "a") as a:
+        key_id, secret = make_user(endpoint)
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id,
+                     aws_secret_access_key=secret).create_bucket(Bucket="acme-backups")  # fmt: skip
+        acme = a.token("acme")
+        fill(a, "acme", acme, int(time.time()))
+        client = CentralClient(a.central, 30, token=acme["Authorization"].removeprefix("Bearer "))
+        body = BackupTargetIn(
+            bucket="acme-backups", endpoint_url=endpoint, access_key_id=key_id, secret_access_key=secret
+        )  # type: ignore[arg-type]
+        saved = client.set_backup_target(body, None)
+        assert saved.has_secret and secret not in saved.model_dump_json()
+        assert "**********" not in body.model_dump_json() and secret not in repr(body)
+        made = run_backup(a, acme)
+        assert "done" in made, made
+        client.close()
+
+
+def _put_with_checksum(s3: Any, bucket: str, stamp: str, name: str, body: bytes) -> None:
+    """Replace one object of a backup and rewrite the manifest's checksum for it (a crafted backup)."""
+    import hashlib
+
+    base = f"benchhub/{stamp}"
+    s3.put_object(Bucket=bucket, Key=f"{base}/{name}", Body=body)
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=f"{base}/manifest.json")["Body"].read())
+    for obj in manifest["objects"]:
+        if obj["key"].endswith(name):
+            obj["bytes"], obj["sha256"] = len(body), hashlib.sha256(body).hexdigest()
+    s3.put_object(Bucket=bucket, Key=f"{base}/manifest.json", Body=json.dumps(manifest).encode())
+
+
+def test_a_crafted_backup_restores_only_into_the_restoring_org(tmp_path: Path) -> None:
+    # An org admin rewrites its own backup (series labelled with another org, rows naming the other
+    # org's finished run) and fixes the checksums: the restore must not reach the other org.
+    now = int(time.time())
+    with s3_server(tmp_path) as (endpoint, _), stack(tmp_path / "a") as a:
+        make_bucket(endpoint, "evil-backups")
+        evil, victim = a.token("evil"), a.token("victim")
+        fill(a, "evil", evil, now)
+        (victim_run, _) = fill(a, "victim", victim, now)
+        victim_rows, victim_series = rows(a, victim), a.export('{org="victim"}')
+        configure(a, evil, endpoint, "evil-backups")
+        stamp = run_backup(a, evil)["done"]["timestamp"]
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY,
+                          aws_secret_access_key=SECRET)  # fmt: skip
+        # series: a native export of a series labelled org="victim" (made here, then removed again)
+        forged = f'benchhub_benchmark_value{{org="victim",run_id="forged",benchmark="X"}} 1 {now * 1000}\n'
+        httpx.post(f"{a.vm}/api/v1/import/prometheus", content=forged).raise_for_status()
+        httpx.get(f"{a.vm}/internal/force_flush")
+        native = httpx.post(
+            f"{a.vm}/api/v1/export/native", data={"match[]": '{run_id="forged"}', "start": "0"}
+        )
+        assert native.content
+        httpx.post(f"{a.vm}/api/v1/admin/tsdb/delete_series", data={"match[]": '{run_id="forged"}'})
+        _put_with_checksum(s3, "evil-backups", stamp, "series.native", native.content)
+        # rows: a result for the victim's finished run, and a run row taking the victim's run id
+        key = f"benchhub/{stamp}/rows.jsonl"
+        text = s3.get_object(Bucket="evil-backups", Key=key)["Body"].read().decode()
+        evil_project = next(json.loads(ln)["row"]["id"] for ln in text.splitlines()
+                            if '"table": "projects"' in ln or '"table":"projects"' in ln)  # fmt: skip
+        injected = [
+            {"table": "runs", "row": {"id": victim_run, "project_id": evil_project, "target": "t",
+                                      "commit": "c", "branch": "main", "dirty": False, "host": "h",
+                                      "parser": "go", "labels": {}, "state": "finished",
+                                      "created_at": "2026-01-01T00:00:00+00:00"}},
+            {"table": "results", "row": {"id": 1, "run_id": victim_run, "key": "Injected\x1ftime\x1f",
+                                         "benchmark": "Injected", "measure": "time", "unit": "ns/op",
+                                         "value": 1.0, "labels": {}, "context": {}}},
+        ]  # fmt: skip
+        crafted = text + "".join(json.dumps(item) + "\n" for item in injected)
+        _put_with_checksum(s3, "evil-backups", stamp, "rows.jsonl", crafted.encode())
+
+        done = streamed(httpx.post(f"{a.central}/api/v1/backups/{stamp}/restore", headers=evil, timeout=120))
+        assert "done" in done, done
+        assert done["done"]["rows"]["skipped"] == 2
+        assert rows(a, victim) == victim_rows  # no result injected into the victim's run
+        assert a.export('{org="victim"}') == victim_series  # no series landed as the victim's
+        restored = a.export('{run_id="forged"}')
+        assert restored and all('"org":"evil"' in line for line in restored)

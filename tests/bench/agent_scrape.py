@@ -1,9 +1,10 @@
 """make bench-agent: the agent's scrape cost beside Debian's prometheus-node-exporter.
 
 Both run as real processes on this machine and are scraped one after the other, SCRAPES
-times each: idle, then loaded with N simulated series (RESULT_RUNS runs of RESULTS results
-exposed, WATCHED runs whose process trees the agent follows, then CONTAINERS real containers
-behind Podman's Docker API). Reports
+times each: idle, then loaded with WATCHED runs whose process trees the agent follows (runs
+registered in a real central, which the agent asks before it follows one), then CONTAINERS
+real containers behind Podman's Docker API. Benchmark results are not the agent's to expose
+any more: central writes them. Reports
 median and p99 scrape latency, CPU seconds per scrape (the server process's own CPU, from
 psutil), and what that is at a 10 s scrape interval as a share of one core, plus the run
 sampler's CPU between scrapes. Goals (issue 4): agent median <= 2x node_exporter's, CPU at
@@ -13,6 +14,7 @@ a 10 s interval < 0.5% of one core. Prints a table; the numbers go into the issu
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -20,19 +22,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from contextlib import ExitStack, contextmanager
 
 import docker
 import httpx
 import psutil
 
+from central.app import create_app as create_central
+from central.settings import CentralSettings
 from tests.conftest import free_port
 from tests.podman import IMAGE, podman_service
-from tests.servers import wait_until_up
+from tests.servers import serve_app, wait_until_up
 
 SCRAPES = 300
-RESULT_RUNS, RESULTS, WATCHED, CONTAINERS = 10, 100, (1, 20), 10
+WATCHED, CONTAINERS = (1, 20), 10
 NODE_EXPORTER = "prometheus-node-exporter"
 
 
@@ -78,25 +81,19 @@ def measure(process: psutil.Process, url: str) -> dict[str, float]:
     }
 
 
-def push_results(agent: str) -> None:
-    for r in range(RESULT_RUNS):
-        results = [{"benchmark": f"BenchmarkCase{i}", "measure": "time", "unit": "ns/op", "value": 1000.0 + i,
-                    "iterations": 1000} for i in range(RESULTS)]  # fmt: skip
-        run = {"run_id": f"bench-{r}", "org": "o", "project": "p", "target": "t", "commit": f"c{r}",
-               "branch": "main", "timestamp": datetime.now(UTC).isoformat(), "results": results}  # fmt: skip
-        httpx.post(f"{agent}/api/v1/results", json=run).raise_for_status()
+def register_runs(central: str, writer: dict[str, str], count: int) -> list[str]:
+    body = {"project": "p", "target": "t", "commit": "c", "branch": "main", "host": "h", "parser": "command"}
+    return [
+        httpx.post(f"{central}/api/v1/runs", json=body, headers=writer).json()["id"] for _ in range(count)
+    ]
 
 
-def watch(agent: str, sleepers: list[subprocess.Popen[bytes]]) -> None:
-    for sleeper in sleepers:
-        body = {
-            "run_id": f"watch-{sleeper.pid}",
-            "project": "p",
-            "target": "t",
-            "commit": "c",
-            "pid": sleeper.pid,
-        }
-        httpx.post(f"{agent}/api/v1/watches", json=body).raise_for_status()
+def watch(
+    agent: str, writer: dict[str, str], runs: list[str], sleepers: list[subprocess.Popen[bytes]]
+) -> None:
+    for run_id, sleeper in zip(runs, sleepers, strict=True):
+        body = {"run_id": run_id, "project": "p", "target": "t", "commit": "c", "pid": sleeper.pid}
+        httpx.post(f"{agent}/api/v1/watches", json=body, headers=writer).raise_for_status()
 
 
 def main() -> None:
@@ -104,11 +101,21 @@ def main() -> None:
     if exporter is None:
         sys.exit(f"{NODE_EXPORTER} is missing: apt-get install -y {NODE_EXPORTER} (make bench-agent does)")
     rows: list[tuple[str, str, dict[str, float]]] = []
-    with tempfile.TemporaryDirectory() as home, podman_service() as api:
+    admin = secrets.token_urlsafe(24)
+    with tempfile.TemporaryDirectory() as home, podman_service() as api, ExitStack() as stack:
+        app = create_central(CentralSettings(database_url=f"sqlite:///{home}/central.db", admin_token=admin))
+        central = stack.enter_context(serve_app(app))
+        with httpx.Client(base_url=central, headers={"Authorization": f"Bearer {admin}"}) as http:
+            http.post("/api/v1/admin/orgs", json={"name": "o"})
+            tokens = [http.post("/api/v1/admin/orgs/o/tokens", json={"name": role, "role": role}).json()["token"]
+                      for role in ("agent", "writer")]  # fmt: skip
+        writer = {"Authorization": f"Bearer {tokens[1]}"}
+        runs = register_runs(central, writer, max(WATCHED))
         node_url = f"http://127.0.0.1:{free_port()}/metrics"
         agent_port = free_port()
         agent_url = f"http://127.0.0.1:{agent_port}"
-        env = {**os.environ, "BENCHHUB_HOME": home, "BENCHHUB_AGENT_DOCKER_SOCKET": api}
+        env = {**os.environ, "BENCHHUB_HOME": home, "BENCHHUB_AGENT_DOCKER_SOCKET": api,
+               "BENCHHUB_AGENT_CENTRAL_URL": central, "BENCHHUB_AGENT_CENTRAL_TOKEN": tokens[0]}  # fmt: skip
         node_argv = [exporter, f"--web.listen-address={node_url.split('/')[2]}", "--no-collector.systemd"]
         agent_argv = [sys.executable, "-m", "exporter.main", "--listen", f"127.0.0.1:{agent_port}"]
         sleepers = [subprocess.Popen(["sleep", "600"]) for _ in range(max(WATCHED))]
@@ -119,12 +126,11 @@ def main() -> None:
             ):
                 rows.append(("node_exporter", "-", measure(node, node_url)))
                 rows.append(("bhub-agent", "idle", measure(agent, f"{agent_url}/metrics")))
-                push_results(agent_url)
                 watched = 0
                 for count in WATCHED:
-                    watch(agent_url, sleepers[watched:count])
+                    watch(agent_url, writer, runs[watched:count], sleepers[watched:count])
                     watched = count
-                    loaded = f"{RESULT_RUNS * RESULTS} results, {count} runs"
+                    loaded = f"{count} runs followed"
                     rows.append(("bhub-agent", loaded, measure(agent, f"{agent_url}/metrics")))
                 client = docker.DockerClient(base_url=api)
                 for i in range(CONTAINERS):

@@ -57,7 +57,10 @@ def other(client: TestClient) -> dict[str, str]:
     token = org_token(client, "other")
     run = client.post("/api/v1/runs", json={**RUN, "org": None}, headers=token).json()
     client.post(f"/api/v1/runs/{run['id']}/results", json={"results": [RESULT]}, headers=token)
-    client.put("/api/v1/nodes/other-node", json=node_body(org=None), headers=token)
+    registered = client.put(
+        "/api/v1/nodes/other-node", json=node_body(org=None), headers=org_token(client, "other", "agent")
+    )
+    assert registered.status_code == 200, registered.text
     listed = client.get("/api/v1/tokens", headers=token).json()["data"]
     return {"run_id": run["id"], "node_id": "other-node", "token_id": str(listed[0]["id"]), "org": "other",
             "timestamp": "20260101T000000Z"}  # fmt: skip
@@ -81,6 +84,7 @@ def test_every_route_but_health_needs_a_token(client: TestClient) -> None:
 
 def test_a_token_never_reaches_another_orgs_objects(client: TestClient, other: dict[str, str]) -> None:
     checked = 0
+    agent = org_token(client, "acme", "agent")  # node writes take an agent token (acme's here)
     for method, path in routes(client):
         assert path.startswith("/api/v1/admin/") or (method, path) in BODIES or method == "GET", (
             f"{method} {path}: add a valid body to BODIES so the isolation test reaches it"
@@ -91,8 +95,9 @@ def test_a_token_never_reaches_another_orgs_objects(client: TestClient, other: d
         elif path.startswith("/api/v1/admin/"):
             response = call(client, method, path, other)  # acme's admin token is no bootstrap token
             assert response.status_code == 403, f"{method} {path}: {response.status_code}"
-        elif "{" in path:  # an object of org 'other', addressed with acme's admin token
-            response = call(client, method, path, other)
+        elif "{" in path:  # an object of org 'other', addressed with acme's admin (or agent) token
+            node_write = path.startswith("/api/v1/nodes/") and method != "GET"
+            response = call(client, method, path, other, **({"headers": agent} if node_write else {}))
             assert response.status_code == 404, f"{method} {path}: {response.status_code} {response.text}"
         else:  # lists and creations: acme's own, never other's
             response = call(client, method, path, other)
@@ -120,6 +125,15 @@ def test_roles(client: TestClient) -> None:
     assert client.get(f"/api/v1/runs/{run['id']}", headers=reader).status_code == 200
     assert client.post("/api/v1/tokens", json={"name": "x"}, headers=writer).status_code == 403
     assert client.get("/api/v1/runs", headers=ADMIN).status_code == 403  # bootstrap: orgs and tokens only
+    # a node is a scrape target stored as the org's: only an agent token registers one, and it
+    # does nothing else (before: any writer token registered any address)
+    agent = org_token(client, "acme", "agent")
+    for token in (writer, org_token(client, "acme", "admin")):
+        refused = client.put("/api/v1/nodes/n1", json=node_body(org=None), headers=token)
+        assert refused.status_code == 403 and "needs an agent token" in refused.json()["detail"]
+    assert client.put("/api/v1/nodes/n1", json=node_body(org=None), headers=agent).status_code == 200
+    assert client.post("/api/v1/runs", json=RUN, headers=agent).status_code == 403
+    assert client.get("/api/v1/runs", headers=agent).status_code == 403
     events = client.get(f"/api/v1/runs/{run['id']}/events").json()["data"]
     assert events[0]["actor"] == "token:test"
 

@@ -11,8 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from central.app import create_app
-from central.markers import GrafanaSink, RunMarkers, VictoriaMetricsSink, marker_text
+from central.markers import GrafanaSink, RunMarkers, marker_text
 from central.schemas import RunPublic, RunState
+from central.series import VictoriaMetricsSink
 from central.settings import CentralSettings
 from tests.central.conftest import org_token
 from tests.conftest import free_port

@@ -201,3 +201,58 @@ def test_concurrent_first_runs_of_a_new_project_all_succeed(settings: CentralSet
         runs = httpx.get(f"{url}/api/v1/runs", params={"project": "raceproj"}, headers=token).json()
     assert runs["count"] == 12
     app.state.engine.dispose()
+
+
+def test_runs_nobody_closes_fail_as_abandoned_and_still_take_late_results(client: TestClient) -> None:
+    # before: a runner that died (killed, central away at its end) left its run 'running' forever
+    from datetime import timedelta
+
+    from central import repository
+
+    timed = create(client, timeout_seconds=60)
+    untimed = create(client, commit="def456")
+    fresh = create(client, commit="fff000", timeout_seconds=3600)
+    sessions = client.app.state.sessions  # type: ignore[attr-defined]
+    created = repository.utcnow()
+
+    def sweep(after: float) -> list[str]:
+        with sessions() as session:
+            return [
+                r.id
+                for r in repository.abandon_overdue(session, created + timedelta(seconds=after), 600, 300)
+            ]
+
+    assert sweep(60 + 300 - 5) == []  # inside timeout + grace: left alone
+    assert sweep(60 + 300 + 5) == [timed["id"]]
+    assert sweep(60 + 300 + 10) == []  # once only, whoever sweeps again
+    assert set(sweep(600 + 300 + 5)) == {untimed["id"]}  # no timeout given: the default one
+    failed = client.get(f"/api/v1/runs/{timed['id']}").json()
+    assert (failed["state"], failed["reason"]) == ("failed", "abandoned") and "abandoned" in failed["message"]
+    assert client.get(f"/api/v1/runs/{fresh['id']}").json()["state"] == "running"
+    # the runner comes back: its results and final state are still taken, once
+    url = f"/api/v1/runs/{timed['id']}"
+    assert client.post(f"{url}/results", json={"results": [RESULT]}).json()["stored"] == 1
+    done = client.post(f"{url}/state", json={"state": "finished", "exit_code": 0}).json()
+    assert (done["state"], done["reason"]) == ("finished", None)
+    assert client.post(f"{url}/results", json={"results": [RESULT]}).status_code == 409
+    assert client.post(f"{url}/state", json={"state": "failed"}).status_code == 409
+    events = client.get(f"{url}/events").json()["data"]
+    assert [(e["from_state"], e["to_state"], e["actor"]) for e in events] == [
+        (None, "running", "token:test"), ("running", "failed", "central"), ("failed", "finished", "token:test"),
+    ]  # fmt: skip
+
+
+def test_a_run_timeout_is_bounded(client: TestClient) -> None:
+    too_long = client.post("/api/v1/runs", json={**RUN, "timeout_seconds": 1e10})
+    assert too_long.status_code == 422 and too_long.json()["detail"].startswith("body.timeout_seconds:")
+
+
+def test_one_identity_twice_keeps_the_first_within_a_batch_as_across_batches(client: TestClient) -> None:
+    # before: the last of a batch won in central while VictoriaMetrics (fed by the agent) kept the
+    # first; now VictoriaMetrics is written from central's rows, and central keeps the first
+    run = create(client)
+    url = f"/api/v1/runs/{run['id']}/results"
+    twice = [RESULT, {**RESULT, "value": 99.0}]
+    assert client.post(url, json={"results": twice}).json() == {"received": 2, "stored": 1}
+    assert client.post(url, json={"results": [{**RESULT, "value": 7.0}]}).json()["stored"] == 0
+    assert [r["value"] for r in client.get(url).json()["data"]] == [12.5]

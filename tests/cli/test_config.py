@@ -81,3 +81,52 @@ def test_unknown_target_lists_known(tmp_path: Path) -> None:
 def test_missing_file_says_how_to_create(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found; create one with 'bhubctl init'"):
         load_config(tmp_path / "bhub.yaml")
+
+
+LAUGHS = "\n".join(
+    [f"{chr(97)}: &{chr(97)} [{', '.join(['lol'] * 9)}]"]
+    + [f"{chr(97 + i)}: &{chr(97 + i)} [{', '.join([f'*{chr(96 + i)}'] * 9)}]" for i in range(1, 9)]
+    + ["targets: {t: {command: 'true'}}", ""]
+)
+HOSTILE = {
+    "billion-laughs": (LAUGHS, "invalid YAML: holds over 100000 values once its aliases are expanded"),
+    "recursive-alias": ("targets: &a {t: *a}\n", "invalid YAML: alias *a refers to a value that contains it"),
+    "deep-nesting": ("targets: " + "[" * 100_000 + "]" * 100_000 + "\n", "nested deeper than 64 levels"),
+    "huge-file": ("targets: {t: {command: 'true'}}\n" + "# padding\n" * 200_000, "over 1 MiB"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_yaml_is_one_line_in_bounded_memory(name: str, tmp_path: Path) -> None:
+    # the billion laughs (523 bytes) took bhubctl past 4.5 GB; a recursive alias or deep nesting
+    # ended in a RecursionError traceback. Memory: the child's own peak RSS (VmHWM, its address
+    # space's high-water mark; ru_maxrss would include this test process's, inherited at fork).
+    import subprocess
+    import sys
+
+    text, expected = HOSTILE[name]
+    path = tmp_path / "bhub.yaml"
+    path.write_text(text)
+    probe = (
+        "import sys; from pathlib import Path; from cli.config import load_config\n"
+        "from cli.errors import ConfigError\n"
+        "try:\n    load_config(Path(sys.argv[1]))\nexcept ConfigError as exc:\n    print(exc)\n"
+        "print(next(ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM:')))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, timeout=60, check=True
+    )
+    message, peak_kib = proc.stdout.splitlines()
+    assert message.startswith(f"{path}:") and expected in message, message
+    assert int(peak_kib) < 100 * 1024, f"{name}: peak RSS {int(peak_kib) >> 10} MiB"
+
+
+def test_anchors_within_bounds_still_work() -> None:
+    text = "targets:\n  a: &base {command: 'true', env: {X: '1'}}\n  b: *base\n"
+    config = parse_config(text, P)
+    assert config.targets["b"].env == {"X": "1"}
+
+
+def test_timeout_is_bounded() -> None:
+    with pytest.raises(ConfigError, match=r"targets.t.timeout: Input should be less than or equal to 604800"):
+        parse_config("targets:\n  t: {command: 'true', timeout: 1e10}\n", P)

@@ -27,8 +27,8 @@ def test_node_id_is_made_once_and_kept(tmp_path: Path) -> None:
 
 def test_registers_heartbeats_and_registers_again_when_central_forgot(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
-    token = seed_token(url, "acme", "writer")
-    auth = {"Authorization": f"Bearer {token}"}
+    token = seed_token(url, "acme", "agent")
+    auth = {"Authorization": f"Bearer {seed_token(url, 'acme', 'reader')}"}
     app = create_central(CentralSettings(database_url=url))
     with serve_app(app) as central, httpx.Client() as client:
         reporter = NodeReporter(central, "node-1", facts(), token=lambda: token)

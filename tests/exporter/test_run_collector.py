@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.app import create_app
 from exporter.collectors.instrumented import InstrumentedCollectors
 from exporter.collectors.run import ProcessReading, PsutilTreeSource, RunCollector, RunWatches
 from exporter.schemas import WatchRequest
-from exporter.settings import AgentSettings
-from tests.servers import serve_app
 
 MiB = 1 << 20
 # A parent that forks workers; each allocates and touches its memory, burns some CPU, holds
@@ -145,27 +140,3 @@ def test_a_failing_source_costs_only_the_run_collector() -> None:
     registry.register(InstrumentedCollectors({"run": RunCollector(watches)}))
     text = generate_latest(registry).decode()
     assert 'benchhub_agent_collector_success{collector="run"} 0.0' in text
-
-
-@pytest.fixture
-def agent(tmp_path: Path) -> Iterator[str]:
-    with serve_app(create_app(AgentSettings(hostname="h", state_dir=tmp_path, collect_host=False))) as url:
-        yield url
-
-
-def test_watch_api_round_trip(agent: str) -> None:
-    sleeper = subprocess.Popen(["sleep", "30"])
-    try:
-        body = request(sleeper.pid, "api-run").model_dump()
-        assert httpx.post(f"{agent}/api/v1/watches", json=body).status_code == 201
-        assert 'run_id="api-run"' in httpx.get(f"{agent}/metrics").text
-        totals = httpx.delete(f"{agent}/api/v1/watches/api-run")
-        assert totals.status_code == 200 and totals.json()["max_rss_bytes"] > 0
-        assert 'run_id="api-run"' not in httpx.get(f"{agent}/metrics").text
-        missing = httpx.delete(f"{agent}/api/v1/watches/api-run")
-        assert missing.status_code == 404 and "not watched" in missing.text
-        bad = httpx.post(f"{agent}/api/v1/watches", json={**body, "pid": 0})
-        assert bad.status_code == 422 and "pid" in bad.text
-    finally:
-        sleeper.kill()
-        sleeper.wait()

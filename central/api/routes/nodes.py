@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from central import node_repository as nodes
 from central import repository
-from central.api.deps import AnyTokenDep, ClockDep, ReaderDep, RemoteDep, SessionDep, WriterDep
+from central.api.deps import AgentDep, AnyTokenDep, ClockDep, ReaderDep, RemoteDep, SessionDep
 from central.schemas import (
     EventPublic,
     EventsPublic,
@@ -22,16 +22,19 @@ router = APIRouter(prefix="/api/v1", tags=["nodes"])
 
 @router.put("/nodes/{node_id}")
 def register_node(
-    node_id: str, body: NodeRegister, session: SessionDep, who: WriterDep, remote: RemoteDep, now: ClockDep
+    node_id: str, body: NodeRegister, session: SessionDep, who: AgentDep, remote: RemoteDep, now: ClockDep
 ) -> NodePublic:
-    """Register the node (in the token's org) or update what it says of itself; it is up from now on."""
+    """Register the node (in the token's org) or update what it says of itself; it is up from now on.
+
+    Needs an agent token: a registered node is a scrape target whose series are stored as the org's.
+    """
     org_id = repository.check_org(who, body.org)
     return nodes.node_public(nodes.register(session, org_id, node_id, body, remote, who.actor, now()))
 
 
 @router.post("/nodes/{node_id}/heartbeat")
 def heartbeat(
-    node_id: str, session: SessionDep, who: WriterDep, remote: RemoteDep, now: ClockDep
+    node_id: str, session: SessionDep, who: AgentDep, remote: RemoteDep, now: ClockDep
 ) -> NodePublic:
     org_id = repository.check_org(who, None)
     return nodes.node_public(nodes.heartbeat(session, org_id, node_id, remote, who.actor, now()))

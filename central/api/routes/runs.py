@@ -12,13 +12,11 @@ from fastapi import APIRouter, Query, Request
 from central import repository
 from central.api.deps import MarkersDep, ReaderDep, SessionDep, WriterDep
 from central.errors import BadRequest
-from central.reexport import reexport
 from central.schemas import (
     ALLOWED_TRANSITIONS,
     EventPublic,
     EventsPublic,
     ReexportPublic,
-    ResultIn,
     ResultPublic,
     ResultsIn,
     ResultsPublic,
@@ -28,6 +26,7 @@ from central.schemas import (
     RunState,
     RunTransition,
 )
+from central.series import reexport
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
 
@@ -95,14 +94,11 @@ def change_state(
 
 @router.post("/{run_id}/reexport")
 def reexport_run(run_id: str, session: SessionDep, who: WriterDep, request: Request) -> ReexportPublic:
-    """Send a finished run's results and markers to VictoriaMetrics again (idempotent)."""
+    """Write a finished run's results and markers to VictoriaMetrics again, now (idempotent)."""
     org_id = repository.check_org(who, None)
     run = repository.run_public(repository.get_run(session, org_id, run_id))
-    results = [
-        ResultIn.model_validate(r, from_attributes=True)
-        for r in repository.list_results(session, org_id, run_id)
-    ]
-    return ReexportPublic(run_id=run.id, samples=reexport(request.app.state.settings.vm_url, run, results))
+    results = repository.list_results(session, org_id, run_id)
+    return ReexportPublic(run_id=run.id, samples=reexport(request.app.state.settings.write_url, run, results))
 
 
 @router.post("/{run_id}/results")

@@ -1,0 +1,137 @@
+"""A run's benchmark series, written by central into VictoriaMetrics when the run is over.
+
+Central is the one writer of benchmark series: it holds the run (org, project, commit, its
+end time) and its results, so no caller can put a value into another org, under a made-up
+timestamp, or for a run that does not exist, and no run is too big to arrive: its samples go
+in batches through an import API (VictoriaMetrics', or vmagent's, which buffers on disk while
+storage is down), never through a scrape bounded by ``-promscrape.maxScrapeSize``.
+
+The samples of a run are always the same (names, labels, base units, the run's end as
+timestamp), so VictoriaMetrics' deduplication keeps one sample per series however often a
+run is written again (a retry, ``bhubctl runs reexport``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+import httpx
+
+from central.errors import Conflict, NotConfigured, UpstreamFailed
+from central.markers import marker_text
+from central.schemas import ALLOWED_TRANSITIONS, RunPublic
+from exporter.exposition import escape_label_value
+from exporter.metrics import BENCHMARK_ITERATIONS, BENCHMARK_LABELS, BENCHMARK_VALUE
+from exporter.units import to_base_unit
+
+BATCH_RESULTS = 5_000  # ~1.5 MB of text a request: far under any import limit, few requests
+
+
+class Measured(Protocol):
+    """What a series needs of a result (a stored row or a ResultIn)."""
+
+    benchmark: str
+    measure: str
+    unit: str
+    value: float | None
+    iterations: int | None
+    labels: dict[str, str]
+
+
+def _text(run: RunPublic, results: Iterable[Measured]) -> tuple[str, int]:
+    assert run.finished_at is not None
+    stamp = f" {int(run.finished_at.timestamp() * 1000)}\n"
+    fixed = {"org": run.org, "project": run.project, "target": run.target, "commit": run.commit,
+             "branch": run.branch, "run_id": run.id, "host": run.host}  # fmt: skip
+    lines: list[str] = []
+    for result in results:
+        if result.value is None:  # a failed result has no sample: central keeps its error
+            continue
+        value, unit = to_base_unit(result.value, result.unit)
+        own = {"benchmark": result.benchmark, "measure": result.measure, "unit": unit,
+               "procs": result.labels.get("procs", "")}  # fmt: skip
+        labels = ",".join(
+            f'{n}="{escape_label_value(fixed.get(n) or own.get(n, ""))}"' for n in BENCHMARK_LABELS
+        )
+        lines.append(f"{BENCHMARK_VALUE.name}{{{labels}}} {value!r}{stamp}")
+        if result.iterations is not None:
+            lines.append(f"{BENCHMARK_ITERATIONS.name}{{{labels}}} {result.iterations}{stamp}")
+    return "".join(lines), len(lines)
+
+
+def batches(
+    run: RunPublic, results: Iterable[Measured], size: int = BATCH_RESULTS
+) -> Iterator[tuple[str, int]]:
+    """Prometheus text of the run's series, ``size`` results a piece: (text, samples)."""
+    chunk: list[Measured] = []
+    for result in results:
+        chunk.append(result)
+        if len(chunk) >= size:
+            yield _text(run, chunk)
+            chunk = []
+    if chunk:
+        yield _text(run, chunk)
+
+
+def import_url(base: str) -> str:
+    return f"{base.rstrip('/')}/api/v1/import/prometheus"
+
+
+def write_run(client: httpx.Client, base_url: str, run: RunPublic, results: Iterable[Measured]) -> int:
+    """Write the run's samples (in batches) and its markers; the number of samples written.
+
+    Raises httpx.HTTPError when the import API refuses or cannot be reached.
+    """
+    url, written = import_url(base_url), 0
+    for text, samples in batches(run, results):
+        client.post(url, content=text.encode()).raise_for_status()
+        written += samples
+    markers = marker_text(run)
+    client.post(url, content=markers.encode()).raise_for_status()
+    return written + markers.count("\n")
+
+
+def reexport(base_url: str | None, run: RunPublic, results: Iterable[Measured]) -> int:
+    """Write a finished run again, now (``bhubctl runs reexport``); the samples written."""
+    if not base_url:
+        raise NotConfigured("central has no VictoriaMetrics to write to: set BENCHHUB_CENTRAL_VM_URL")
+    if ALLOWED_TRANSITIONS[run.state] or run.finished_at is None:
+        raise Conflict(f"run {run.id} is {run.state.value}; only a run that is over can be re-exported")
+    try:
+        with httpx.Client(timeout=30) as client:
+            return write_run(client, base_url, run, results)
+    except httpx.HTTPError as exc:
+        raise UpstreamFailed(
+            f"VictoriaMetrics at {base_url} did not take the samples ({exc}); try again"
+        ) from None
+
+
+class VictoriaMetricsSink:
+    """Delivers an ended run to VictoriaMetrics: its results' series, then its markers.
+
+    ``results_of(run_id)`` opens the run's stored results (streamed: a run may hold many);
+    without it only the markers are written. Run on RunMarkers' thread, tried again on failure.
+    """
+
+    name = "victoriametrics"
+
+    def __init__(
+        self,
+        url: str,
+        results_of: Callable[[str], AbstractContextManager[Iterable[Measured]]] | None = None,
+    ) -> None:
+        self.url = url
+        self._results_of = results_of
+        self._http = httpx.Client(timeout=30)
+
+    def send(self, run: RunPublic, retry: bool) -> None:
+        if self._results_of is None:
+            self._http.post(import_url(self.url), content=marker_text(run).encode()).raise_for_status()
+            return
+        with self._results_of(run.id) as results:
+            write_run(self._http, self.url, run, results)
+
+    def close(self) -> None:
+        self._http.close()
