@@ -21,7 +21,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from central import db, repository
+from central import auth, db, repository
 from central.api.routes import admin, alerts, backups, nodes, runs
 from central.auth import TokenCache
 from central.backup_schedule import BackupMetrics, BackupScheduler
@@ -178,7 +178,14 @@ def create_app(settings: CentralSettings, schedule_backups: bool = True) -> Fast
         return {"status": "ok"}
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
-    def prometheus_metrics() -> Response:
+    def prometheus_metrics(request: Request) -> Response:
+        """Request and backup metrics (their labels name every org): the bootstrap token's to read."""
+        if not settings.metrics_public:
+            secret = settings.admin_token.get_secret_value() if settings.admin_token else None
+            token = request.headers.get("authorization")
+            if secret is None or not auth.is_bootstrap(auth.bearer(token), secret):
+                raise Unauthorized("/metrics names every organization: send the bootstrap admin token "
+                                   "(or set BENCHHUB_CENTRAL_METRICS_PUBLIC=true)")  # fmt: skip
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(runs.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,12 @@ def make_engine(url: str, connections: int = WORKER_THREADS) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **pool)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # it holds token hashes and the orgs' S3 secrets: the owner's only (SQLite gives its
+        # -wal and -shm files the database file's mode)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        path.chmod(0o600)
     if parsed.database in (None, "", ":memory:"):
         pool = {}  # an in-memory database is one connection (StaticPool/SingletonThreadPool)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)

@@ -137,11 +137,12 @@ class RunMarkers:
             return []
         except Exception as exc:
             if item.attempt >= len(self._delays):
-                log.error("run %s: marker not delivered to %s after %d tries (%s); given up",
-                          run.id, sink.name, item.attempt + 1, exc)  # fmt: skip
+                log.error("run %s: not delivered to %s after %d tries (%s); given up: once it is back, "
+                          "'bhubctl runs reexport %s' writes it", run.id, sink.name, item.attempt + 1, exc,
+                          run.id)  # fmt: skip
                 return []
             delay = self._delays[item.attempt]
-            log.warning("run %s: marker not delivered to %s (%s); trying again in %g s", run.id, sink.name,
+            log.warning("run %s: not delivered to %s (%s); trying again in %g s", run.id, sink.name,
                         exc, delay)  # fmt: skip
             return [_Pending(time.monotonic() + delay, item.attempt + 1, sink, run)]
 

@@ -45,6 +45,9 @@ class CentralSettings(BaseSettings):
         default=24 * 3600, gt=0, le=30 * 24 * 3600, description="the timeout of runs created without one"
     )
     abandon_sweep_seconds: float = Field(default=30, gt=0, le=3600, description="how often to look for them")
+    metrics_public: bool = Field(
+        default=False, description="serve /metrics without the bootstrap token (its labels name every org)"
+    )
     backup_interval_hours: float | None = Field(
         default=None, gt=0, le=24 * 365, description="back up every org with a bucket this often; none: never"
     )

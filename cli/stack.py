@@ -233,6 +233,8 @@ class Stack:
         for service in services:
             if self._owned_process(service.name) is None and "/" not in service.argv[0]:
                 _binary(service.argv[0])
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.home.chmod(0o700)  # secrets, the database, logs, runs' output: the owner's only
         for path in (self.run_dir, self.log_dir):
             path.mkdir(parents=True, exist_ok=True)
         self.render_scrape_config()

@@ -27,7 +27,7 @@ def node_id(state_dir: Path) -> str:
     path = state_dir / "node-id"
     if path.exists() and (text := path.read_text().strip()):
         return text
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     new = str(uuid.uuid4())
     path.write_text(new + "\n")
     return new

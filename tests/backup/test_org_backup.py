@@ -261,7 +261,7 @@ def test_scheduled_backups_and_their_metrics(tmp_path: Path) -> None:
             deadline = time.monotonic() + 30
             text = ""
             while time.monotonic() < deadline:
-                text = httpx.get(f"{central}/metrics").text
+                text = httpx.get(f"{central}/metrics", headers={"Authorization": f"Bearer {BOOTSTRAP}"}).text
                 if 'benchhub_backup_last_success_timestamp_seconds{org="acme"}' in text and \
                         'benchhub_backup_failures_total{org="broken"} 2.0' in text:  # fmt: skip
                     break
@@ -352,13 +352,13 @@ def test_wrong_credentials_fail_clearly_and_leave_earlier_backups(tmp_path: Path
         backup.verify(target, backup.find(target, first))
 
 
-def test_the_cli_client_hands_central_the_real_secret_and_backups_pass_a_signature_check(
+def test_backups_configure_hands_central_the_real_secret_and_backups_pass_a_signature_check(
     tmp_path: Path,
 ) -> None:
     # 'bhubctl backups configure' sent the secret as '**********' (SecretStr's JSON): every
     # backup to an S3 that checks signatures failed. This S3 checks them (moto with IAM).
-    from central.schemas import BackupTargetIn
-    from cli.client import CentralClient
+    import subprocess
+    import sys
 
     with s3_server(tmp_path, auth=True) as (endpoint, _), stack(tmp_path / "a") as a:
         key_id, secret = make_user(endpoint)
@@ -366,16 +366,18 @@ def test_the_cli_client_hands_central_the_real_secret_and_backups_pass_a_signatu
                      aws_secret_access_key=secret).create_bucket(Bucket="acme-backups")  # fmt: skip
         acme = a.token("acme")
         fill(a, "acme", acme, int(time.time()))
-        client = CentralClient(a.central, 30, token=acme["Authorization"].removeprefix("Bearer "))
-        body = BackupTargetIn(
-            bucket="acme-backups", endpoint_url=endpoint, access_key_id=key_id, secret_access_key=secret
-        )  # type: ignore[arg-type]
-        saved = client.set_backup_target(body, None)
-        assert saved.has_secret and secret not in saved.model_dump_json()
-        assert "**********" not in body.model_dump_json() and secret not in repr(body)
+        env = {**os.environ, "BENCHHUB_HOME": str(tmp_path / "home"), "BENCHHUB_CENTRAL_URL": a.central,
+               "BENCHHUB_TOKEN": acme["Authorization"].removeprefix("Bearer "),
+               "BENCHHUB_BACKUP_SECRET_ACCESS_KEY": secret}  # fmt: skip
+        configured = subprocess.run(
+            [sys.executable, "-m", "cli.main", "backups", "configure", "--bucket", "acme-backups",
+             "--endpoint", endpoint, "--access-key-id", key_id],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert configured.returncode == 0, configured.stderr
+        assert secret not in configured.stdout + configured.stderr
         made = run_backup(a, acme)
         assert "done" in made, made
-        client.close()
 
 
 def _put_with_checksum(s3: Any, bucket: str, stamp: str, name: str, body: bytes) -> None:

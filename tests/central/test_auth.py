@@ -18,7 +18,7 @@ from tests.central.test_nodes_api import body as node_body
 from tests.central.test_runs_api import RESULT, RUN
 from tests.servers import serve_app
 
-PUBLIC = {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+PUBLIC = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 # A valid body per write route: a request must get past validation to reach the org check.
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/runs"): {**RUN, "org": None},

@@ -74,7 +74,7 @@ def test_workers_share_the_port_their_metrics_and_one_backup_schedule(tmp_path: 
                 assert httpx.get(f"{url}/api/v1/backup/target", headers=broken).status_code == 200
             text, deadline = "", time.monotonic() + 60
             while time.monotonic() < deadline:
-                text = httpx.get(f"{url}/metrics").text
+                text = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {BOOTSTRAP}"}).text
                 if _metric(text, 'benchhub_backup_failures_total{org="broken"}') >= 2:
                     break
                 time.sleep(0.5)

@@ -130,3 +130,18 @@ def test_anchors_within_bounds_still_work() -> None:
 def test_timeout_is_bounded() -> None:
     with pytest.raises(ConfigError, match=r"targets.t.timeout: Input should be less than or equal to 604800"):
         parse_config("targets:\n  t: {command: 'true', timeout: 1e10}\n", P)
+
+
+def test_an_error_text_is_printed_as_is_not_as_markup(tmp_path: Path) -> None:
+    # before: rich read '[bold]' in an error text as markup and dropped it from the message
+    import subprocess
+    import sys
+
+    folder = tmp_path / "[bold]x[red]"
+    folder.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli.main", "run", "t", "--config", str(folder / "bhub.yaml")],
+        capture_output=True, text=True, timeout=60, env={"COLUMNS": "300", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert f"error: {folder / 'bhub.yaml'}: not found" in proc.stderr, proc.stderr

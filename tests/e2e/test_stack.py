@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -205,3 +206,13 @@ def test_the_readme_demo_runs_a_real_benchmark_into_victoriametrics(tmp_path: Pa
         Stack(settings).down()
     assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
     assert "==> PromQL:" in demo.stdout and "BenchmarkConcatBuilder" in demo.stdout
+
+
+def test_state_is_the_owner_s_only(live: LiveStack) -> None:
+    # before: central.db (token hashes, the orgs' S3 secrets), logs/ and runs/ were world-readable
+
+    home = live.stack.home
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "central.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE((home / "logs" / "central.log").stat().st_mode) == 0o600
+    assert stat.S_IMODE((home / "secrets" / "token").stat().st_mode) == 0o600
