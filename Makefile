@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-parsers bench-agent bench-central bench-backup openapi dashboards down clean
+.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-run-memory bench-parsers bench-agent bench-central bench-backup openapi dashboards down clean
 
 setup:
 	bash stack/install.sh
@@ -28,10 +28,13 @@ lint: setup-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: bench-run bench-parsers bench-agent bench-central bench-backup
+bench: bench-run bench-run-memory bench-parsers bench-agent bench-central bench-backup
 
 bench-run: setup
 	$(BIN)/python -m tests.bench.run_overhead
+
+bench-run-memory: setup  # bhubctl run of a 200 MB output and of 1,000,000 results: peak RSS
+	$(BIN)/python -m tests.bench.run_memory
 
 bench-parsers: setup
 	$(BIN)/python -m tests.bench.parsers

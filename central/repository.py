@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from central.schemas import (
     ABANDONED,
     ALLOWED_TRANSITIONS,
     MAX_RAW_OUTPUT,
+    MAX_RESULTS_PER_RUN,
     ResultIn,
     RunCreate,
     RunPublic,
@@ -251,6 +252,9 @@ def add_results(session: Session, org_id: int, run_id: str, results: Sequence[Re
     run = get_run(session, org_id, run_id)
     if RunState(run.state) not in (RunState.queued, RunState.running) and run.reason != ABANDONED:
         raise Conflict(f"run {run_id} is {run.state}; results are accepted while it is queued or running")
+    stored = session.scalar(select(func.count()).select_from(Result).where(Result.run_id == run_id)) or 0
+    if stored + len(results) > MAX_RESULTS_PER_RUN:
+        raise Conflict(f"run {run_id} holds {stored} results; a run holds at most {MAX_RESULTS_PER_RUN}")
     batch: dict[str, ResultIn] = {}
     for result in results:  # one identity twice in a run: the first is kept, here and across batches
         batch.setdefault(result.key(), result)

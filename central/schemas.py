@@ -32,6 +32,9 @@ def node_ip(text: str) -> str:
 
 
 MAX_RESULTS_PER_BATCH = 10_000
+# Results of one run: a suite of thousands of benchmarks x a few measures fits many times over;
+# past it, a run is a mistake (a benchmark name holding a counter) or an attack, refused early.
+MAX_RESULTS_PER_RUN = 200_000
 INT64 = 2**63 - 1  # what a database BIGINT holds: larger numbers are refused with a 422, not a 500
 MAX_RAW_OUTPUT = 1_048_576
 MAX_RUN_SECONDS = 30 * 24 * 3600

@@ -51,7 +51,7 @@ def _text(run: RunPublic, results: Iterable[Measured]) -> tuple[str, int]:
             continue
         value, unit = to_base_unit(result.value, result.unit)
         own = {"benchmark": result.benchmark, "measure": result.measure, "unit": unit,
-               "procs": result.labels.get("procs", "")}  # fmt: skip
+               "procs": result.labels.get("procs", ""), "pkg": result.labels.get("pkg", "")}  # fmt: skip
         labels = ",".join(
             f'{n}="{escape_label_value(fixed.get(n) or own.get(n, ""))}"' for n in BENCHMARK_LABELS
         )

@@ -24,8 +24,9 @@ from cli.config import Target
 from cli.delivery import Delivered, deliver
 from cli.errors import BenchHubError, ParseError, ServiceError
 from cli.git import GitInfo
+from cli.outputlog import OutputLog
 from cli.outputs import collect_documents
-from cli.parsers import parse_documents
+from cli.parsers import parse_documents, parse_output
 from cli.parsers.command import timing_results
 from cli.runner import Cancelled, Execution, execute
 from exporter.schemas import WatchRequest
@@ -45,15 +46,23 @@ class RunOutcome:
 
 
 def _execute_target(
-    name: str, target: Target, cwd: Path, echo: Callable[[bytes], None], on_spawn: Callable[[int], None]
+    name: str,
+    target: Target,
+    cwd: Path,
+    echo: Callable[[bytes], None],
+    on_spawn: Callable[[int], None],
+    log: OutputLog,
 ) -> tuple[Execution, list[ResultIn], str | None]:
     """Run the target (repeats for 'command': the last execution, with the CPU and peak RSS of
-    all of them); return that execution, the results, a parse error."""
+    all of them); return that execution, the results, a parse error.
+
+    The output streams into ``log``; the execution holds only its tail.
+    """  # fmt: skip
     if target.framework == "command":
         timed: list[Execution] = []
         executions: list[Execution] = []
         for index in range(target.warmup + target.repeat):
-            ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn)
+            ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn, log)
             executions.append(ex)
             if ex.exit_code != 0:
                 break
@@ -61,7 +70,7 @@ def _execute_target(
                 timed.append(ex)
         combined = replace(
             ex,
-            output="".join(e.output for e in executions),
+            output=log.tail(),
             wall_seconds=sum(t.wall_seconds for t in timed),
             user_seconds=sum(e.user_seconds for e in executions),  # warm-ups included, as the agent's
             system_seconds=sum(e.system_seconds for e in executions),
@@ -69,9 +78,11 @@ def _execute_target(
         )
         return combined, timing_results(name, timed) if ex.exit_code == 0 else [], None
     started = time.time()
-    ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn)
+    ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn, log)
     try:
-        docs = collect_documents(target.framework, target.output, cwd, ex.output, started)
+        if target.output is None:
+            return ex, parse_output(target.framework, log.chunks), None
+        docs = collect_documents(target.framework, target.output, cwd, "", started)
         return ex, parse_documents(target.framework, docs), None
     except ParseError as exc:
         return ex, [], f"cannot parse {target.framework} output: {exc}"
@@ -170,6 +181,9 @@ def run_target(
     )  # fmt: skip
     on_started(run)
     run_dir = runs_dir / run.id
+    with contextlib.suppress(OSError):  # a full disk: the output is kept in memory instead
+        runs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # raw outputs, spooled results: the owner's
+        run_dir.mkdir(exist_ok=True)
     watcher = _AgentWatch(agent, run)
     closer = _Closer(central, run, run_dir)
     try:
@@ -209,16 +223,16 @@ def _run_and_close(
     name: str, target: Target, cwd: Path, echo: Callable[[bytes], None], run: RunPublic, run_dir: Path,
     watcher: _AgentWatch, closer: _Closer,
 ) -> RunOutcome:  # fmt: skip
-    ex, results, parse_error = _execute_target(name, target, cwd, echo, watcher.spawned)
+    output_path = run_dir / "output.log"
+    log = OutputLog(output_path)
+    try:
+        ex, results, parse_error = _execute_target(name, target, cwd, echo, watcher.spawned, log)
+    finally:
+        log.close()
     resources = with_exact_usage(watcher.finish(), ex)
     warnings = watcher.warnings
-    output_path = run_dir / "output.log"
-    try:  # the raw output is kept for the user; a full disk must not cost the run its results
-        run_dir.mkdir(parents=True, exist_ok=True)
-        output_path.write_text(ex.output, encoding="utf-8")
-    except OSError as exc:
-        warnings.append(f"the raw output could not be written to {output_path} ({exc.strerror}); "
-                        "central keeps its last 1 MiB")  # fmt: skip
+    if log.error:  # the results were read whole all the same (the rest was kept in memory)
+        warnings.append(f"the raw output could not be written ({log.error}); central keeps its last 1 MiB")
     message: str | None
     if ex.timed_out:
         exit_code, message = 124, f"timed out after {target.timeout:g} s; the command was stopped"

@@ -43,7 +43,48 @@ def collect_documents(
                 "so the benchmark did not write its results there"
             )
         paths = fresh
+    if started_at is not None:  # the run is over: a file still open for writing is someone else's
+        writers = open_for_writing(paths)
+        if writers and len(writers) == len(paths):
+            path, pid = next(iter(writers.items()))
+            raise ParseError(
+                f"output {output!r}: {path} is still being written by process {pid}, not this run's "
+                "command (a concurrent run?); give each target an output of its own"
+            )
+        paths = [p for p in paths if p not in writers]
     return read_files(framework, paths)
+
+
+def open_for_writing(paths: list[Path]) -> dict[Path, int]:
+    """Which of ``paths`` a process still holds open for writing, and one such pid (Linux /proc).
+
+    Two runs whose ``output:`` globs match each other's files would otherwise read each
+    other's half-written output. Read by hand from /proc: psutil's open_files() leaves out the
+    open mode and costs a process object per pid.
+    """
+    wanted = {os.path.realpath(p): p for p in paths}
+    found: dict[Path, int] = {}
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return found
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target not in wanted:
+                    continue
+                with open(f"/proc/{pid}/fdinfo/{fd}") as info:
+                    flags = next(int(ln.split()[1], 8) for ln in info if ln.startswith("flags:"))
+            except (OSError, StopIteration, ValueError):
+                continue
+            if flags & (os.O_WRONLY | os.O_RDWR):
+                found.setdefault(wanted[target], pid)
+    return found
 
 
 def read_files(framework: str, paths: list[Path]) -> list[Document]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cli.errors import BenchHubError
+from cli.outputlog import OutputLog
 
 GRACE_SECONDS = 5.0
 
@@ -127,10 +128,13 @@ def execute(
     timeout: float,
     echo: Callable[[bytes], None],
     on_spawn: Callable[[int], None] = lambda _pid: None,
+    log: OutputLog | None = None,
 ) -> Execution:
     """Run ``command`` in the user's shell; stdout and stderr merged, echoed as they come.
 
-    ``on_spawn`` gets the pid of the measuring helper whose children are the command.
+    ``on_spawn`` gets the pid of the measuring helper whose children are the command. With
+    ``log`` the output goes there as it arrives and ``Execution.output`` is only its tail;
+    without, it is all kept in memory.
     """
     start = time.perf_counter()
     report_read, report_write = os.pipe()
@@ -154,9 +158,11 @@ def execute(
     stream = proc.stdout
     assert isinstance(stream, io.BufferedReader)
 
+    keep = chunks.append if log is None else log.write
+
     def pump() -> None:
         for chunk in iter(lambda: stream.read1(65536), b""):
-            chunks.append(chunk)
+            keep(chunk)
             echo(chunk)
 
     reader = threading.Thread(target=pump, daemon=True)
@@ -186,7 +192,7 @@ def execute(
     code = proc.returncode if proc.returncode is not None else -signal.SIGKILL
     return Execution(
         exit_code=124 if timed_out else (128 - code if code < 0 else code),
-        output=b"".join(chunks).decode("utf-8", errors="replace"),
+        output=b"".join(chunks).decode("utf-8", errors="replace") if log is None else log.tail(),
         wall_seconds=usage[0],
         user_seconds=usage[1],
         system_seconds=usage[2],

@@ -37,11 +37,12 @@ class MetricSpec:
         return cls(self.family, self.help, labels=self.labels)
 
 
-# org/project/target/benchmark/measure/unit/commit/branch/run_id/host/procs: one series per
-# result of a run, one sample each (written by central when the run is over).
+# org/project/target/benchmark/measure/unit/commit/branch/run_id/host/procs/pkg: one series per
+# result of a run, one sample each (written by central when the run is over). procs and pkg
+# are empty (absent) unless the result has them (pkg: a Go name found in two packages of a run).
 BENCHMARK_LABELS = (
     "org", "project", "target", "benchmark", "measure", "unit",
-    "commit", "branch", "run_id", "host", "procs",
+    "commit", "branch", "run_id", "host", "procs", "pkg",
 )  # fmt: skip
 
 BENCHMARK_VALUE = MetricSpec(

@@ -124,3 +124,36 @@ def victoria_metrics(root: Path) -> Iterator[str]:
         proc.terminate()
         proc.wait(15)
         log.close()
+
+
+# Runs a command as its child and prints the child's peak RSS: ru_maxrss of a process forked
+# from a big one (pytest) would count the parent's memory too (a child inherits its parent's
+# high-water mark), so the command is forked from this small interpreter instead.
+_PEAK = """
+import os, resource, signal, sys
+if sys.argv[1] != "-":
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write(f"\\npeak-rss-kib {usage.ru_maxrss}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_with_peak_rss(
+    argv: list[str], cwd: Path, env: dict[str, str], file_size_limit: int | None = None
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run ``argv`` (output captured); its peak RSS in bytes. ``file_size_limit``: writes past
+    that many bytes fail with EFBIG, as on a full disk."""
+    import sys
+
+    limit = "-" if file_size_limit is None else str(file_size_limit)
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", _PEAK, limit, *argv],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    peak = int(proc.stderr.rsplit("peak-rss-kib ", 1)[1].split()[0]) * 1024
+    return proc, peak

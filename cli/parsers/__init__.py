@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 
 from central.schemas import ResultIn
@@ -25,9 +25,9 @@ from cli.parsers import (
     pyperf,
     pytest_benchmark,
 )
-from cli.parsers.common import Document
+from cli.parsers.common import Document, check_count
 
-__all__ = ["FRAMEWORKS", "Document", "Framework", "detect", "parse_documents"]
+__all__ = ["FRAMEWORKS", "Document", "Framework", "detect", "parse_documents", "parse_output"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,25 @@ def parse_documents(framework: str, docs: Sequence[Document]) -> list[ResultIn]:
         return _parse_documents(framework, docs)
 
 
+def parse_output(framework: str, chunks: Callable[[], Generator[str]]) -> list[ResultIn]:
+    """Results of a command's output, given as ``chunks()``: pieces ending at a line's end.
+
+    Go's text is read piece by piece (the outputs that grow to hundreds of megabytes: a suite
+    run with -count); every other format is one document, read whole.
+    """
+    if framework == "auto":
+        with closing(chunks()) as pieces:
+            head = next(pieces, "")
+        framework = detect(head) if head else framework
+    if framework == "go":
+        with _no_collection():
+            try:
+                return go.parse_chunks(chunks(), lambda: "".join(chunks()))
+            except ParseError as exc:
+                raise ParseError(f"<output>: {exc}") from None
+    return parse_documents(framework, [Document("<output>", "".join(chunks()))])
+
+
 def _parse_documents(framework: str, docs: Sequence[Document]) -> list[ResultIn]:
     if framework == "auto":
         if not docs:
@@ -115,6 +134,7 @@ def _parse_documents(framework: str, docs: Sequence[Document]) -> list[ResultIn]
     for doc in docs:
         try:
             results.extend(spec.parse(doc.text))
+            check_count(len(results))  # files that each hold fewer, together too many
         except ParseError as exc:
             raise ParseError(f"{doc.name}: {exc}") from None
     return results

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from central.schemas import ResultIn
 from cli.errors import ParseError
-from cli.parsers.common import arr, load_json, make_result, nums, obj, stats_fields
+from cli.parsers.common import arr, check_count, load_json, make_result, nums, obj, stats_fields
 
 FORMAT_VERSION = 1
 
@@ -27,6 +27,7 @@ def parse(text: str) -> list[ResultIn]:
     rows = arr(doc.get("results"), "results")
     if not rows:
         raise ParseError("results: expected at least one result")
+    check_count(len(rows))
     results = []
     for i, raw in enumerate(rows):
         fields = dict(obj(raw, f"results[{i}]"))

@@ -15,7 +15,7 @@ from typing import Any, cast
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from central.schemas import MAX_SAMPLES, ResultIn
+from central.schemas import MAX_RESULTS_PER_RUN, MAX_SAMPLES, ResultIn
 from cli.errors import ParseError
 from cli.parsers.stats import summarize
 
@@ -26,6 +26,14 @@ class Document:
 
     name: str
     text: str
+
+
+def check_count(count: int) -> None:
+    """Refuse, before any result is made, an output holding more results than a run may have."""
+    if count > MAX_RESULTS_PER_RUN:
+        raise ParseError(
+            f"{count} results: a run holds at most {MAX_RESULTS_PER_RUN}; split the target into several"
+        )
 
 
 def load_json(text: str) -> object:

@@ -20,7 +20,7 @@ import math
 import re
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from central.schemas import ResultIn
 from cli.errors import ParseError
-from cli.parsers.common import make_result, make_results
+from cli.parsers.common import check_count, make_result, make_results
 from cli.parsers.stats import summarize
 
 # Used only to locate a bad result line for the error message (the fast paths split lines).
@@ -94,6 +94,14 @@ def _first_error(text: str) -> ParseError:
     return ParseError("a benchmark line holds a value that is not a finite number")
 
 
+_PKG_LINE = re.compile(r"(?m)^(?=pkg:)")
+
+
+def _by_package(chunk: str) -> list[str]:
+    """The chunk cut before each 'pkg:' line, so each piece holds one package's lines."""
+    return [piece for piece in _PKG_LINE.split(chunk) if piece] if "pkg:" in chunk else [chunk]
+
+
 def _chunks(text: str) -> Iterator[str]:
     pos = 0
     while pos < len(text):
@@ -123,20 +131,23 @@ class _Values:
     """
 
     def __init__(self) -> None:
-        self.series: dict[tuple[str, tuple[str, ...]], int] = {}
+        self.pkg = ""  # the package of the lines read now (go test ./... prints one 'pkg:' each)
+        self.series: dict[tuple[str, str, tuple[str, ...]], int] = {}
         self.columns: list[tuple[str, str, int]] = []  # column id -> (bench, unit, series id)
-        self._by_units: dict[tuple[bytes, ...], dict[bytes, int]] = {}  # the grid's lookup
+        self.packages: list[str] = []  # column id -> package
+        self._by_units: dict[tuple[str, tuple[bytes, ...]], dict[bytes, int]] = {}  # the grid's lookup
         self.ids = array("i")
         self.values = array("d")
         self._grid_iterations: _Ints = np.zeros(1024, dtype=np.int64)  # per series
         self._exact_iterations: dict[int, int] = {}  # per series, of the lines read one by one
 
     def series_id(self, bench: str, units: tuple[str, ...]) -> int:
-        key = (bench, units)
+        key = (self.pkg, bench, units)
         found = self.series.get(key)
         if found is None:
             found = self.series[key] = len(self.columns)
             self.columns.extend((bench, unit, found) for unit in units)
+            self.packages.extend(self.pkg for _ in units)
         return found
 
     def add_line(self, parts: list[str]) -> None:
@@ -172,7 +183,7 @@ class _Values:
         except ValueError:
             raise _Malformed from None
         units = tuple(column[0] for column in unit_columns)
-        lookup = self._by_units.setdefault(units, {})
+        lookup = self._by_units.setdefault((self.pkg, units), {})
         names = tokens[0::width]
         try:
             series = np.fromiter(map(lookup.__getitem__, names), dtype=np.int32, count=n)
@@ -211,12 +222,16 @@ class _Scanner:
         self._failed: str | None = None  # a '--- FAIL' line waiting for its log line
         self._previous = ""
 
-    def scan(self, text: str) -> None:
-        for chunk in _chunks(text):
-            if self._grid and self._failed is None and self._plain(chunk):
-                self._scan_grid(chunk)
-            else:
-                self._scan_lines(chunk)
+    def scan(self, chunks: Iterable[str]) -> None:
+        """Read every chunk; each must end at a line's end (but the last)."""
+        for whole in chunks:
+            for chunk in _by_package(whole):
+                if chunk.startswith("pkg:"):
+                    self.values.pkg = chunk[4 : chunk.find("\n") % (len(chunk) + 1)].strip()
+                if self._grid and self._failed is None and self._plain(chunk):
+                    self._scan_grid(chunk)
+                else:
+                    self._scan_lines(chunk)
         if self._failed is not None:
             self.failures.setdefault(_split_name(self._failed), _log_of(self._previous))
 
@@ -228,7 +243,9 @@ class _Scanner:
         chunk = "\n" + chunk
         for key, value in _HEADER_LINES.findall(chunk):
             self.context[key] = value.strip()
-        self._previous = ""  # as the line-by-line reader leaves it: the chunk ends with a newline
+        # as the line-by-line reader leaves it: the chunk's last line (go test -json prints a
+        # failed benchmark's log line before its '--- FAIL' line, maybe in the next chunk)
+        self._previous = chunk[chunk.rfind("\n", 0, len(chunk) - 1) + 1 :].rstrip("\n")
         lines = _BENCHMARK_LINES.findall(chunk.encode())
         if not lines:
             return
@@ -268,7 +285,10 @@ class _Scanner:
 
     def _scan_lines(self, chunk: str) -> None:
         values, failures = self.values, self.failures
-        for line in chunk.split("\n"):
+        lines = chunk.split("\n")
+        if chunk.endswith("\n"):  # not a line of its own: the next chunk starts the next line
+            lines.pop()
+        for line in lines:
             if self._failed is not None:
                 log = line.strip() if line[:1] in (" ", "\t") else ""
                 failures.setdefault(_split_name(self._failed), log or _log_of(self._previous))
@@ -292,19 +312,30 @@ def parse(text: str) -> list[ResultIn]:
     return _parse(text, grid=True)
 
 
+def parse_chunks(chunks: Iterable[str], text_of: Callable[[], str]) -> list[ResultIn]:
+    """``parse`` of text that arrives in pieces, each ending at a line's end (an output read back
+    a megabyte at a time): memory stays near the results' size whatever the output's.
+    ``text_of`` gives the whole text, read only to name the line of an error."""
+    return _parse_chunks(chunks, text_of, grid=True)
+
+
 def _parse(text: str, grid: bool) -> list[ResultIn]:
+    return _parse_chunks(_chunks(text), lambda: text, grid)
+
+
+def _parse_chunks(chunks: Iterable[str], text_of: Callable[[], str], grid: bool) -> list[ResultIn]:
     scanner = _Scanner(grid)
     try:
-        scanner.scan(text)
+        scanner.scan(chunks)
     except _Malformed:
-        raise _first_error(text) from None
+        raise _first_error(text_of()) from None
     values, failures, context = scanner.values, scanner.failures, scanner.context
     if not values.columns and not failures:
         raise ParseError(
             "no Go benchmark result found: expected lines like "
             "'BenchmarkName-8  1000000  1052 ns/op' (did the command run with -bench?)"
         )
-    results = _measured(values, context, text) if values.columns else []
+    results = _measured(values, context, text_of) if values.columns else []
     for (name, procs), error in failures.items():
         results.append(
             make_result(
@@ -315,29 +346,40 @@ def _parse(text: str, grid: bool) -> list[ResultIn]:
     return results
 
 
-_Key = tuple[str, str, str, str]  # name, measure, unit, procs
+_Key = tuple[str, str, str, str, str]  # name, measure, unit, procs, package
 
 
-def _measured(values: _Values, context: dict[str, str], text: str) -> list[ResultIn]:
-    """One result per benchmark name, measure, unit and procs, in order of first appearance.
+def _measured(values: _Values, context: dict[str, str], text_of: Callable[[], str]) -> list[ResultIn]:
+    """One result per benchmark name, measure, unit, procs (and package, when a name is in several),
+    in order of first appearance.
 
     The samples are all taken out of the arrays before any result is made, so the arrays are
     gone by then: peak memory stays near the input's size plus the results'.
     """
     # Taken off the queue batch by batch: validation copies each samples list, ours go at once.
-    pending = deque(_samples(values, text))
+    pending = deque(_samples(values, text_of))
+    # One name in two packages (go test ./...): the package is part of each one's identity.
+    packages_of: dict[str, set[str]] = {}
+    for item in pending:
+        packages_of.setdefault(item[0][0], set()).add(item[0][4])
+    contexts = {
+        pkg: {**context, "pkg": pkg} if pkg else context for _, ps in packages_of.items() for pkg in ps
+    }
     results: list[ResultIn] = []
     while pending:
         names, fields = [], []
         for _ in range(min(_BATCH, len(pending))):
             key, iterations, samples, mean, median, stddev, low, high = pending.popleft()
-            name, measure, unit, procs = key
+            name, measure, unit, procs, pkg = key
             n = len(samples)
             names.append(name)
+            labels = {"procs": procs} if procs else {}
+            if len(packages_of[name]) > 1:
+                labels["pkg"] = pkg
             fields.append(
                 dict(
                     benchmark=name, measure=measure, unit=unit, value=median, iterations=iterations,
-                    labels={"procs": procs} if procs else {}, context=context, sample_count=n,
+                    labels=labels, context=contexts[pkg], sample_count=n,
                     samples=samples if n > 1 else None, mean=mean, median=median, stddev=stddev,
                     min=low, max=high,
                 )
@@ -350,7 +392,7 @@ _Measured = tuple[_Key, int, list[float], float, float, "float | None", float, f
 _BATCH = 2000  # results validated at once: fast, and few field dicts alive at a time
 
 
-def _samples(values: _Values, text: str) -> list[_Measured]:
+def _samples(values: _Values, text_of: Callable[[], str]) -> list[_Measured]:
     """Per result key: iterations, samples in line order, mean, median, stddev, min, max."""
     ids = np.frombuffer(values.ids, dtype=np.int32)
     order = np.argsort(ids, kind="stable")  # each column's values together, in line order
@@ -360,7 +402,7 @@ def _samples(values: _Values, text: str) -> list[_Measured]:
     values.values = array("d")
     del order
     if not np.isfinite(flat).all():
-        raise _first_error(text)
+        raise _first_error(text_of())
     bounds = np.searchsorted(ids, np.arange(len(values.columns) + 1))
     del ids
     starts, counts = bounds[:-1], np.diff(bounds)
@@ -376,7 +418,9 @@ def _samples(values: _Values, text: str) -> list[_Measured]:
     names: dict[str, tuple[str, str]] = {}
     for column, (bench, unit, _) in enumerate(values.columns):
         name, procs = names.get(bench) or names.setdefault(bench, _split_name(bench))
-        keys.setdefault((name, _MEASURES.get(unit, unit), unit, procs), []).append(column)
+        key = (name, _MEASURES.get(unit, unit), unit, procs, values.packages[column])
+        keys.setdefault(key, []).append(column)
+    check_count(len(keys))
     # Plain lists: indexing numpy arrays one element at a time is slow.
     edges, sizes, iterations_of = bounds.tolist(), counts.tolist(), values.iterations()
     mean_of, square_of, low_of, high_of = means.tolist(), squares.tolist(), lows.tolist(), highs.tolist()

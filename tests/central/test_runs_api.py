@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from central.app import create_app
 from central.settings import CentralSettings
-from tests.central.conftest import org_token
+from tests.central.conftest import ADMIN, org_token
 from tests.servers import serve_app
 
 RUN = {"org": "acme", "project": "widgets", "target": "strings", "commit": "abc123",
@@ -114,7 +114,8 @@ def test_payload_limit(client: TestClient) -> None:
 def test_health_and_metrics(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     create(client)
-    text = client.get("/metrics").text
+    assert client.get("/metrics").status_code == 401  # its labels name every org: bootstrap only
+    text = client.get("/metrics", headers=ADMIN).text
     assert 'benchhub_central_requests_total{method="POST",route="/api/v1/runs",status="201"} 1.0' in text
     assert "_created" not in text
 
@@ -256,3 +257,30 @@ def test_one_identity_twice_keeps_the_first_within_a_batch_as_across_batches(cli
     assert client.post(url, json={"results": twice}).json() == {"received": 2, "stored": 1}
     assert client.post(url, json={"results": [{**RESULT, "value": 7.0}]}).json()["stored"] == 0
     assert [r["value"] for r in client.get(url).json()["data"]] == [12.5]
+
+
+def test_a_run_holds_a_bounded_number_of_results(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from central import repository
+
+    monkeypatch.setattr(repository, "MAX_RESULTS_PER_RUN", 3)
+    url = f"/api/v1/runs/{create(client)['id']}/results"
+    two = [{**RESULT, "benchmark": f"B{i}"} for i in range(2)]
+    assert client.post(url, json={"results": two}).json()["stored"] == 2
+    refused = client.post(url, json={"results": [{**RESULT, "benchmark": f"C{i}"} for i in range(2)]})
+    assert refused.status_code == 409 and "at most 3" in refused.json()["detail"]
+    assert client.get(url).json()["count"] == 2
+
+
+def test_central_sweeps_abandoned_runs_by_itself(settings: CentralSettings) -> None:
+    import time
+
+    quick = settings.model_copy(update={"abandon_grace_seconds": 0, "abandon_sweep_seconds": 0.1})
+    with TestClient(create_app(quick)) as client:  # the lifespan starts the sweeper
+        client.headers.update(org_token(client, "acme", role="writer"))
+        run = create(client, timeout_seconds=0.01)
+        deadline = time.monotonic() + 10
+        while (state := client.get(f"/api/v1/runs/{run['id']}").json())["state"] == "running":
+            assert time.monotonic() < deadline, "the sweeper never failed the run"
+            time.sleep(0.05)
+        assert (state["state"], state["reason"]) == ("failed", "abandoned")
+        client.app.state.engine.dispose()  # type: ignore[attr-defined]

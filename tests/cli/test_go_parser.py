@@ -126,3 +126,43 @@ def test_thousands_of_benchmarks_read_line_by_line() -> None:
     last = find(results, "BenchmarkCase1499", "time", procs="2")
     assert (last.iterations, last.samples, last.value) == (3000, [1499.5, 1499.5], 1499.5)
     assert find(results, "BenchmarkBroken", "time").error == "x_test.go:1: no"
+
+
+@pytest.mark.parametrize("name", ["strings-count3.txt", "features.txt", "failing.txt"])
+def test_an_output_read_back_in_pieces_parses_as_the_whole_text(name: str) -> None:
+    text = (DATA / name).read_text()
+    lines = text.splitlines(keepends=True)
+    pieces = ["".join(lines[i : i + 3]) for i in range(0, len(lines), 3)]
+    assert go.parse_chunks(iter(pieces), lambda: text) == parse(text)
+
+
+def test_a_bad_line_read_in_pieces_is_named_by_its_line() -> None:
+    text = "goos: linux\nBenchmarkA-2 10 5 ns/op\nBenchmarkB-2 10 abc ns/op\n"
+    with pytest.raises(ParseError, match=r"^line 3: benchmark 'BenchmarkB-2': 'abc' is not a number"):
+        go.parse_chunks(iter(text.splitlines(keepends=True)), lambda: text)
+
+
+def test_more_results_than_a_run_holds_are_refused_before_any_is_made() -> None:
+    # before: 1,000,000 results took bhubctl to 6.6 GB and 60 s before central refused them
+    from central.schemas import MAX_RESULTS_PER_RUN
+
+    text = "".join(f"BenchmarkN{i}-2 10 5 ns/op\n" for i in range(MAX_RESULTS_PER_RUN + 1))
+    never = patch.object(go, "make_results", side_effect=AssertionError("a result was made"))
+    with never, pytest.raises(ParseError, match=rf"^{MAX_RESULTS_PER_RUN + 1} results: a run holds at most"):
+        parse(text)
+
+
+def test_one_name_in_two_packages_is_two_results() -> None:
+    # before: 'go test ./...' with BenchmarkParse in two packages gave one merged result
+    text = (
+        "goos: linux\npkg: example.com/a\nBenchmarkParse-2 100 10 ns/op\nBenchmarkOnlyA-2 100 1 ns/op\nPASS\n"
+        "ok  \texample.com/a\t1s\npkg: example.com/b\nBenchmarkParse-2 100 30 ns/op\nPASS\n"
+    )
+    for grid in (True, False):
+        results = go._parse(text, grid=grid)
+        parse_a = find(results, "BenchmarkParse", "time", procs="2", pkg="example.com/a")
+        parse_b = find(results, "BenchmarkParse", "time", procs="2", pkg="example.com/b")
+        assert (parse_a.value, parse_b.value) == (10.0, 30.0)
+        assert (parse_a.context["pkg"], parse_b.context["pkg"]) == ("example.com/a", "example.com/b")
+        only = find(results, "BenchmarkOnlyA", "time", procs="2")  # no twin: no pkg label
+        assert only.context["pkg"] == "example.com/a"

@@ -296,3 +296,36 @@ def test_go_keeps_at_most_max_samples_and_says_so() -> None:
     assert result.context["samples_dropped"] == f"{MAX_SAMPLES + 5} samples, over {MAX_SAMPLES}"
     (small,) = go.parse("BenchmarkX-2 1000 1.5 ns/op\nBenchmarkX-2 1000 2.5 ns/op\n")
     assert small.samples == [1.5, 2.5] and "samples_dropped" not in small.context
+
+
+def test_an_output_another_process_still_writes_is_not_read(tmp_path: Path) -> None:
+    # before: two concurrent runs whose output globs matched each other's files read each
+    # other's half-written output
+    import json
+    import subprocess
+
+    (tmp_path / "out").mkdir()
+    mine, theirs = tmp_path / "out" / "a.json", tmp_path / "out" / "b.json"
+    doc = {"results": [{"command": "x", "mean": 1, "stddev": 0, "median": 1, "user": 0, "system": 0,
+                        "min": 1, "max": 1, "times": [1.0]}]}  # fmt: skip
+    mine.write_text(json.dumps(doc))
+    writer = subprocess.Popen(
+        [
+            "python3",
+            "-c",
+            f"import time; f = open({str(theirs)!r}, 'w'); f.write('{{\"res'); f.flush(); time.sleep(60)",
+        ]
+    )
+    try:
+        deadline = time.time() + 10
+        while not theirs.exists() or theirs.stat().st_size == 0:
+            assert time.time() < deadline
+            time.sleep(0.05)
+        docs = collect_documents("hyperfine", "out/*.json", tmp_path, "", started_at=time.time() - 5)
+        assert [d.name for d in docs] == [str(mine)]
+        with pytest.raises(ParseError, match=rf"b.json is still being written by process {writer.pid}"):
+            collect_documents("hyperfine", "out/b.json", tmp_path, "", started_at=time.time() - 5)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert len(collect_documents("hyperfine", "out/*.json", tmp_path, "", started_at=time.time() - 5)) == 2

@@ -18,7 +18,7 @@ import pytest
 
 from cli.settings import admin_token_file, token_file
 from cli.stack import Stack
-from tests.servers import stack_settings
+from tests.servers import run_with_peak_rss, stack_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -125,3 +125,11 @@ def bhubctl(live: LiveStack, cwd: Path, *args: str, **env: str) -> subprocess.Co
         [sys.executable, "-m", "cli.main", *args],
         cwd=cwd, env=live.env(**env), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
+
+
+def bhubctl_measured(
+    live: LiveStack, cwd: Path, *args: str, file_size_limit: int | None = None
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """bhubctl and its peak RSS in bytes; ``file_size_limit`` makes bigger writes fail (a full disk)."""
+    argv = [sys.executable, "-m", "cli.main", *args]
+    return run_with_peak_rss(argv, cwd, live.env(), file_size_limit)

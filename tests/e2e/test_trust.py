@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
-from tests.e2e.conftest import LiveStack, bhubctl, make_repo
+from tests.e2e.conftest import LiveStack, bhubctl, bhubctl_measured, make_repo
 
 pytestmark = pytest.mark.e2e
 
@@ -42,6 +42,24 @@ targets:
   big:
     command: cat big.json
     framework: json
+  flood:
+    command: python3 flood.py 200
+    framework: go
+  chatty:
+    command: python3 flood.py 2
+    framework: go
+"""
+# A go test run with verbose logging: N MB of log lines around 1,000 benchmark lines.
+FLOOD = """import sys
+size = int(float(sys.argv[1]) * 1e6)
+line = "    bench_test.go:42: " + "noise " * 20 + "\\n"
+block = line * max(1, size // 1000 // len(line))
+out = sys.stdout
+for i in range(max(1000, size // len(block))):
+    out.write(block)
+    if i < 1000:
+        out.write(f"BenchmarkFlood{i}-2   \\t 1000\\t {1000 + i} ns/op\\t 64 B/op\\n")
+out.write("PASS\\n")
 """
 
 
@@ -53,6 +71,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         "go-output.txt": GO_OUTPUT,
         "many.json": _results_json(20_000, 0, "BenchmarkMany"),  # over central's 10,000 a batch
         "big.json": _results_json(9_000, 60, "BenchmarkBig"),  # ~9 MB: over central's 8 MiB a body
+        "flood.py": FLOOD,
     }
     return path, make_repo(path, files, "git@github.com:e2e-org/trust-proj.git")
 
@@ -215,3 +234,31 @@ def test_four_big_runs_in_a_row_all_land_and_host_series_keep_flowing(
             targets = httpx.get(f"http://127.0.0.1:{live.stack.settings.vmagent_port}/api/v1/targets").text
             raise AssertionError(f"host series stopped arriving: newest {newest}, vmagent: {targets[:3000]}")
         time.sleep(0.5)
+
+
+def test_a_200_mb_output_is_read_in_bounded_memory(live: LiveStack, repo: tuple[Path, str]) -> None:
+    # before: 200 MB of output took bhubctl to 686 MB RSS (the output held three times over)
+    path, commit = repo
+    proc, peak = bhubctl_measured(live, path, "run", "flood", "--quiet")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run = run_of(live, "flood", commit)
+    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results", headers=live.auth).json()
+    assert results["count"] == 2_000  # 1,000 benchmarks x (time, bytes)
+    log = live.stack.home / "runs" / run["id"] / "output.log"
+    assert log.stat().st_size > 199_000_000
+    assert peak < 200 * 2**20, (
+        f"peak RSS {peak / 2**20:.0f} MiB for a {log.stat().st_size / 1e6:.0f} MB output"
+    )
+
+
+def test_a_full_disk_costs_the_raw_output_not_the_results(live: LiveStack, repo: tuple[Path, str]) -> None:
+    # before: output.log was written before the upload: a full disk left the run 'running' forever
+    # (a file size limit stands in for the full disk: writes past it fail, EFBIG)
+    path, commit = repo
+    proc, _ = bhubctl_measured(live, path, "run", "chatty", "--quiet", file_size_limit=100_000)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "the raw output could not be written" in proc.stderr and "File too large" in proc.stderr
+    run = run_of(live, "chatty", commit)
+    assert run["state"] == "finished"
+    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results", headers=live.auth).json()
+    assert results["count"] == 2_000  # every benchmark line, though the log stopped at 100 kB

@@ -1,0 +1,95 @@
+"""make bench-run-memory: what `bhubctl run` holds in memory for huge outputs (issue 15).
+
+Starts its own stack in a temp dir, then runs, each as a real `bhubctl run` of a go target:
+1. a 200 MB output (1,000 benchmark lines among verbose test logs), goal: peak RSS <= 200 MiB;
+2. 1,000,000 results (one line each), goal: refused early with a clear limit, not GBs;
+3. the 200 MB command bare (`cmd > /dev/null`), the anchor for time.
+Peak RSS is the bhubctl process's own (forked from a small launcher). Median of RUNS each;
+prints a table, no assertion: the numbers go into the issue note.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cli.stack import Stack
+from tests.servers import run_with_peak_rss, stack_settings
+
+RUNS = 3
+FLOOD = """import sys
+size = int(float(sys.argv[1]) * 1e6)
+line = "    bench_test.go:42: " + "noise " * 20 + "\\n"
+block = line * max(1, size // 1000 // len(line))
+out = sys.stdout
+for i in range(max(1000, size // len(block))):
+    out.write(block)
+    if i < 1000:
+        out.write(f"BenchmarkFlood{i}-2   \\t 1000\\t {1000 + i} ns/op\\t 64 B/op\\n")
+out.write("PASS\\n")
+"""
+MANY = """import sys
+out = sys.stdout
+for i in range(1_000_000):
+    out.write(f"BenchmarkMany{i}-2 \\t 1000\\t {1000 + i} ns/op\\n")
+"""
+BHUB_YAML = """targets:
+  flood:
+    command: python3 flood.py 200
+    framework: go
+  many:
+    command: python3 many.py
+    framework: go
+"""
+
+
+def main() -> None:
+    rows: list[tuple[str, list[float], list[float], str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        settings = stack_settings(root / "home")
+        stack = Stack(settings)
+        stack.up()
+        try:
+            repo = root / "repo"
+            repo.mkdir()
+            (repo / "flood.py").write_text(FLOOD)
+            (repo / "many.py").write_text(MANY)
+            (repo / "bhub.yaml").write_text(BHUB_YAML)
+            env = {**os.environ, "BENCHHUB_HOME": str(settings.home),
+                   "BENCHHUB_CENTRAL_URL": f"http://127.0.0.1:{settings.central_port}",
+                   "BENCHHUB_AGENT_URL": f"http://127.0.0.1:{settings.agent_port}"}  # fmt: skip
+            for target in ("flood", "many"):
+                walls, peaks, outcome = [], [], ""
+                for i in range(RUNS):
+                    argv = [sys.executable, "-m", "cli.main", "run", target, "-q", "--commit", f"c{i}",
+                            "--branch", "main", "--project", "memory"]  # fmt: skip
+                    start = time.perf_counter()
+                    proc, peak = run_with_peak_rss(argv, repo, env)
+                    walls.append(time.perf_counter() - start)
+                    peaks.append(peak / 2**20)
+                    last = [ln for ln in proc.stderr.splitlines() if ln.strip() and "peak-rss" not in ln][-3:]
+                    outcome = f"exit {proc.returncode}: {' | '.join(last)[:150]}"
+                rows.append((f"bhubctl run {target}", walls, peaks, outcome))
+            walls = []
+            for _ in range(RUNS):
+                start = time.perf_counter()
+                subprocess.run("python3 flood.py 200 > /dev/null", shell=True, cwd=repo, check=True)
+                walls.append(time.perf_counter() - start)
+            rows.append(("bare flood command", walls, [], ""))
+        finally:
+            stack.down()
+    print(f"median of {RUNS} runs each, on {os.cpu_count()} cores")
+    print(f"{'what':<24}{'wall s':>9}{'peak RSS MiB':>14}  outcome")
+    for name, walls, peaks, outcome in rows:
+        peak = f"{statistics.median(peaks):.0f}" if peaks else "-"
+        print(f"{name:<24}{statistics.median(walls):>9.2f}{peak:>14}  {outcome}")
+
+
+if __name__ == "__main__":
+    main()
