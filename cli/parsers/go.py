@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from central.schemas import ResultIn
+from central.schemas import MAX_RESULTS_PER_RUN, ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import check_count, make_result, make_results
 from cli.parsers.stats import summarize
@@ -145,6 +145,8 @@ class _Values:
         key = (self.pkg, bench, units)
         found = self.series.get(key)
         if found is None:
+            if len(self.series) >= MAX_RESULTS_PER_RUN:  # each one is a result at least: stop now
+                check_count(len(self.series) + 1)
             found = self.series[key] = len(self.columns)
             self.columns.extend((bench, unit, found) for unit in units)
             self.packages.extend(self.pkg for _ in units)
