@@ -58,6 +58,14 @@ def make_bucket(endpoint: str, name: str) -> None:
     client.create_bucket(Bucket=name)
 
 
+def make_user_and_bucket(endpoint: str, bucket: str) -> tuple[str, str]:
+    """``make_user``, and ``bucket`` made with that user's key."""
+    key_id, secret = make_user(endpoint)
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id,
+                 aws_secret_access_key=secret).create_bucket(Bucket=bucket)  # fmt: skip
+    return key_id, secret
+
+
 def make_user(endpoint: str) -> tuple[str, str]:
     """An IAM user allowed everything on a server started with ``auth``: (key id, secret)."""
     iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY,

@@ -22,7 +22,7 @@ from central.models import Organization
 from central.settings import CentralSettings
 from tests.dashboards import seed
 from tests.dashboards.conftest import load
-from tests.s3 import KEY, SECRET, make_bucket, make_user, s3_server
+from tests.s3 import KEY, SECRET, make_bucket, make_user_and_bucket, s3_server
 from tests.servers import serve_app, victoria_metrics
 
 BOOTSTRAP = "backup-tests-bootstrap-token"
@@ -319,9 +319,7 @@ def test_retention_keeps_the_last_n_and_the_last_d_days(tmp_path: Path) -> None:
 
 def test_wrong_credentials_fail_clearly_and_leave_earlier_backups(tmp_path: Path) -> None:
     with s3_server(tmp_path, auth=True) as (endpoint, _), stack(tmp_path / "a") as a:
-        key_id, secret = make_user(endpoint)
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id,
-                     aws_secret_access_key=secret).create_bucket(Bucket="acme-backups")  # fmt: skip
+        key_id, secret = make_user_and_bucket(endpoint, "acme-backups")
         acme = a.token("acme")
         fill(a, "acme", acme, int(time.time()))
         good = {
@@ -361,9 +359,7 @@ def test_backups_configure_hands_central_the_real_secret_and_backups_pass_a_sign
     import sys
 
     with s3_server(tmp_path, auth=True) as (endpoint, _), stack(tmp_path / "a") as a:
-        key_id, secret = make_user(endpoint)
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id,
-                     aws_secret_access_key=secret).create_bucket(Bucket="acme-backups")  # fmt: skip
+        key_id, secret = make_user_and_bucket(endpoint, "acme-backups")
         acme = a.token("acme")
         fill(a, "acme", acme, int(time.time()))
         env = {**os.environ, "BENCHHUB_HOME": str(tmp_path / "home"), "BENCHHUB_CENTRAL_URL": a.central,

@@ -19,20 +19,10 @@ import time
 from pathlib import Path
 
 from cli.stack import Stack
+from tests.generated import FLOOD
 from tests.servers import run_with_peak_rss, stack_settings
 
 RUNS = 3
-FLOOD = """import sys
-size = int(float(sys.argv[1]) * 1e6)
-line = "    bench_test.go:42: " + "noise " * 20 + "\\n"
-block = line * max(1, size // 1000 // len(line))
-out = sys.stdout
-for i in range(max(1000, size // len(block))):
-    out.write(block)
-    if i < 1000:
-        out.write(f"BenchmarkFlood{i}-2   \\t 1000\\t {1000 + i} ns/op\\t 64 B/op\\n")
-out.write("PASS\\n")
-"""
 MANY = """import sys
 out = sys.stdout
 for i in range(1_000_000):

@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.e2e.conftest import LiveStack, bhubctl, bhubctl_measured, make_repo
+from tests.generated import FLOOD
 
 pytestmark = pytest.mark.e2e
 
@@ -48,18 +49,6 @@ targets:
   chatty:
     command: python3 flood.py 2
     framework: go
-"""
-# A go test run with verbose logging: N MB of log lines around 1,000 benchmark lines.
-FLOOD = """import sys
-size = int(float(sys.argv[1]) * 1e6)
-line = "    bench_test.go:42: " + "noise " * 20 + "\\n"
-block = line * max(1, size // 1000 // len(line))
-out = sys.stdout
-for i in range(max(1000, size // len(block))):
-    out.write(block)
-    if i < 1000:
-        out.write(f"BenchmarkFlood{i}-2   \\t 1000\\t {1000 + i} ns/op\\t 64 B/op\\n")
-out.write("PASS\\n")
 """
 
 
