@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -15,8 +16,30 @@ app = typer.Typer(
     help="BenchHub: continuous benchmarking on VictoriaMetrics and Grafana.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
 )
+
+
+def _version(show: bool) -> None:
+    if show:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"bhubctl {version('benchhub')}")
+        except PackageNotFoundError:
+            print("bhubctl (not installed as a package)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """BenchHub: continuous benchmarking on VictoriaMetrics and Grafana."""
+
+
 app.command()(run.run)
 app.command()(run.init)
 app.command()(parse.parse)

@@ -10,7 +10,6 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from central.schemas import BackupTargetIn
-from cli import instance_backup
 from cli.client import CentralClient
 from cli.errors import BenchHubError, ConfigError, ServiceError
 from cli.output import console, err_console
@@ -71,6 +70,8 @@ def backup(
     if sum((org is not None, all_orgs, instance)) > 1:
         raise ConfigError("choose one of --org, --all-orgs and --instance")
     if instance:
+        from cli import instance_backup  # boto3: only for this
+
         stamp = instance_backup.backup(instance_backup.InstanceSettings(), err_console.print)
         console.print(f"instance backup {stamp} written")
         return
@@ -103,6 +104,8 @@ def restore(
 ) -> None:
     """Restore an org's backup into the running stack (idempotent), or the whole instance."""
     if instance:
+        from cli import instance_backup  # boto3: only for this
+
         stamp = instance_backup.restore(instance_backup.InstanceSettings(), source or None, err_console.print)
         console.print(f"instance restored from {stamp}")
         return

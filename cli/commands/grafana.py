@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from cli.errors import ConfigError
-from cli.grafana import connect, sync
 from cli.output import console, err_console
 from cli.settings import CliSettings
 
@@ -32,6 +31,8 @@ def sync_command(
     if not sep or not user:
         raise ConfigError("--auth / BENCHHUB_GRAFANA_AUTH must be user:password of a Grafana server admin")
     orgs = org or [o.name for o in CliSettings().central(admin=True).list_orgs().data]
+    from cli.grafana import connect, sync  # grafana-client: only for this
+
     report = sync(lambda org_id: connect(url, user, password, org_id), orgs, vm_url, err_console.print)
     created = f" (created: {', '.join(report.created_orgs)})" if report.created_orgs else ""
     console.print(

@@ -21,10 +21,7 @@ import re
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from central.schemas import MAX_RESULTS_PER_RUN, ResultIn
 from cli.errors import ParseError
@@ -46,7 +43,11 @@ _END = b"\0"  # joins the grid's lines, so each line's width can be checked
 # those holding _END itself, are read line by line.
 _NOT_PLAIN = ("\x1c", "\x1d", "\x1e", "\x1f", "\0", "--- FAIL: Benchmark")
 _MAX_GRID_COUNT = 1 << 31  # iteration counts the grid sums in int64; larger ones are summed exactly
-_Ints = npt.NDArray[np.int64]
+if TYPE_CHECKING:  # numpy itself is imported where the grid needs it: bhubctl starts without it
+    import numpy as np
+    import numpy.typing as npt
+
+    _Ints = npt.NDArray[np.int64]
 
 
 class _Malformed(Exception):
@@ -138,7 +139,7 @@ class _Values:
         self._by_units: dict[tuple[str, tuple[bytes, ...]], dict[bytes, int]] = {}  # the grid's lookup
         self.ids = array("i")
         self.values = array("d")
-        self._grid_iterations: _Ints = np.zeros(1024, dtype=np.int64)  # per series
+        self._grid_iterations: _Ints | None = None  # per series, made by the first grid
         self._exact_iterations: dict[int, int] = {}  # per series, of the lines read one by one
 
     def series_id(self, bench: str, units: tuple[str, ...]) -> int:
@@ -166,6 +167,8 @@ class _Values:
 
     def add_grid(self, tokens: list[bytes], width: int) -> bool:
         """Lines of ``width`` tokens each (the last is _END); False if they are not one shape."""
+        import numpy as np
+
         n = len(tokens) // width
         if not b"".join(tokens[1::width]).isdigit():  # bytes: ASCII digits only
             return False  # a line of other words among them
@@ -197,6 +200,8 @@ class _Values:
         for offset, column in enumerate(values):
             self.ids.frombytes((series + offset).tobytes())
             self.values.extend(column)
+        if self._grid_iterations is None:
+            self._grid_iterations = np.zeros(max(1024, len(self.columns)), dtype=np.int64)
         if len(self._grid_iterations) < len(self.columns):
             grown = np.zeros(2 * len(self.columns), dtype=np.int64)
             grown[: len(self._grid_iterations)] = self._grid_iterations
@@ -206,7 +211,8 @@ class _Values:
 
     def iterations(self) -> list[int]:
         """Per series id (first column id), the sum of its lines' iteration counts."""
-        totals: list[int] = self._grid_iterations[: len(self.columns)].tolist()
+        grid = self._grid_iterations
+        totals: list[int] = [] if grid is None else grid[: len(self.columns)].tolist()
         totals += [0] * (len(self.columns) - len(totals))
         for series, count in self._exact_iterations.items():
             totals[series] += count
@@ -396,6 +402,8 @@ _BATCH = 2000  # results validated at once: fast, and few field dicts alive at a
 
 def _samples(values: _Values, text_of: Callable[[], str]) -> list[_Measured]:
     """Per result key: iterations, samples in line order, mean, median, stddev, min, max."""
+    import numpy as np
+
     ids = np.frombuffer(values.ids, dtype=np.int32)
     order = np.argsort(ids, kind="stable")  # each column's values together, in line order
     ids = ids[order]

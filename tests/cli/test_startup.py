@@ -1,0 +1,31 @@
+"""bhubctl starts without the libraries only some commands need (issue 16)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+# Libraries of the server side or of one command each: no command pays for them at start-up.
+HEAVY = ("sqlalchemy", "alembic", "fastapi", "uvicorn", "psycopg", "boto3", "botocore", "s3transfer",
+         "numpy", "grafana_client", "niquests", "docker", "central.app", "central.db", "central.repository")  # fmt: skip
+
+
+def _loaded(code: str) -> set[str]:
+    probe = f"import sys\n{code}\nprint('\\n'.join(sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return set(proc.stdout.split())
+
+
+def test_importing_bhubctl_loads_no_heavy_module() -> None:
+    loaded = _loaded("import cli.main")
+    assert "cli.commands.run" in loaded  # the probe really imported the commands
+    heavy = sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY))
+    assert heavy == [], f"import cli.main loads {heavy}: import them inside the command that needs them"
+
+
+def test_help_and_version() -> None:
+    helped = subprocess.run([sys.executable, "-m", "cli.main", "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0 and "--install-completion" in helped.stdout and "runs" in helped.stdout
+    version = subprocess.run([sys.executable, "-m", "cli.main", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("bhubctl 0.")
