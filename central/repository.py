@@ -151,6 +151,7 @@ def list_runs(
     since: datetime | None = None,
     until: datetime | None = None,
     after: tuple[datetime, str] | None = None,
+    id_prefix: str | None = None,
     limit: int = 100,
 ) -> Sequence[Run]:
     """Newest first; ``after`` (created_at, id) of the last run already seen resumes the list."""
@@ -158,6 +159,8 @@ def list_runs(
     if after is not None:
         at, run_id = after
         query = query.where(or_(Run.created_at < at, and_(Run.created_at == at, Run.id < run_id)))
+    if id_prefix:
+        query = query.where(Run.id.startswith(id_prefix, autoescape=True))
     if project:
         query = query.where(Project.name == project)
     if target:

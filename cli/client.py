@@ -15,15 +15,18 @@ from central.schemas import (
     BackupsPublic,
     BackupTargetIn,
     BackupTargetPublic,
+    EventsPublic,
     OrgCreate,
     OrgPublic,
     OrgsPublic,
     ReexportPublic,
     ResultIn,
     ResultsIn,
+    ResultsPublic,
     RunCreate,
     RunPublic,
     RunResources,
+    RunsPublic,
     RunTransition,
     TokenCreate,
     TokenCreated,
@@ -114,6 +117,35 @@ class CentralClient(_Service):
 
     def get_run(self, run_id: str) -> RunPublic:
         return self._call(RunPublic, "GET", f"/api/v1/runs/{run_id}")
+
+    def list_runs(self, params: dict[str, str]) -> RunsPublic:
+        return RunsPublic.model_validate_json(self._request("GET", "/api/v1/runs", None, params).content)
+
+    def list_results(self, run_id: str) -> ResultsPublic:
+        return self._call(ResultsPublic, "GET", f"/api/v1/runs/{run_id}/results")
+
+    def list_events(self, run_id: str) -> EventsPublic:
+        return self._call(EventsPublic, "GET", f"/api/v1/runs/{run_id}/events")
+
+    def run_output(self, run_id: str) -> str:
+        return self._request("GET", f"/api/v1/runs/{run_id}/output").text
+
+    def resolve_run(self, name: str) -> str:
+        """The id of the one run whose id starts with ``name`` (what the user typed)."""
+        if len(name) == 36:
+            return name
+        if not name or any(c not in "0123456789abcdef-" for c in name):
+            raise ServiceError(f"{name!r} is not a run id or the start of one (hex digits and '-')")
+        found = self.list_runs({"id": name, "limit": "2"}).data
+        if not found:
+            raise ServiceError(
+                f"no run of your org has an id starting with {name!r}: see 'bhubctl runs list'"
+            )
+        if len(found) > 1:
+            raise ServiceError(
+                f"{name!r} starts several run ids ({found[0].id}, {found[1].id}, ...): type more of it"
+            )
+        return found[0].id
 
     def reexport(self, run_id: str) -> ReexportPublic:
         return self._call(ReexportPublic, "POST", f"/api/v1/runs/{run_id}/reexport")

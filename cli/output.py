@@ -7,23 +7,41 @@ from rich.markup import escape
 from rich.table import Table
 
 from central.schemas import ResultIn
+from cli.humanize import digits, quantity
 
 console = Console()
 err_console = Console(stderr=True)
 
 
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.6g}"
+def _spread(result: ResultIn) -> str:
+    """The spread as ± a percentage of the value (as benchstat prints it), or nothing."""
+    if result.stddev is None or not result.value:
+        return ""
+    percent = abs(result.stddev / result.value) * 100
+    return f"±{digits(percent)}%" if percent >= 0.01 else "±0%"
 
 
 def results_table(results: list[ResultIn], title: str | None = None) -> Table:
-    table = Table(title=title)
-    for column in ("benchmark", "measure", "value", "unit", "stddev", "n", "labels"):
-        right = column in ("value", "stddev", "n")
-        table.add_column(column, justify="right" if right else "left", no_wrap=column == "benchmark")
+    """Benchmark, measure, value in a readable unit, spread, samples, labels: fits 80 columns.
+
+    Long benchmark names and labels wrap (folded onto more lines, never cut with an ellipsis);
+    measure names are short and keep their whole width.
+    """
+    table = Table(title=title, title_justify="left", pad_edge=False)
+    measure_width = max((len(r.measure) for r in results), default=7)
+    table.add_column("benchmark", overflow="fold", ratio=3, min_width=16)
+    table.add_column("measure", no_wrap=True, min_width=max(7, measure_width))
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("±", justify="right", no_wrap=True)
+    table.add_column("n", justify="right", no_wrap=True)
+    table.add_column("labels", overflow="fold", ratio=1)
     for r in results:
         labels = ",".join(f"{k}={v}" for k, v in sorted(r.labels.items()))
-        value = _num(r.value) if r.error is None else f"[red]error: {escape(r.error)}[/]"
-        table.add_row(r.benchmark, r.measure, value, r.unit, _num(r.stddev),
-                      str(r.sample_count or ""), labels)  # fmt: skip
+        if r.error is not None:
+            value = f"[red]error: {escape(r.error)}[/]"
+        else:
+            value = quantity(r.value, r.unit) if r.value is not None else ""
+        table.add_row(
+            escape(r.benchmark), r.measure, value, _spread(r), str(r.sample_count or ""), escape(labels)
+        )
     return table

@@ -16,6 +16,7 @@ from cli.client import AgentClient, CentralClient
 from cli.config import CONFIG_NAME, EXAMPLE, load_config
 from cli.delivery import pending_runs, sync_one
 from cli.errors import BenchHubError, ConfigError
+from cli.humanize import size
 from cli.output import console, err_console, results_table
 from cli.settings import CliSettings
 
@@ -80,7 +81,7 @@ def run(
     if (used := outcome.run.resources) is not None:
         err_console.print(
             f"resources: {used.cpu_user_seconds:.2f} s user, {used.cpu_system_seconds:.2f} s system CPU; "
-            f"peak RSS {used.max_rss_bytes / 2**20:.1f} MiB; up to {used.max_processes} "
+            f"peak RSS {size(used.max_rss_bytes)}; up to {used.max_processes} "
             f"process{'' if used.max_processes == 1 else 'es'}"
         )
     for warning in outcome.warnings:

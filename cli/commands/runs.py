@@ -1,18 +1,135 @@
-"""bhubctl runs ...: runs recorded in central."""
+"""bhubctl runs ...: runs recorded in central: list, show, logs, sync, reexport."""
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
+from central.schemas import RunPublic, RunState
 from cli.delivery import pending_runs, sync_one
 from cli.errors import BenchHubError
-from cli.output import console, err_console
+from cli.humanize import size
+from cli.output import console, err_console, results_table
 from cli.settings import CliSettings
 
 app = typer.Typer(help="Runs recorded in central.", no_args_is_help=True)
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON (for scripts) instead of a table")]
+_STATE_COLOURS = {"finished": "green", "failed": "red", "cancelled": "yellow", "running": "cyan"}
+
+
+def _when(at: datetime | None) -> str:
+    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if at else ""
+
+
+def _state(run: RunPublic) -> str:
+    colour = _STATE_COLOURS.get(run.state.value, "white")
+    extra = f" ({run.reason})" if run.reason else ""
+    return f"[{colour}]{run.state.value}[/]{extra}"
+
+
+@app.command("list")
+def list_runs(
+    project: Annotated[str | None, typer.Option(help="only this project")] = None,
+    target: Annotated[str | None, typer.Option(help="only this target")] = None,
+    branch: Annotated[str | None, typer.Option(help="only this branch")] = None,
+    commit: Annotated[str | None, typer.Option(help="only commits starting so")] = None,
+    state: Annotated[RunState | None, typer.Option(help="only runs in this state")] = None,
+    since: Annotated[datetime | None, typer.Option(help="only runs created since (ISO date/time)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="at most this many runs")] = 20,
+    page_size: Annotated[int, typer.Option(min=1, max=1000, help="runs asked of central at a time")] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """Runs, newest first (central's pages followed up to --limit)."""
+    central = CliSettings().central()
+    filters = {"project": project, "target": target, "branch": branch, "commit": commit,
+               "state": state.value if state else None,
+               "since": since.astimezone().isoformat() if since else None}  # fmt: skip
+    params = {k: v for k, v in filters.items() if v is not None}
+    runs: list[RunPublic] = []
+    cursor: str | None = None
+    while len(runs) < limit:
+        page = central.list_runs({**params, "limit": str(min(page_size, limit - len(runs))),
+                                  **({"cursor": cursor} if cursor else {})})  # fmt: skip
+        runs.extend(page.data)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json") for r in runs], indent=1))
+        return
+    table = Table(pad_edge=False)
+    table.add_column("run", no_wrap=True)
+    table.add_column("created", no_wrap=True)
+    table.add_column("project/target", overflow="fold")
+    table.add_column("commit", no_wrap=True)
+    table.add_column("branch", overflow="fold")
+    table.add_column("state", no_wrap=True)
+    for run in runs:
+        where = escape(f"{run.project}/{run.target}")
+        table.add_row(
+            run.id[:8], _when(run.created_at), where, run.commit[:8], escape(run.branch), _state(run)
+        )
+    console.print(table)
+    more = " (more with --limit)" if cursor else ""
+    err_console.print(f"{len(runs)} run{'' if len(runs) == 1 else 's'}{more}", highlight=False)
+
+
+@app.command()
+def show(
+    run: Annotated[str, typer.Argument(help="the run's id, or the start of it")],
+    as_json: JsonOption = False,
+) -> None:
+    """A run: what ran where, its state and history, what it used, its results."""
+    central = CliSettings().central()
+    found = central.get_run(central.resolve_run(run))
+    results = central.list_results(found.id).data
+    events = central.list_events(found.id).data
+    if as_json:
+        print(json.dumps({"run": found.model_dump(mode="json"),
+                          "results": [r.model_dump(mode="json", exclude_none=True) for r in results],
+                          "events": [e.model_dump(mode="json") for e in events]}, indent=1))  # fmt: skip
+        return
+    dirty = " (dirty)" if found.dirty else ""
+    lines = [
+        f"run      {found.id}",
+        f"project  {escape(found.org)}/{escape(found.project)}   target {escape(found.target)}",
+        f"commit   {found.commit}{dirty} on {escape(found.branch)}",
+        f"machine  {escape(found.host)}   parser {escape(found.parser)}",
+        f"state    {_state(found)}"
+        + (f", exit code {found.exit_code}" if found.exit_code is not None else ""),
+    ]
+    if found.message:
+        lines.append(f"message  {escape(found.message)}")
+    if found.labels:
+        lines.append("labels   " + escape(", ".join(f"{k}={v}" for k, v in sorted(found.labels.items()))))
+    if (used := found.resources) is not None:
+        cpu = f"{used.cpu_user_seconds:.2f} s user + {used.cpu_system_seconds:.2f} s system CPU"
+        lines.append(
+            f"used     {cpu}, peak RSS {size(used.max_rss_bytes)}, up to {used.max_processes} processes"
+        )
+    console.print("\n".join(lines), highlight=False)
+    history = Table(title="history", title_justify="left", pad_edge=False)
+    for column in ("at", "from", "to", "by"):
+        history.add_column(column, no_wrap=column != "by", overflow="fold")
+    for event in events:
+        history.add_row(_when(event.at), event.from_state or "", event.to_state, escape(event.actor))
+    console.print(history)
+    if results:
+        console.print(results_table(list(results), title=f"{len(results)} results"))
+
+
+@app.command()
+def logs(run: Annotated[str, typer.Argument(help="the run's id, or the start of it")]) -> None:
+    """The raw output central keeps of a run (its last MiB; bhubctl keeps it all in runs/<id>/output.log)."""
+    central = CliSettings().central()
+    text = central.run_output(central.resolve_run(run))
+    sys.stdout.write(text if not text or text.endswith("\n") else text + "\n")
 
 
 @app.command()

@@ -15,6 +15,7 @@ import httpx
 import psutil
 import pytest
 
+from cli.humanize import size
 from tests.conftest import free_port, meminfo_total_bytes
 from tests.e2e.conftest import LiveStack, bhubctl, make_repo
 
@@ -311,7 +312,7 @@ def test_the_agent_follows_the_run_and_central_keeps_its_peaks(
     assert proc.returncode == 0, proc.stderr
     run = only_run(live, "hungry", commit)
     resources = run["resources"]
-    assert f"peak RSS {resources['max_rss_bytes'] / 2**20:.1f} MiB" in proc.stderr
+    assert f"peak RSS {size(resources['max_rss_bytes'])}" in proc.stderr
     assert resources["max_rss_bytes"] >= 80 << 20 and resources["samples"] >= 3
     assert resources["max_processes"] >= 1 and resources["cpu_user_seconds"] > 0
     series = live.wait_for_series(f'benchhub_run_memory_rss_bytes{{run_id="{run["id"]}"}}', 1)

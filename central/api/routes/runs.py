@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
 
 from central import repository
 from central.api.deps import MarkersDep, ReaderDep, SessionDep, WriterDep
@@ -62,6 +63,10 @@ def list_runs(
     state: RunState | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    id: Annotated[
+        str | None,
+        Query(min_length=1, max_length=36, pattern=r"^[0-9a-f-]+$", description="run ids starting so"),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=500, description="next_cursor of the page before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RunsPublic:
@@ -69,7 +74,7 @@ def list_runs(
     rows = repository.list_runs(
         session, repository.check_org(who, None),
         project=project, target=target, branch=branch, commit=commit, state=state,
-        since=since, until=until, after=_after(cursor), limit=limit + 1,
+        since=since, until=until, after=_after(cursor), id_prefix=id, limit=limit + 1,
     )  # fmt: skip
     page = [repository.run_public(r) for r in rows[:limit]]
     more = len(rows) > limit
@@ -79,6 +84,12 @@ def list_runs(
 @router.get("/{run_id}")
 def get_run(run_id: str, session: SessionDep, who: ReaderDep) -> RunPublic:
     return repository.run_public(repository.get_run(session, repository.check_org(who, None), run_id))
+
+
+@router.get("/{run_id}/output", response_class=PlainTextResponse)
+def run_output(run_id: str, session: SessionDep, who: ReaderDep) -> str:
+    """The raw output central keeps of the run (its last MiB; the runner keeps all of it)."""
+    return repository.get_run(session, repository.check_org(who, None), run_id).raw_output or ""
 
 
 @router.post("/{run_id}/state")
