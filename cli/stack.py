@@ -27,7 +27,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from central.settings import benchhub_home
 from cli.errors import StackError
-from cli.settings import admin_token_file, token_file
+from cli.settings import admin_token_file, stack_file, token_file
 
 PROVISIONING = Path(__file__).resolve().parents[1] / "provisioning"
 STATIC_AGENTS = """\
@@ -256,7 +256,15 @@ class Stack:
             for service in reversed(started):
                 self._stop(service.name)
             raise
+        self._record_urls()
         return self.status()
+
+    def _record_urls(self) -> None:
+        """Where this stack listens, for every bhubctl using this home without URLs of its own."""
+        s = self.settings
+        urls = {"central_url": f"http://127.0.0.1:{s.central_port}", "agent_url": f"http://127.0.0.1:{s.agent_port}",
+                "vm_url": f"http://127.0.0.1:{s.vm_port}"}  # fmt: skip
+        stack_file(self.home).write_text(json.dumps(urls, indent=1) + "\n")
 
     def _bootstrap(self, central: str, progress: Callable[[str], None]) -> None:
         """The stack's org and its tokens: one for you (admin) and one for the agent (agent).

@@ -68,13 +68,16 @@ def run(
     info = gitinfo.detect(path.parent, commit=commit, branch=branch, project=project or bench.project)
     central = settings.central()
     deliver_pending(central, settings.home / "runs")
-    agent = AgentClient(settings.agent_url, settings.request_timeout, token=settings.central_token())
+    agent = AgentClient(settings.agent_url or "", settings.request_timeout, token=settings.central_token())
     dirty = " (dirty)" if info.dirty else ""
     err_console.print(f"[bold]{info.project}[/] {target} @ {info.commit[:12]}{dirty} on {info.branch}")
     outcome = run_target(
         name=target, target=spec, config_dir=path.parent, git=info, central=central, agent=agent,
         runs_dir=settings.home / "runs", echo=(lambda _c: None) if quiet else _echo,
-        on_started=lambda r: err_console.print(f"run [cyan]{r.id}[/] started in {r.org}/{r.project}"),
+        on_started=lambda r: err_console.print(
+            f"run [cyan]{r.id}[/] started in {escape(f'{r.org}/{r.project}{settings.where()}')}",
+            highlight=False,
+        ),
     )  # fmt: skip
     if outcome.results:
         console.print(results_table(outcome.results, title=f"{target} @ {info.commit[:12]}"))

@@ -46,7 +46,8 @@ def list_runs(
     as_json: JsonOption = False,
 ) -> None:
     """Runs, newest first (central's pages followed up to --limit)."""
-    central = CliSettings().central()
+    settings = CliSettings()
+    central = settings.central()
     filters = {"project": project, "target": target, "branch": branch, "commit": commit,
                "state": state.value if state else None,
                "since": since.astimezone().isoformat() if since else None}  # fmt: skip
@@ -77,7 +78,9 @@ def list_runs(
         )
     console.print(table)
     more = " (more with --limit)" if cursor else ""
-    err_console.print(f"{len(runs)} run{'' if len(runs) == 1 else 's'}{more}", highlight=False)
+    err_console.print(
+        f"{len(runs)} run{'' if len(runs) == 1 else 's'}{more}{settings.where()}", highlight=False
+    )
 
 
 @app.command()

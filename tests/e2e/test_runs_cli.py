@@ -99,3 +99,26 @@ def test_pages_past_the_first_and_prefixes(live: LiveStack, repo: tuple[Path, st
         and "no run of your org has an id starting with 'ffffffff-0000'" in unknown.stderr
     )
     assert bhubctl(live, path, "runs", "show", "not-hex!").returncode == 2
+
+
+def test_bhubctl_finds_the_stack_of_its_home_on_any_port(live: LiveStack, repo: tuple[Path, str]) -> None:
+    # before: without BENCHHUB_CENTRAL_URL bhubctl sent the home's token to whatever listened on 8090
+    import subprocess
+    import sys
+
+    path, commit = repo
+    env = {k: v for k, v in live.env().items() if k not in ("BENCHHUB_CENTRAL_URL", "BENCHHUB_AGENT_URL")}
+    assert live.stack.settings.central_port != 8090 and "BENCHHUB_CENTRAL_URL" not in env
+    recorded = json.loads((live.stack.home / "stack.json").read_text())
+    assert recorded["central_url"] == live.central and recorded["agent_url"] == live.agent
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=path, env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    ran = run("run", "readable", "--quiet")
+    assert ran.returncode == 0, ran.stderr
+    assert f"on central {live.central}" in ran.stderr  # the run says which central it went to
+    assert "CPU and memory are not recorded" not in ran.stderr  # the agent was found too
+    runs = json.loads(run("runs", "list", "--json", "--target", "readable").stdout)
+    assert runs[0]["commit"] == commit and runs[0]["state"] == "finished"
