@@ -3,7 +3,9 @@
 Starts its own stack (scrape interval 1 s) in a temp dir, then:
 1. visibility: seconds from `bhubctl run` exiting to the run's series answering in
    /api/v1/query, over N runs (median, max);
-2. overhead: wall time of `bhubctl run` minus the same command run bare (median of N).
+2. overhead: wall time of `bhubctl run` minus the same command run bare (median of N);
+3. start-up (issue 16): `bhubctl --help` and `bhubctl run` of a target whose command is `true`,
+   wall time and peak RSS (the process's own, forked from a small launcher), beside `true`.
 Prints a table; no assertion: the numbers go into the issue note.
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from cli.stack import Stack
-from tests.servers import stack_settings
+from tests.servers import run_with_peak_rss, stack_settings
 
 RUNS = 7
 GO_OUTPUT = "BenchmarkX-2  1000  1500 ns/op\nBenchmarkY-2  1000  2500 ns/op\nPASS\n"
@@ -38,6 +40,7 @@ def main() -> None:
             (repo / "out.txt").write_text(GO_OUTPUT)
             (repo / "bhub.yaml").write_text(
                 "targets:\n  bench:\n    command: sleep 0.2 && cat out.txt\n    framework: go\n"
+                "  nothing:\n    command: 'true'\n    framework: command\n"
             )
             env = {
                 "BENCHHUB_HOME": str(settings.home),
@@ -74,8 +77,25 @@ def main() -> None:
                     "sleep 0.2 && cat out.txt", shell=True, cwd=repo, check=True, capture_output=True
                 )
                 bare.append(time.perf_counter() - start)
+            startup: dict[str, list[tuple[float, float]]] = {"bhubctl --help": [], "bhubctl run nothing": [],
+                                                             "true": []}  # fmt: skip
+            for i in range(RUNS):
+                for name, argv in (
+                    ("bhubctl --help", [sys.executable, "-m", "cli.main", "--help"]),
+                    ("bhubctl run nothing", [sys.executable, "-m", "cli.main", "run", "nothing", "-q", "--commit",
+                                             f"n{i}", "--branch", "main", "--project", "overhead"]),
+                    ("true", ["/bin/true"]),
+                ):  # fmt: skip
+                    start = time.perf_counter()
+                    proc, peak = run_with_peak_rss(argv, repo, env)
+                    assert proc.returncode == 0, proc.stderr
+                    startup[name].append((time.perf_counter() - start, peak / 2**20))
         finally:
             stack.down()
+    print(f"{'start-up (median of ' + str(RUNS) + ')':<28}{'wall ms':>9}{'peak RSS MiB':>14}")
+    for name, rows in startup.items():
+        wall = statistics.median(r[0] for r in rows) * 1e3
+        print(f"{name:<28}{wall:>9.0f}{statistics.median(r[1] for r in rows):>14.0f}")
     overhead = [w - b for w, b in zip(wrapped, bare, strict=True)]
     print(f"runs: {RUNS}, scrape interval 1 s")
     print(
