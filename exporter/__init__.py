@@ -1,3 +1,3 @@
-"""The BenchHub agent: /metrics with benchmark results (and, later, host and container data)."""
+"""The BenchHub agent: /metrics with the host, its containers and the process trees of runs."""
 
 __version__ = "0.1.0"

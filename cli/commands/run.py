@@ -59,7 +59,7 @@ def run(
     project: Annotated[str | None, typer.Option(help="'org/name' or 'name' instead of the remote's")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="do not stream the command's output")] = False,
 ) -> None:
-    """Run a benchmark target, record it in central and expose its results to vmagent."""
+    """Run a benchmark target and record it in central (which writes its results to VictoriaMetrics)."""
     settings = CliSettings()
     signal.signal(signal.SIGTERM, _interrupt)  # a CI job stopped is a run cancelled, like Ctrl-C
     path = config.resolve() if config else find_config(Path.cwd())
