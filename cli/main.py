@@ -1,18 +1,86 @@
-"""bhubctl: the command line. Errors print one line and set a non-zero exit code."""
+"""bhubctl: the command line. Errors print one line and set a non-zero exit code.
+
+Commands load lazily: ``bhubctl X`` imports the module of X only (each needs its own
+libraries: httpx and the wire schemas, YAML, psutil, boto3...), and ``--help`` lists the
+commands from the table below without importing any of them.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
-from cli.commands import admin, alerts, backup, grafana, parse, run, runs, stack
 from cli.errors import BenchHubError
-from cli.output import err_console
+
+# name -> (module, attribute: a command function or a Typer group, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("cli.commands.run", "run", "Run a benchmark target and record it in central."),
+    "init": ("cli.commands.run", "init", "Write a commented example bhub.yaml."),
+    "parse": ("cli.commands.parse", "parse", "Parse benchmark output files without running anything."),
+    "alerts": ("cli.commands.alerts", "alerts", "List regression alerts of your organization."),
+    "backup": (
+        "cli.commands.backup",
+        "backup",
+        "Back up an organization, every organization, or the instance.",
+    ),
+    "restore": ("cli.commands.backup", "restore", "Restore an org's backup, or the whole instance."),
+    "runs": ("cli.commands.runs", "app", "Runs recorded in central: list, show, logs, sync, reexport."),
+    "backups": ("cli.commands.backup", "backups", "Backups of an organization in its own S3 bucket."),
+    "stack": ("cli.commands.stack", "app", "Start, check and stop the local stack on 127.0.0.1."),
+    "admin": ("cli.commands.admin", "app", "Organizations, users and API tokens."),
+    "grafana": ("cli.commands.grafana", "app", "Grafana: organizations, datasources and dashboards."),
+}
+
+
+def load(name: str) -> Any:
+    """The click command of ``name``, its module imported now."""
+    module, attribute, _ = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        command: Any = typer.main.get_group(target)
+    else:
+        single = typer.Typer()
+        single.command(name=name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class _LazyGroup(TyperGroup):
+    """Lists commands from COMMANDS; imports a command's module only when it is run."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._resolving = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            if not self._resolving:  # a help listing: the one-line help is all it needs
+                return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][2])
+            self.commands[cmd_name] = load(cmd_name)
+        return self.commands[cmd_name]
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        self._resolving = True
+        try:
+            return super().resolve_command(ctx, args)
+        finally:
+            self._resolving = False
+
 
 app = typer.Typer(
+    cls=_LazyGroup,
     help="BenchHub: continuous benchmarking on VictoriaMetrics and Grafana.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -40,25 +108,12 @@ def _options(
     """BenchHub: continuous benchmarking on VictoriaMetrics and Grafana."""
 
 
-app.command()(run.run)
-app.command()(run.init)
-app.command()(parse.parse)
-app.command()(alerts.alerts)
-app.command()(backup.backup)
-app.command()(backup.restore)
-app.add_typer(backup.backups, name="backups")
-app.add_typer(stack.app, name="stack")
-app.add_typer(runs.app, name="runs")
-app.add_typer(admin.app, name="admin")
-app.add_typer(grafana.app, name="grafana")
-
-
 def main() -> None:
     try:
         app(standalone_mode=True)
     except BenchHubError as exc:
         # escaped: an error text may quote anything ('[...]' in a path, a key, a server's answer)
-        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
 
 

@@ -17,11 +17,14 @@ def _loaded(code: str) -> set[str]:
     return set(proc.stdout.split())
 
 
-def test_importing_bhubctl_loads_no_heavy_module() -> None:
-    loaded = _loaded("import cli.main")
-    assert "cli.commands.run" in loaded  # the probe really imported the commands
+def test_importing_bhubctl_loads_no_command_and_a_command_no_heavy_module() -> None:
+    bare = _loaded("import cli.main")
+    assert not {m for m in bare if m.startswith("cli.commands")}, "--help must not import the commands"
+    # every command, loaded as when it is run: none pays for the heavy modules of another
+    loaded = _loaded("import cli.main\nfor name in cli.main.COMMANDS: cli.main.load(name)")
+    assert {"cli.commands.run", "cli.commands.backup", "cli.commands.grafana"} <= loaded
     heavy = sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY))
-    assert heavy == [], f"import cli.main loads {heavy}: import them inside the command that needs them"
+    assert heavy == [], f"loading the commands loads {heavy}: import them inside the command that needs them"
 
 
 def test_help_and_version() -> None:
