@@ -14,13 +14,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from cli.stack import Stack
+from tests.bench.common import bench_stack
 from tests.generated import FLOOD
-from tests.servers import run_with_peak_rss, stack_settings
+from tests.servers import run_with_peak_rss
 
 RUNS = 3
 MANY = """import sys
@@ -40,40 +38,25 @@ BHUB_YAML = """targets:
 
 def main() -> None:
     rows: list[tuple[str, list[float], list[float], str]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        settings = stack_settings(root / "home")
-        stack = Stack(settings)
-        stack.up()
-        try:
-            repo = root / "repo"
-            repo.mkdir()
-            (repo / "flood.py").write_text(FLOOD)
-            (repo / "many.py").write_text(MANY)
-            (repo / "bhub.yaml").write_text(BHUB_YAML)
-            env = {**os.environ, "BENCHHUB_HOME": str(settings.home),
-                   "BENCHHUB_CENTRAL_URL": f"http://127.0.0.1:{settings.central_port}",
-                   "BENCHHUB_AGENT_URL": f"http://127.0.0.1:{settings.agent_port}"}  # fmt: skip
-            for target in ("flood", "many"):
-                walls, peaks, outcome = [], [], ""
-                for i in range(RUNS):
-                    argv = [sys.executable, "-m", "cli.main", "run", target, "-q", "--commit", f"c{i}",
-                            "--branch", "main", "--project", "memory"]  # fmt: skip
-                    start = time.perf_counter()
-                    proc, peak = run_with_peak_rss(argv, repo, env)
-                    walls.append(time.perf_counter() - start)
-                    peaks.append(peak / 2**20)
-                    last = [ln for ln in proc.stderr.splitlines() if ln.strip() and "peak-rss" not in ln][-3:]
-                    outcome = f"exit {proc.returncode}: {' | '.join(last)[:150]}"
-                rows.append((f"bhubctl run {target}", walls, peaks, outcome))
-            walls = []
-            for _ in range(RUNS):
+    with bench_stack({"flood.py": FLOOD, "many.py": MANY, "bhub.yaml": BHUB_YAML}) as (_, repo, env):
+        for target in ("flood", "many"):
+            walls, peaks, outcome = [], [], ""
+            for i in range(RUNS):
+                argv = [sys.executable, "-m", "cli.main", "run", target, "-q", "--commit", f"c{i}",
+                        "--branch", "main", "--project", "memory"]  # fmt: skip
                 start = time.perf_counter()
-                subprocess.run("python3 flood.py 200 > bare.log", shell=True, cwd=repo, check=True)
+                proc, peak = run_with_peak_rss(argv, repo, env)
                 walls.append(time.perf_counter() - start)
-            rows.append(("bare flood > file", walls, [], ""))
-        finally:
-            stack.down()
+                peaks.append(peak / 2**20)
+                last = [ln for ln in proc.stderr.splitlines() if ln.strip() and "peak-rss" not in ln][-3:]
+                outcome = f"exit {proc.returncode}: {' | '.join(last)[:150]}"
+            rows.append((f"bhubctl run {target}", walls, peaks, outcome))
+        walls = []
+        for _ in range(RUNS):
+            start = time.perf_counter()
+            subprocess.run("python3 flood.py 200 > bare.log", shell=True, cwd=repo, check=True)
+            walls.append(time.perf_counter() - start)
+        rows.append(("bare flood > file", walls, [], ""))
     print(f"median of {RUNS} runs each, on {os.cpu_count()} cores")
     print(f"{'what':<24}{'wall s':>9}{'peak RSS MiB':>14}  outcome")
     for name, walls, peaks, outcome in rows:
