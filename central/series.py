@@ -128,7 +128,7 @@ class VictoriaMetricsSink:
 
     def send(self, run: RunPublic, retry: bool) -> None:
         if self._results_of is None:
-            self._http.post(import_url(self.url), content=marker_text(run).encode()).raise_for_status()
+            write_run(self._http, self.url, run, ())
             return
         with self._results_of(run.id) as results:
             write_run(self._http, self.url, run, results)

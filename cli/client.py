@@ -20,8 +20,6 @@ from central.schemas import (
     OrgPublic,
     OrgsPublic,
     ReexportPublic,
-    ResultIn,
-    ResultsIn,
     ResultsPublic,
     RunCreate,
     RunPublic,
@@ -104,9 +102,6 @@ class CentralClient(_Service):
 
     def create_run(self, run: RunCreate) -> RunPublic:
         return self._call(RunPublic, "POST", "/api/v1/runs", run)
-
-    def upload_results(self, run_id: str, results: list[ResultIn]) -> None:
-        self._request("POST", f"/api/v1/runs/{run_id}/results", ResultsIn(results=results))
 
     def upload_encoded(self, run_id: str, body: bytes) -> None:
         """A batch already encoded as ResultsIn JSON (see cli.delivery)."""

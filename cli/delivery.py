@@ -33,7 +33,6 @@ class Pending(BaseModel):
     run_id: str
     central_url: str
     transition: RunTransition
-    results: int
 
 
 def encoded_batches(lines: Iterable[bytes]) -> Iterator[bytes]:
@@ -94,8 +93,7 @@ def deliver(
             raise
         reason = str(exc)
     try:
-        spool(run_dir, Pending(run_id=run_id, central_url=central.base_url, transition=transition,
-                               results=len(results)), results)  # fmt: skip
+        spool(run_dir, Pending(run_id=run_id, central_url=central.base_url, transition=transition), results)
     except OSError as exc:
         raise BenchHubError(
             f"{reason}; and the run's {len(results)} results could not be kept in {run_dir} "

@@ -261,9 +261,8 @@ class Stack:
 
     def _record_urls(self) -> None:
         """Where this stack listens, for every bhubctl using this home without URLs of its own."""
-        s = self.settings
-        urls = {"central_url": f"http://127.0.0.1:{s.central_port}", "agent_url": f"http://127.0.0.1:{s.agent_port}",
-                "vm_url": f"http://127.0.0.1:{s.vm_port}"}  # fmt: skip
+        url = {service.name: service.url for service in self.services()}
+        urls = {"central_url": url["central"], "agent_url": url["agent"], "vm_url": url["victoria-metrics"]}
         stack_file(self.home).write_text(json.dumps(urls, indent=1) + "\n")
 
     def _bootstrap(self, central: str, progress: Callable[[str], None]) -> None:

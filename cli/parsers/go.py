@@ -235,7 +235,7 @@ class _Scanner:
         for whole in chunks:
             for chunk in _by_package(whole):
                 if chunk.startswith("pkg:"):
-                    self.values.pkg = chunk[4 : chunk.find("\n") % (len(chunk) + 1)].strip()
+                    self.values.pkg = chunk.partition("\n")[0][4:].strip()
                 if self._grid and self._failed is None and self._plain(chunk):
                     self._scan_grid(chunk)
                 else:
