@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from central import backup
 from central.errors import DomainError
 from central.models import BackupTarget
+from central.periodic import Periodic
 from central.settings import CentralSettings
 from exporter.metrics import BACKUP_FAILURES, BACKUP_LAST_BYTES, BACKUP_LAST_DURATION, BACKUP_LAST_SUCCESS
 
@@ -24,9 +24,8 @@ class BackupScheduler:
     """Every ``interval`` seconds, back up every org that has a backup bucket, one after another."""
 
     def __init__(self, sessions: Callable[[], Session], vm_url: str, interval: float) -> None:
-        self._sessions, self._vm, self._interval = sessions, vm_url, interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._sessions, self._vm = sessions, vm_url
+        self._periodic = Periodic("scheduled backups", interval, self.run_once, log, join_seconds=30)
 
     @classmethod
     def of(cls, settings: CentralSettings, sessions: Callable[[], Session]) -> BackupScheduler | None:
@@ -57,23 +56,11 @@ class BackupScheduler:
                 if run.prune_error is not None:
                     log.warning("retention for %s failed: %s", name, run.prune_error)
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.run_once()
-            except Exception:  # the schedule goes on whatever one round did
-                log.exception("scheduled backups failed")
-
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="backups", daemon=True)
-            self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(30)
-            self._thread = None
+        self._periodic.stop()
 
 
 class BackupMetrics(Collector):

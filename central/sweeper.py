@@ -10,7 +10,6 @@ and final state (``bhubctl runs sync``), and the run's markers are written eithe
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from central import repository
 from central.markers import RunMarkers
 from central.models import utcnow
+from central.periodic import Periodic
 
 log = logging.getLogger("central.sweeper")
 
@@ -35,9 +35,7 @@ class AbandonedRuns:
         self._markers = markers
         self._grace = grace_seconds
         self._default = default_timeout_seconds
-        self._interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic("sweep for abandoned runs", interval_seconds, self.sweep, log)
 
     def sweep(self) -> int:
         """Fail the overdue runs now; how many."""
@@ -48,20 +46,8 @@ class AbandonedRuns:
                 self._markers.run_ended(repository.run_public(run))
             return len(runs)
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.sweep()
-            except Exception:  # the database may be away for a while: the next sweep tries again
-                log.exception("sweep for abandoned runs failed")
-
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="abandoned-runs", daemon=True)
-            self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
+        self._periodic.stop()
