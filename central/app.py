@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from central import auth, db, repository
-from central.api.routes import admin, alerts, backups, nodes, runs
+from central.api.routes import admin, alerts, backups, compare, nodes, runs
 from central.auth import TokenCache
 from central.backup_schedule import BackupMetrics, BackupScheduler
 from central.errors import DomainError, PayloadTooLarge, Unauthorized
@@ -189,6 +189,7 @@ def create_app(settings: CentralSettings, schedule_backups: bool = True) -> Fast
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(runs.router)
+    app.include_router(compare.router)
     app.include_router(nodes.router)
     app.include_router(admin.router)
     app.include_router(alerts.router)

@@ -92,6 +92,8 @@ class Run(Base):
     # how long its runner may take; past it (and a grace) central fails the run as abandoned
     timeout_seconds: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str | None] = mapped_column(String(20))  # 'abandoned': failed by central
+    # bhub.yaml's thresholds for the target at this commit, by measure: compare uses the head's
+    thresholds: Mapped[dict[str, dict[str, object]] | None] = mapped_column(JSON)
 
     project: Mapped[Project] = relationship(lazy="joined")
 
@@ -126,6 +128,7 @@ class Result(Base):
     samples: Mapped[list[float] | None] = mapped_column(JSON)
     labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     context: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    direction: Mapped[str | None] = mapped_column(String(10))  # declared: 'lower' | 'higher'
 
 
 class Node(Base):

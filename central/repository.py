@@ -49,6 +49,7 @@ def run_public(run: Run) -> RunPublic:
         started_at=run.started_at,
         finished_at=run.finished_at,
         timeout_seconds=run.timeout_seconds,
+        thresholds=run.thresholds or {},
         reason=run.reason,
     )
 
@@ -122,6 +123,7 @@ def create_run(session: Session, data: RunCreate, principal: Principal) -> Run:
         labels=data.labels,
         state=data.state.value,
         timeout_seconds=data.timeout_seconds,
+        thresholds={m: t.model_dump(mode="json") for m, t in data.thresholds.items()},
         created_at=now,
         started_at=now if data.state == RunState.running else None,
     )

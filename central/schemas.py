@@ -6,6 +6,7 @@ import enum
 import ipaddress
 import re
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import (
     AwareDatetime,
@@ -63,6 +64,52 @@ ALLOWED_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
 MAX_SAMPLES = 100_000
 
 
+class Direction(enum.StrEnum):
+    """Which way a result gets better: time, bytes, allocations are lower-is-better."""
+
+    lower_better = "lower"
+    higher_better = "higher"
+
+
+class StatTest(enum.StrEnum):
+    """How a comparison decides that a result changed (see central/stats.py)."""
+
+    mwu = "mwu"  # Mann-Whitney U on the samples of both sides (benchstat's choice)
+    t_test = "t_test"  # Welch's t-test on the samples of both sides
+    z_score = "z_score"  # one side's centre against the other side's distribution
+    percentage = "percentage"  # |change| above ``limit`` (a fraction), no statistics
+    iqr = "iqr"  # head centre outside base's quartiles widened by ``limit`` x IQR
+
+
+class Threshold(BaseModel):
+    """When a change counts, for one measure (or ``*``: every measure) of a target."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    test: StatTest = StatTest.mwu
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="false discovery rate (p-value tests)")
+    limit: float | None = Field(
+        default=None, gt=0, le=1000,
+        description="percentage: the fraction a change must exceed (0.05); iqr: the IQR multiplier (1.5)",
+    )  # fmt: skip
+    min_samples: int | None = Field(
+        default=None, ge=1, le=MAX_SAMPLES,
+        description="fewer on a side: insufficient; default 3 (iqr: 4 in the base, percentage: 1)",
+    )  # fmt: skip
+    min_effect: float = Field(
+        default=0.02, ge=0, le=1000,
+        description="a smaller relative change is 'unchanged', however significant",
+    )  # fmt: skip
+    window: int = Field(
+        default=20, ge=2, le=100,
+        description="one value per run: the base's last runs that form its distribution",
+    )  # fmt: skip
+
+
+MAX_THRESHOLDS = 100
+MeasureName = Annotated[str, Field(min_length=1, max_length=100)]  # a result's measure, or '*'
+
+
 class ResultIn(BaseModel):
     """One measured value, in the tool's own unit, with the statistics the tool gave.
 
@@ -88,6 +135,9 @@ class ResultIn(BaseModel):
     samples: list[float] | None = Field(default=None, max_length=MAX_SAMPLES)
     labels: dict[str, str] = Field(default_factory=dict)
     context: dict[str, str] = Field(default_factory=dict)
+    direction: Direction | None = Field(
+        default=None, description="which way is better; default: from the measure and unit"
+    )
 
     @model_validator(mode="after")
     def _value_or_error(self) -> ResultIn:
@@ -141,6 +191,10 @@ class RunCreate(BaseModel):
     timeout_seconds: float | None = Field(
         default=None, gt=0, le=MAX_RUN_SECONDS,
         description="how long the runner may take; past it plus a grace, central fails the run as abandoned",
+    )  # fmt: skip
+    thresholds: dict[MeasureName, Threshold] = Field(
+        default_factory=dict, max_length=MAX_THRESHOLDS,
+        description="the target's bhub.yaml thresholds by measure ('*': default); compare uses the head's",
     )  # fmt: skip
 
 
@@ -197,6 +251,7 @@ class RunPublic(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     timeout_seconds: float | None = None
+    thresholds: dict[str, Threshold] = Field(default_factory=dict)
     reason: str | None = Field(
         default=None, description="'abandoned': central failed it, no runner said it ended in time"
     )

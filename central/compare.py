@@ -1,0 +1,175 @@
+"""Compare a base and a head (runs, commits or branches): every result judged, per target.
+
+The head's newest run carries the thresholds of its bhub.yaml; the request may override
+them. A result with samples on both sides is tested on its samples; one with a single value
+per run is judged against the base branch's last runs (a window), as conbench does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from central import compare_repository as repo
+from central.compare_schemas import ComparedResult, ComparisonPublic, SideEstimate, TargetComparison, Verdict
+from central.errors import BadRequest
+from central.models import Run
+from central.schemas import Threshold
+from central.stats import Estimate, Pair, direction_of, geomean, judge
+
+Identity = tuple[str, str, str, tuple[tuple[str, str], ...]]  # target, benchmark, measure, labels
+
+
+@dataclass
+class _Side:
+    """One side's observations of one result identity."""
+
+    unit: str
+    direction: str | None
+    values: list[float] = field(default_factory=list)
+    runs: set[str] = field(default_factory=set)
+    sampled: bool = False  # some run gave samples, not one value
+
+    def add(self, row: repo.Row) -> None:
+        if row.samples and len(row.samples) > 1:
+            self.values.extend(row.samples)
+            self.sampled = True
+        else:
+            self.values.append(row.value)
+        self.runs.add(row.run_id)
+
+
+def _gather(session: Session, runs: list[Run]) -> dict[Identity, _Side]:
+    target_of = {r.id: r.target for r in runs}
+    sides: dict[Identity, _Side] = {}
+    for row in repo.observations(session, list(target_of)):
+        key = (target_of[row.run_id], row.benchmark, row.measure, tuple(sorted(row.labels.items())))
+        side = sides.get(key)
+        if side is None:
+            side = sides[key] = _Side(row.unit, row.direction)
+        side.add(row)
+    return sides
+
+
+def _threshold(
+    thresholds: dict[str, dict[str, object]], measure: str, overrides: dict[str, object]
+) -> Threshold:
+    chosen = thresholds.get(measure) or thresholds.get("*") or {}
+    return Threshold.model_validate({**chosen, **overrides})
+
+
+def _lookback(
+    session: Session, base_runs: list[Run], sides: dict[Identity, _Side], windows: dict[Identity, int]
+) -> None:
+    """Single-value base results: their distribution is the base branch's last runs' values."""
+    wanted = {key for key, side in sides.items() if not side.sampled}
+    if not wanted:
+        return
+    base_ids = {r.id for r in base_runs}
+    newest = {}
+    for run in sorted(base_runs, key=lambda r: r.created_at):
+        newest[run.target] = run
+    for target, run in newest.items():
+        keys = {k for k in wanted if k[0] == target}
+        if not keys:
+            continue
+        size = max(windows[k] for k in keys)
+        earlier = [r for r in repo.window(session, run, size) if r.id not in base_ids]
+        order = {r.id: i for i, r in enumerate(earlier)}
+        for row in repo.observations(session, list(order)):
+            key = (target, row.benchmark, row.measure, tuple(sorted(row.labels.items())))
+            side = sides.get(key)
+            if key in keys and side is not None and len(side.runs) < windows[key]:
+                side.values.append(row.value)
+                side.runs.add(row.run_id)
+
+
+def _estimate(e: Estimate, runs: int) -> SideEstimate:
+    return SideEstimate(centre=e.centre, low=e.low, high=e.high, n=e.n, runs=runs)
+
+
+def compare(
+    session: Session, scope: repo.Scope, base_spec: str, head_spec: str, overrides: dict[str, object],
+    confidence: float = 0.95,
+) -> ComparisonPublic:  # fmt: skip
+    """The whole comparison; unknown names are NotFound, base and head in two projects BadRequest."""
+    _, base_runs = repo.resolve(session, scope, base_spec)
+    _, head_runs = repo.resolve(session, scope, head_spec)
+    projects = {r.project_name for r in base_runs + head_runs}
+    if len(projects) > 1:
+        raise BadRequest(
+            f"base and head span projects {', '.join(sorted(projects))}; compare within one (?project=NAME)"
+        )
+    base, head = _gather(session, base_runs), _gather(session, head_runs)
+    newest_head: dict[str, Run] = {}
+    for run in sorted(head_runs, key=lambda r: r.created_at):
+        newest_head[run.target] = run
+    thresholds = {
+        key: _threshold(newest_head[key[0]].thresholds or {}, key[2], overrides)
+        for key in base.keys() | head.keys() if key[0] in newest_head
+    }  # fmt: skip
+    _lookback(session, base_runs, base, {k: t.window for k, t in thresholds.items() if k in base})
+    both = [key for key in base if key in head]
+    judged = judge(
+        [
+            Pair(np.asarray(base[k].values, dtype=float), np.asarray(head[k].values, dtype=float),
+                 direction_of(k[2], head[k].unit, head[k].direction or base[k].direction), thresholds[k])
+            for k in both
+        ],
+        confidence,
+    )  # fmt: skip
+    rows: list[ComparedResult] = []
+    for key, j in zip(both, judged, strict=True):
+        rows.append(
+            ComparedResult(
+                target=key[0], benchmark=key[1], measure=key[2], labels=dict(key[3]), unit=head[key].unit,
+                direction=direction_of(key[2], head[key].unit, head[key].direction or base[key].direction),
+                base=_estimate(j.base, len(base[key].runs)), head=_estimate(j.head, len(head[key].runs)),
+                change=j.change, p_value=j.p_value, adjusted_p=j.adjusted_p, test=j.test,
+                verdict=Verdict(j.verdict), note=j.note,
+            )
+        )  # fmt: skip
+    for key in [k for k in base if k not in head] + [k for k in head if k not in base]:
+        side, verdict = (base[key], Verdict.removed) if key in base else (head[key], Verdict.added)
+        rows.append(
+            ComparedResult(
+                target=key[0], benchmark=key[1], measure=key[2], labels=dict(key[3]), unit=side.unit,
+                direction=direction_of(key[2], side.unit, side.direction), base=None, head=None,
+                change=None, p_value=None, adjusted_p=None, test=None, verdict=verdict,
+            )
+        )  # fmt: skip
+    return ComparisonPublic(
+        project=projects.pop(), base=base_spec, head=head_spec, confidence=confidence,
+        targets=_per_target(rows, base_runs, head_runs), counts=_counts(rows), data=rows, count=len(rows),
+    )  # fmt: skip
+
+
+def _counts(rows: list[ComparedResult]) -> dict[Verdict, int]:
+    counted = Counter(r.verdict for r in rows)
+    return {v: counted.get(v, 0) for v in Verdict}
+
+
+def _per_target(
+    rows: list[ComparedResult], base_runs: list[Run], head_runs: list[Run]
+) -> list[TargetComparison]:
+    by_target: dict[str, list[ComparedResult]] = defaultdict(list)
+    for row in rows:
+        by_target[row.target].append(row)
+    out = []
+    for target in sorted({r.target for r in base_runs + head_runs}):
+        bases = [r for r in base_runs if r.target == target]
+        heads = [r for r in head_runs if r.target == target]
+        mine = by_target.get(target, [])
+        ratios = [1 + r.change for r in mine if r.change is not None]
+        out.append(
+            TargetComparison(
+                target=target, base_runs=[r.id for r in bases], head_runs=[r.id for r in heads],
+                base_commit=bases[0].commit if bases else None,
+                head_commit=heads[0].commit if heads else None,
+                geomean=geomean(ratios), counts=_counts(mine),
+            )
+        )  # fmt: skip
+    return out

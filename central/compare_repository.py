@@ -1,0 +1,155 @@
+"""The SQL of compare: which runs a base or head names, and their results' observations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from central.errors import BadRequest, NotFound
+from central.models import Project, Result, Run
+from central.schemas import RunState
+
+_HEX = re.compile(r"^[0-9a-f-]{4,36}$")
+_KINDS = ("run", "commit", "branch")
+MAX_RUN_IDS = 100
+_HINT = "list what exists with 'bhubctl runs list' (GET /api/v1/runs)"
+
+
+@dataclass(frozen=True)
+class Scope:
+    org_id: int
+    project: str | None
+    target: str | None
+
+
+def _runs(scope: Scope) -> Select[Run]:
+    query = select(Run).join(Run.project).where(Project.org_id == scope.org_id)
+    if scope.project:
+        query = query.where(Project.name == scope.project)
+    if scope.target:
+        query = query.where(Run.target == scope.target)
+    return query
+
+
+def _by_run_ids(session: Session, scope: Scope, spec: str) -> list[Run]:
+    ids = [part.strip() for part in spec.split(",") if part.strip()]
+    if not ids or len(ids) > MAX_RUN_IDS:
+        raise BadRequest(f"runs: name 1 to {MAX_RUN_IDS} run ids, comma-separated")
+    runs = []
+    for prefix in ids:
+        found = session.scalars(_runs(scope).where(Run.id.startswith(prefix, autoescape=True)).limit(2)).all()
+        if len(found) != 1:
+            what = "no run" if not found else "more than one run"
+            raise NotFound(f"{what} with an id starting {prefix!r}; {_HINT}")
+        runs.append(found[0])
+    return runs
+
+
+def _by_commit(session: Session, scope: Scope, prefix: str) -> list[Run]:
+    finished = _runs(scope).where(Run.state == RunState.finished.value)
+    runs = list(session.scalars(finished.where(Run.commit.startswith(prefix, autoescape=True))))
+    commits = sorted({r.commit for r in runs})
+    if len(commits) > 1:
+        some = ", ".join(c[:12] for c in commits[:5])
+        raise BadRequest(f"commit {prefix!r} is ambiguous ({some}); give more of it")
+    return runs
+
+
+def _by_branch(session: Session, scope: Scope, branch: str) -> list[Run]:
+    """Each target's newest finished run on the branch, with the other finished runs of its commit."""
+    finished = _runs(scope).where(Run.state == RunState.finished.value)
+    newest: dict[tuple[int, str], Run] = {}
+    for run in session.scalars(finished.where(Run.branch == branch).order_by(Run.created_at.desc())):
+        newest.setdefault((run.project_id, run.target), run)
+    runs: list[Run] = []
+    for (project_id, target), run in newest.items():
+        query = finished.where(Run.project_id == project_id, Run.target == target, Run.commit == run.commit)
+        runs.extend(session.scalars(query))
+    return runs
+
+
+def resolve(session: Session, scope: Scope, spec: str) -> tuple[str, list[Run]]:
+    """The runs a spec names, and what kind of name it was.
+
+    ``run:ID[,ID...]`` (id prefixes), ``commit:SHA`` (a prefix; every finished run of it),
+    ``branch:NAME`` (each target's newest finished run there, pooled with the other finished
+    runs of that commit); a bare spec is tried as each, and must name exactly one kind.
+    """
+    kind, sep, name = spec.partition(":")
+    if sep and kind in _KINDS:
+        runs = {"run": _by_run_ids, "commit": _by_commit, "branch": _by_branch}[kind](session, scope, name)
+        if not runs:
+            raise NotFound(f"no finished run of {kind} {name!r}{_where(scope)}; {_HINT}")
+        return kind, runs
+    found: dict[str, list[Run]] = {}
+    if "," in spec:
+        found["run"] = _by_run_ids(session, scope, spec)
+    else:
+        if _HEX.match(spec):
+            query = _runs(scope).where(Run.id.startswith(spec, autoescape=True)).limit(2)
+            by_id = session.scalars(query).all()
+            if len(by_id) > 1:
+                raise BadRequest(f"more than one run has an id starting {spec!r}; give more of it")
+            if by_id:
+                found["run"] = list(by_id)
+            if runs := _by_commit(session, scope, spec):
+                found["commit"] = runs
+        if runs := _by_branch(session, scope, spec):
+            found["branch"] = runs
+    if not found:
+        raise NotFound(f"no run, commit or branch {spec!r} with a finished run{_where(scope)}; {_HINT}")
+    if len(found) > 1:
+        kinds = " or ".join(f"{k}:{spec}" for k in found)
+        raise BadRequest(f"{spec!r} names a {' and a '.join(found)}; say which: {kinds}")
+    kind = next(iter(found))
+    return kind, found[kind]
+
+
+def _where(scope: Scope) -> str:
+    parts = [f"project {scope.project!r}" if scope.project else "",
+             f"target {scope.target!r}" if scope.target else ""]  # fmt: skip
+    said = " and ".join(p for p in parts if p)
+    return f" in {said}" if said else ""
+
+
+def window(session: Session, newest: Run, size: int) -> list[Run]:
+    """The base branch's last ``size`` finished runs of the target, up to ``newest`` (newest first)."""
+    query = (
+        select(Run).where(Run.project_id == newest.project_id, Run.target == newest.target)
+        .where(Run.branch == newest.branch, Run.state == RunState.finished.value)
+        .where(Run.created_at <= newest.created_at)
+        .order_by(Run.created_at.desc(), Run.id.desc()).limit(size)
+    )  # fmt: skip
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Row:
+    """What compare reads of a result: its identity, its observations, its declared direction."""
+
+    run_id: str
+    benchmark: str
+    measure: str
+    unit: str
+    labels: dict[str, str]
+    value: float
+    samples: list[float] | None
+    direction: str | None
+
+
+def observations(session: Session, run_ids: Sequence[str]) -> Iterator[Row]:
+    """The successful results of the runs, in the order they were stored (failed ones have no value)."""
+    columns = (
+        Result.run_id, Result.benchmark, Result.measure, Result.unit, Result.labels, Result.value,
+        Result.samples, Result.direction,
+    )  # fmt: skip
+    for start in range(0, len(run_ids), 500):
+        chunk = run_ids[start : start + 500]
+        query = select(*columns).where(Result.run_id.in_(chunk), Result.value.is_not(None))
+        for row in session.execute(query.order_by(Result.id).execution_options(yield_per=5_000)):
+            run_id, benchmark, measure, unit, labels, value, samples, direction = row
+            yield Row(run_id, benchmark, measure, unit, labels, float(value or 0), samples, direction)

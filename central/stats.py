@@ -1,0 +1,229 @@
+"""The statistics of a comparison: pure functions of two sides' observations, with scipy.
+
+Each pair is one result identity: the base's and the head's observations (a tool's samples,
+or one value per run), which way is better, and the threshold that judges it. ``judge`` gives
+each pair a centre with a confidence interval per side, a relative change, a p-value and a
+verdict. Pairs with the same shape are tested in one vectorized scipy call, so 10,000 pairs
+of 100 samples a side cost one ``mannwhitneyu``, not 10,000.
+
+Many results are compared at once: the p-values of a comparison are adjusted for the false
+discovery rate (Benjamini-Hochberg) before any is compared with alpha, and a change smaller
+than the threshold's minimum effect is ``unchanged`` however significant.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from central.schemas import Direction, StatTest, Threshold
+
+REGRESSED, IMPROVED, UNCHANGED, INSUFFICIENT = "regressed", "improved", "unchanged", "insufficient"
+_P_TESTS = (StatTest.mwu, StatTest.t_test, StatTest.z_score)
+_DEFAULT_LIMIT = {StatTest.percentage: 0.05, StatTest.iqr: 1.5}
+
+
+# What is better when larger: throughput, operations or iterations per unit of time, rates,
+# scores. Everything else (time, bytes, allocations, instructions, cycles) is better smaller;
+# failures, misses and errors stay lower-is-better even as a rate.
+_HIGHER = re.compile(
+    r"(/s|/sec|/second|per_?s|per_?sec(ond)?|hz)$|^(ops|iops|ips|op/s)$|throughput|bandwidth|"
+    r"\bops\b|(^|_)rate$|speed|score",
+    re.IGNORECASE,
+)
+_LOWER = re.compile(r"error|fail|miss|loss|latency", re.IGNORECASE)
+
+
+def direction_of(measure: str, unit: str, declared: str | None) -> Direction:
+    """Which way the result gets better: as declared, else from its measure and unit."""
+    if declared:
+        return Direction(declared)
+    if _LOWER.search(measure):
+        return Direction.lower_better
+    if _HIGHER.search(measure) or _HIGHER.search(unit):
+        return Direction.higher_better
+    return Direction.lower_better
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One result identity to judge: each side's observations (1-D float arrays)."""
+
+    base: np.ndarray
+    head: np.ndarray
+    direction: Direction
+    threshold: Threshold
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A side's median and its distribution-free confidence interval (order statistics)."""
+
+    centre: float
+    low: float
+    high: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Judgement:
+    base: Estimate
+    head: Estimate
+    change: float | None  # head / base - 1
+    p_value: float | None  # the test's own p
+    adjusted_p: float | None  # Benjamini-Hochberg over the whole comparison
+    test: StatTest
+    verdict: str
+    note: str | None = None
+
+
+def min_samples(threshold: Threshold) -> int:
+    if threshold.min_samples is not None:
+        return threshold.min_samples
+    return {StatTest.percentage: 1, StatTest.iqr: 4}.get(threshold.test, 3)
+
+
+def _ci_ranks(n: int, confidence: float) -> int:
+    """0-based rank of the lower bound of the median's CI: the binomial order statistic."""
+    if n < 2:
+        return 0
+    k = int(stats.binom.ppf((1 - confidence) / 2, n, 0.5))
+    return max(k - 1, 0)
+
+
+def estimates(arrays: Sequence[np.ndarray], confidence: float) -> list[Estimate]:
+    """Median and CI of each array; arrays of one length are sorted in one call."""
+    out: list[Estimate | None] = [None] * len(arrays)
+    by_length: dict[int, list[int]] = defaultdict(list)
+    for i, values in enumerate(arrays):
+        by_length[len(values)].append(i)
+    for n, indices in by_length.items():
+        if n == 0:
+            for i in indices:
+                out[i] = Estimate(math.nan, math.nan, math.nan, 0)
+            continue
+        block = np.sort(np.stack([arrays[i] for i in indices]), axis=1)
+        medians = np.median(block, axis=1)
+        lo = _ci_ranks(n, confidence)
+        for row, i in enumerate(indices):
+            out[i] = Estimate(float(medians[row]), float(block[row, lo]), float(block[row, n - 1 - lo]), n)
+    return [e for e in out if e is not None]
+
+
+def _test_of(pair: Pair) -> StatTest:
+    """The threshold's test; a side with one value per run is judged against the other's spread."""
+    test = pair.threshold.test
+    if test in (StatTest.mwu, StatTest.t_test) and min(len(pair.base), len(pair.head)) == 1:
+        return StatTest.z_score  # conbench's lookback: one value against the base's window
+    return test
+
+
+def _insufficient(pair: Pair, test: StatTest) -> str | None:
+    """Why a pair cannot get a verdict, or None."""
+    need = min_samples(pair.threshold)
+    nb, nh = len(pair.base), len(pair.head)
+    if test == StatTest.z_score:
+        # the base is the distribution; the head may be a single value (or a few, from re-runs)
+        if nb < max(need, 2) or nh < 1:
+            return f"{nb} base and {nh} head observations; z_score needs {max(need, 2)} in the base"
+        return None
+    if test == StatTest.iqr:
+        return None if nb >= need and nh >= 1 else f"{nb} base observations; iqr needs {need}"
+    if min(nb, nh) < need:
+        return f"{nb} base and {nh} head observations; at least {need} a side are needed"
+    if test == StatTest.mwu:
+        # benchstat's warning: with this few samples no p-value can be below alpha
+        smallest = 2 / math.comb(nb + nh, nb)
+        if smallest >= pair.threshold.alpha:
+            return f"{nb} vs {nh} samples: Mann-Whitney U cannot reach p < {pair.threshold.alpha:g}"
+    return None
+
+
+def _p_values(pairs: Sequence[Pair], indices: list[int], test: StatTest) -> dict[int, float]:
+    """Two-sided p-values of ``test`` for the pairs at ``indices``, one scipy call per shape."""
+    by_shape: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i in indices:
+        by_shape[(len(pairs[i].base), len(pairs[i].head))].append(i)
+    out: dict[int, float] = {}
+    for (nb, nh), group in by_shape.items():
+        base = np.stack([pairs[i].base for i in group])
+        head = np.stack([pairs[i].head for i in group])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if test == StatTest.mwu:
+                p = stats.mannwhitneyu(head, base, axis=1, alternative="two-sided").pvalue
+            elif test == StatTest.t_test:
+                p = stats.ttest_ind(head, base, axis=1, equal_var=False).pvalue
+            else:
+                # A prediction interval, not a z-table: the head's mean against a distribution
+                # whose mean and spread are themselves estimated from nb values (t, nb-1 df).
+                spread = base.std(axis=1, ddof=1) * np.sqrt(1 / nh + 1 / nb)
+                diff = head.mean(axis=1) - base.mean(axis=1)
+                safe = np.where(spread > 0, spread, 1)
+                t = np.where(spread > 0, diff / safe, np.where(diff == 0, 0, np.inf))
+                p = 2 * stats.t.sf(np.abs(t), df=nb - 1)
+        # identical constant sides give nan: nothing to tell apart
+        for i, v in zip(group, np.atleast_1d(p), strict=True):
+            out[i] = 1.0 if math.isnan(v) else float(v)
+    return out
+
+
+def _outside_iqr(pair: Pair, head_centre: float) -> bool:
+    q1, q3 = np.percentile(pair.base, [25, 75])
+    k = pair.threshold.limit or _DEFAULT_LIMIT[StatTest.iqr]
+    return bool(head_centre < q1 - k * (q3 - q1) or head_centre > q3 + k * (q3 - q1))
+
+
+def judge(pairs: Sequence[Pair], confidence: float = 0.95) -> list[Judgement]:
+    """Every pair judged; the p-values adjusted together (Benjamini-Hochberg)."""
+    bases = estimates([p.base for p in pairs], confidence)
+    heads = estimates([p.head for p in pairs], confidence)
+    tests = [_test_of(p) for p in pairs]
+    notes = [_insufficient(p, t) for p, t in zip(pairs, tests, strict=True)]
+    raw: dict[int, float] = {}
+    for test in _P_TESTS:
+        indices = [i for i, t in enumerate(tests) if t == test and notes[i] is None]
+        raw.update(_p_values(pairs, indices, test))
+    order = sorted(raw)
+    adjusted: dict[int, float] = {}
+    if order:
+        fdr = stats.false_discovery_control([raw[i] for i in order])
+        adjusted = dict(zip(order, (float(v) for v in fdr), strict=True))
+    out = []
+    for i, pair in enumerate(pairs):
+        base, head, test = bases[i], heads[i], tests[i]
+        change = head.centre / base.centre - 1 if base.n and head.n and base.centre != 0 else None
+        if notes[i] is not None:
+            out.append(Judgement(base, head, change, None, None, test, INSUFFICIENT, notes[i]))
+            continue
+        p, q = raw.get(i), adjusted.get(i)
+        if test == StatTest.percentage:
+            limit = pair.threshold.limit or _DEFAULT_LIMIT[test]
+            significant = change is not None and abs(change) > limit
+        elif test == StatTest.iqr:
+            significant = _outside_iqr(pair, head.centre)
+        else:
+            significant = q is not None and q < pair.threshold.alpha
+        note = None
+        if change is None:
+            significant, note = False, "the base's centre is 0: no relative change"
+        elif significant and abs(change) < pair.threshold.min_effect:
+            significant = False
+            note = f"significant but below the minimum effect of {pair.threshold.min_effect:.1%}"
+        verdict = UNCHANGED
+        if significant and change is not None:
+            worse = change > 0 if pair.direction == Direction.lower_better else change < 0
+            verdict = REGRESSED if worse else IMPROVED
+        out.append(Judgement(base, head, change, p, q, test, verdict, note))
+    return out
+
+
+def geomean(ratios: Sequence[float]) -> float | None:
+    """Geometric mean of head/base ratios (positive ones), as benchstat summarises a table."""
+    logs = [math.log(r) for r in ratios if r > 0 and math.isfinite(r)]
+    return math.exp(sum(logs) / len(logs)) if logs else None
