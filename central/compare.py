@@ -93,7 +93,7 @@ def _estimate(e: Estimate, runs: int) -> SideEstimate:
 
 def compare(
     session: Session, scope: repo.Scope, base_spec: str, head_spec: str, overrides: dict[str, object],
-    confidence: float = 0.95,
+    confidence: float = 0.95, org: str = "",
 ) -> ComparisonPublic:  # fmt: skip
     """The whole comparison; unknown names are NotFound, base and head in two projects BadRequest."""
     _, base_runs = repo.resolve(session, scope, base_spec)
@@ -142,7 +142,7 @@ def compare(
             )
         )  # fmt: skip
     return ComparisonPublic(
-        project=projects.pop(), base=base_spec, head=head_spec, confidence=confidence,
+        org=org, project=projects.pop(), base=base_spec, head=head_spec, confidence=confidence,
         targets=_per_target(rows, base_runs, head_runs), counts=_counts(rows), data=rows, count=len(rows),
     )  # fmt: skip
 

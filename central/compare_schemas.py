@@ -57,6 +57,7 @@ class TargetComparison(BaseModel):
 
 
 class ComparisonPublic(BaseModel):
+    org: str
     project: str
     base: str = Field(description="the base as asked: run id(s), commit or branch")
     head: str

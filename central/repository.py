@@ -154,6 +154,7 @@ def list_runs(
     until: datetime | None = None,
     after: tuple[datetime, str] | None = None,
     id_prefix: str | None = None,
+    commits: Sequence[str] | None = None,
     limit: int = 100,
 ) -> Sequence[Run]:
     """Newest first; ``after`` (created_at, id) of the last run already seen resumes the list."""
@@ -171,6 +172,8 @@ def list_runs(
         query = query.where(Run.branch == branch)
     if commit:
         query = query.where(Run.commit.startswith(commit))
+    if commits is not None:
+        query = query.where(Run.commit.in_(commits))
     if state:
         query = query.where(Run.state == state.value)
     if since:

@@ -177,6 +177,7 @@ def run_target(
             org=git.named_org, project=git.project, repository_url=git.remote_url, target=name,
             commit=git.commit, branch=git.branch, dirty=git.dirty, host=socket.gethostname(),
             parser=target.framework, labels=target.labels, timeout_seconds=_allowed_seconds(target),
+            thresholds=target.thresholds,
         )
     )  # fmt: skip
     on_started(run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -38,7 +38,11 @@ from central.schemas import (
 from cli.errors import ServiceError
 from exporter.schemas import WatchRequest
 
+if TYPE_CHECKING:
+    from central.compare_schemas import ComparisonPublic
+
 M = TypeVar("M", bound=BaseModel)
+Params = dict[str, str | list[str]]
 _START_HINT = "start the stack with 'bhubctl stack up' or set {var}"
 _AUTH_HINTS = {
     401: " (set BENCHHUB_TOKEN to a token of your org, or 'bhubctl stack up' for the local one)",
@@ -63,7 +67,7 @@ class _Service:
         method: str,
         path: str,
         body: BaseModel | bytes | None = None,
-        params: dict[str, str] | None = None,
+        params: Params | None = None,
     ) -> httpx.Response:
         content = body.model_dump_json() if isinstance(body, BaseModel) else body
         try:
@@ -113,7 +117,7 @@ class CentralClient(_Service):
     def get_run(self, run_id: str) -> RunPublic:
         return self._call(RunPublic, "GET", f"/api/v1/runs/{run_id}")
 
-    def list_runs(self, params: dict[str, str]) -> RunsPublic:
+    def list_runs(self, params: Params) -> RunsPublic:
         return RunsPublic.model_validate_json(self._request("GET", "/api/v1/runs", None, params).content)
 
     def list_results(self, run_id: str) -> ResultsPublic:
@@ -141,6 +145,14 @@ class CentralClient(_Service):
                 f"{name!r} starts several run ids ({found[0].id}, {found[1].id}, ...): type more of it"
             )
         return found[0].id
+
+    def compare(self, params: Params) -> ComparisonPublic:
+        """GET /api/v1/compare (its schemas load here: only compare and the CI gate need them)."""
+        from central.compare_schemas import ComparisonPublic
+
+        return ComparisonPublic.model_validate_json(
+            self._request("GET", "/api/v1/compare", None, params).content
+        )
 
     def reexport(self, run_id: str) -> ReexportPublic:
         return self._call(ReexportPublic, "POST", f"/api/v1/runs/{run_id}/reexport")
@@ -219,7 +231,7 @@ class CentralClient(_Service):
         return self._call(AlertsPublic, "GET", "/api/v1/alerts" + (f"?state={state.value}" if state else ""))
 
 
-def _org(org: str | None) -> dict[str, str] | None:
+def _org(org: str | None) -> Params | None:
     return {"org": org} if org else None
 
 

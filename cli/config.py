@@ -12,6 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from central.schemas import MAX_THRESHOLDS, Threshold
 from cli.errors import ConfigError
 
 CONFIG_NAME = "bhub.yaml"
@@ -47,6 +48,10 @@ class Target(BaseModel):
     warmup: int = Field(default=0, ge=0, le=1_000)
     timeout: float = Field(default=3600, gt=0, le=MAX_TIMEOUT_SECONDS)
     labels: dict[str, str] = Field(default_factory=dict)
+    thresholds: dict[str, Threshold] = Field(
+        default_factory=dict, max_length=MAX_THRESHOLDS,
+        description="when compare calls a change real, by measure ('*': every other measure)",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _output_needs_a_parser(self) -> Target:
@@ -198,7 +203,11 @@ def parse_config(text: str, path: Path) -> BenchConfig:
         line = _line_for(loc, lines)
         message = err["msg"]
         if err["type"] == "extra_forbidden":
-            model = Target if len(loc) == 3 and loc[0] == "targets" else BenchConfig
+            model: type[BaseModel] = BenchConfig
+            if len(loc) == 3 and loc[0] == "targets":
+                model = Target
+            elif len(loc) == 5 and loc[2] == "thresholds":
+                model = Threshold
             message = f"unknown key; expected one of: {', '.join(model.model_fields)}"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigError(f"{path}:{line}: {key}: {message}{more}") from None
@@ -235,6 +244,11 @@ targets:
     repeat: 1                  # 'command' framework: how many timed runs
     timeout: 600               # seconds; the run fails and the command is stopped after it
     labels: {}                 # extra labels stored with the run
+    thresholds:                # when 'bhubctl compare' and the CI gate call a change real
+      "*": {test: mwu, alpha: 0.05, min_effect: 0.02}   # every measure (these are the defaults)
+      # alloc_bytes: {test: percentage, limit: 0.10}    # one measure: its own test
+      # tests: mwu | t_test (samples) | z_score (one value per run: the base's last
+      # 'window' runs) | percentage (limit: fraction) | iqr (limit: IQR multiplier)
   # A whole command, timed 5 times after one warm-up run.
   build:
     command: make build

@@ -133,3 +133,44 @@ def split_project(value: str, default_org: str) -> RepoSlug:
     """'org/name' -> (org, name); a bare 'name' takes ``default_org``."""
     org, sep, name = value.partition("/")
     return RepoSlug(org, name) if sep else RepoSlug(default_org, value)
+
+
+@dataclass(frozen=True)
+class History:
+    """Where a branch and HEAD forked, and the branch's first-parent history from there back."""
+
+    branch_ref: str  # the ref that named the branch: BRANCH or origin/BRANCH
+    merge_base: str
+    commits: list[str]  # the merge-base first, then its first parents, newest first
+
+
+def fork_history(root: Path, branch: str, head: str = "HEAD", depth: int = 1000) -> History:
+    """The merge-base of ``head`` and ``branch`` (local, else origin's), then ``depth`` first parents."""
+    for ref in (branch, f"origin/{branch}"):
+        if _git(root, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}") is not None:
+            break
+    else:
+        raise GitError(
+            f"no branch {branch!r} (nor origin/{branch}) in {root}: fetch it first "
+            f"('git fetch origin {branch}'; CI checkouts are often shallow: fetch-depth: 0)"
+        )
+    merge_base = _git(root, "merge-base", head, ref)
+    if merge_base is None:
+        raise GitError(
+            f"{head} and {ref} have no common commit in {root}: fetch more history "
+            "('git fetch --unshallow', or fetch-depth: 0 in CI)"
+        )
+    listed = _git(root, "rev-list", "--first-parent", f"--max-count={depth}", merge_base) or merge_base
+    return History(ref, merge_base, listed.split())
+
+
+def repository_root(cwd: Path) -> Path:
+    root = _git(cwd, "rev-parse", "--show-toplevel")
+    if root is None:
+        raise GitError(f"{cwd} is not inside a git repository: name a branch, commit or run instead")
+    return Path(root)
+
+
+def rev_parse(root: Path, name: str) -> str | None:
+    """The full SHA of the commit ``name`` stands for (HEAD~2, a branch, a prefix), or None."""
+    return _git(root, "rev-parse", "--verify", "-q", f"{name}^{{commit}}")

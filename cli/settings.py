@@ -46,6 +46,7 @@ class CliSettings(BaseSettings):
     request_timeout: float = Field(default=10.0, gt=0)
     token: SecretStr | None = None
     admin_token: SecretStr | None = None
+    grafana_url: str | None = None  # reports link to its run-detail and trends dashboards
 
     @model_validator(mode="after")
     def _local_stack(self) -> CliSettings:

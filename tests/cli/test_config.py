@@ -62,6 +62,18 @@ def test_defaults() -> None:
             "targets:\n  t:\n    command: x\n    labels: {9x: y}\n",
             "bhub.yaml:4: targets.t.labels: Value error, label name '9x'",
         ),
+        (
+            "targets:\n  t:\n    command: x\n    thresholds:\n      '*': {test: magic}\n",
+            "bhub.yaml:5: targets.t.thresholds.*.test: Input should be 'mwu', 't_test', 'z_score'",
+        ),
+        (
+            "targets:\n  t:\n    command: x\n    thresholds:\n      time:\n        alpha: 2\n",
+            "bhub.yaml:6: targets.t.thresholds.time.alpha: Input should be less than 1",
+        ),
+        (
+            "targets:\n  t:\n    command: x\n    thresholds:\n      time: {alfa: 0.01}\n",
+            "bhub.yaml:5: targets.t.thresholds.time.alfa: unknown key; expected one of: test, alpha, limit",
+        ),
     ],
 )
 def test_bad_files_name_line_key_and_expectation(text: str, expected: str) -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from cli.errors import GitError
-from cli.git import DETACHED, LOCAL_ORG, RepoSlug, detect, parse_remote_url
+from cli.git import DETACHED, LOCAL_ORG, RepoSlug, detect, fork_history, parse_remote_url
 
 
 @pytest.mark.parametrize(
@@ -106,3 +106,34 @@ def test_repo_without_commit(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q")
     with pytest.raises(GitError, match="no commit yet"):
         detect(tmp_path)
+
+
+def test_fork_history_starts_at_the_merge_base_and_follows_first_parents(tmp_path: Path) -> None:
+    """main: a - b - c - d; feature forks at c: c - f1. The history is c, b, a (not d)."""
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "t@example.com")
+    git(repo, "config", "user.name", "t")
+    shas = {}
+    for name in "abc":
+        (repo / "f").write_text(name)
+        git(repo, "add", "f")
+        git(repo, "commit", "-qm", name)
+        shas[name] = git(repo, "rev-parse", "HEAD")
+    git(repo, "checkout", "-qb", "feature")
+    (repo / "g").write_text("f1")
+    git(repo, "add", "g")
+    git(repo, "commit", "-qm", "f1")
+    git(repo, "checkout", "-q", "main")
+    (repo / "f").write_text("d")
+    git(repo, "commit", "-qam", "d")
+    git(repo, "checkout", "-q", "feature")
+    history = fork_history(repo, "main")
+    assert history.merge_base == shas["c"] and history.branch_ref == "main"
+    assert history.commits == [shas["c"], shas["b"], shas["a"]]
+    # only origin/main exists (a CI checkout): found there
+    git(repo, "update-ref", "refs/remotes/origin/trunk", "main")
+    assert fork_history(repo, "trunk").branch_ref == "origin/trunk"
+    with pytest.raises(GitError, match="no branch 'nope' .*git fetch origin nope"):
+        fork_history(repo, "nope")

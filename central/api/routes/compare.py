@@ -48,4 +48,4 @@ def compare_runs(
              "min_effect": min_effect, "window": window}  # fmt: skip
     overrides: dict[str, object] = {k: v for k, v in given.items() if v is not None}
     scope = Scope(repository.check_org(who, None), project, target)
-    return compare(session, scope, base, head, overrides, confidence)
+    return compare(session, scope, base, head, overrides, confidence, org=who.org or "")

@@ -30,6 +30,7 @@ from central.schemas import (
 from central.series import reexport
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
+MAX_COMMITS = 100  # a baseline search sends a chunk of first-parent history
 
 
 @router.post("", status_code=201)
@@ -67,14 +68,20 @@ def list_runs(
         str | None,
         Query(min_length=1, max_length=36, pattern=r"^[0-9a-f-]+$", description="run ids starting so"),
     ] = None,
+    commits: Annotated[
+        list[str] | None,
+        Query(description=f"runs of any of these full commit SHAs (at most {MAX_COMMITS})"),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=500, description="next_cursor of the page before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RunsPublic:
     """Runs, newest first, ``limit`` a page; follow ``next_cursor`` for the rest."""
+    if commits is not None and (len(commits) > MAX_COMMITS or any(len(c) > 100 for c in commits)):
+        raise BadRequest(f"commits: at most {MAX_COMMITS} commit SHAs a request, each up to 100 characters")
     rows = repository.list_runs(
         session, repository.check_org(who, None),
         project=project, target=target, branch=branch, commit=commit, state=state,
-        since=since, until=until, after=_after(cursor), id_prefix=id, limit=limit + 1,
+        since=since, until=until, after=_after(cursor), id_prefix=id, commits=commits, limit=limit + 1,
     )  # fmt: skip
     page = [repository.run_public(r) for r in rows[:limit]]
     more = len(rows) > limit
