@@ -108,15 +108,10 @@ def test_repo_without_commit(tmp_path: Path) -> None:
         detect(tmp_path)
 
 
-def test_fork_history_starts_at_the_merge_base_and_follows_first_parents(tmp_path: Path) -> None:
+def test_fork_history_starts_at_the_merge_base_and_follows_first_parents(repo: Path) -> None:
     """main: a - b - c - d; feature forks at c: c - f1. The history is c, b, a (not d)."""
-    repo = tmp_path / "r"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.email", "t@example.com")
-    git(repo, "config", "user.name", "t")
-    shas = {}
-    for name in "abc":
+    shas = {"a": git(repo, "rev-parse", "HEAD")}
+    for name in "bc":
         (repo / "f").write_text(name)
         git(repo, "add", "f")
         git(repo, "commit", "-qm", name)
