@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-run-memory bench-parsers bench-agent bench-central bench-backup openapi dashboards down clean
+.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-run-memory bench-compare bench-parsers bench-agent bench-central bench-backup openapi dashboards down clean
 
 setup:
 	bash stack/install.sh
@@ -28,13 +28,16 @@ lint: setup-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: bench-run bench-run-memory bench-parsers bench-agent bench-central bench-backup
+bench: bench-run bench-run-memory bench-compare bench-parsers bench-agent bench-central bench-backup
 
 bench-run: setup
 	$(BIN)/python -m tests.bench.run_overhead
 
 bench-run-memory: setup  # bhubctl run of a 200 MB output and of 1,000,000 results: peak RSS
 	$(BIN)/python -m tests.bench.run_memory
+
+bench-compare: setup  # central compares two runs of 10,000 results x 100 samples; bhubctl compare
+	$(BIN)/python -m tests.bench.compare
 
 bench-parsers: setup
 	$(BIN)/python -m tests.bench.parsers

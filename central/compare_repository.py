@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+import orjson
+from sqlalchemy import Select, Text, cast, select
 from sqlalchemy.orm import Session
 
 from central.errors import BadRequest, NotFound
@@ -135,21 +136,33 @@ class Row:
     benchmark: str
     measure: str
     unit: str
-    labels: dict[str, str]
+    labels_key: tuple[tuple[str, str], ...]  # the labels, sorted: part of the result's identity
     value: float
     samples: list[float] | None
     direction: str | None
 
 
+_NO_LABELS = ("{}", "null", None)
+
+
 def observations(session: Session, run_ids: Sequence[str]) -> Iterator[Row]:
-    """The successful results of the runs, in the order they were stored (failed ones have no value)."""
+    """The successful results of the runs, in the order they were stored (failed ones have no value).
+
+    Labels and samples are read as JSON text and decoded with orjson: the JSON column type's
+    own decoding (the json module) was two thirds of comparing 2 x 10,000 results of 100 samples.
+    """
     columns = (
-        Result.run_id, Result.benchmark, Result.measure, Result.unit, Result.labels, Result.value,
-        Result.samples, Result.direction,
+        Result.run_id, Result.benchmark, Result.measure, Result.unit, cast(Result.labels, Text),
+        Result.value, cast(Result.samples, Text), Result.direction,
     )  # fmt: skip
+    seen_labels: dict[str | None, tuple[tuple[str, str], ...]] = {text: () for text in _NO_LABELS}
     for start in range(0, len(run_ids), 500):
         chunk = run_ids[start : start + 500]
         query = select(*columns).where(Result.run_id.in_(chunk), Result.value.is_not(None))
         for row in session.execute(query.order_by(Result.id).execution_options(yield_per=5_000)):
-            run_id, benchmark, measure, unit, labels, value, samples, direction = row
+            run_id, benchmark, measure, unit, labels_text, value, samples_text, direction = row
+            labels = seen_labels.get(labels_text)
+            if labels is None:
+                labels = seen_labels[labels_text] = tuple(sorted(orjson.loads(labels_text).items()))
+            samples = None if samples_text in _NO_LABELS else orjson.loads(samples_text)
             yield Row(run_id, benchmark, measure, unit, labels, float(value or 0), samples, direction)

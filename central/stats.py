@@ -55,8 +55,8 @@ def direction_of(measure: str, unit: str, declared: str | None) -> Direction:
 class Pair:
     """One result identity to judge: each side's observations (1-D float arrays)."""
 
-    base: np.ndarray
-    head: np.ndarray
+    base: Sequence[float]  # lists are fine: a group of pairs becomes one array in one call
+    head: Sequence[float]
     direction: Direction
     threshold: Threshold
 
@@ -97,23 +97,29 @@ def _ci_ranks(n: int, confidence: float) -> int:
     return max(k - 1, 0)
 
 
-def estimates(arrays: Sequence[np.ndarray], confidence: float) -> list[Estimate]:
+def _block_estimates(block: np.ndarray, confidence: float) -> list[Estimate]:
+    """Median and CI of each row of a 2-D block (rows of one length)."""
+    n = block.shape[1]
+    if n == 0:
+        return [Estimate(math.nan, math.nan, math.nan, 0)] * block.shape[0]
+    ordered = np.sort(block, axis=1)
+    medians = np.median(ordered, axis=1)
+    lo = _ci_ranks(n, confidence)
+    bounds = zip(medians, ordered[:, lo], ordered[:, n - 1 - lo], strict=True)
+    return [Estimate(float(m), float(low), float(high), n) for m, low, high in bounds]
+
+
+def estimates(arrays: Sequence[Sequence[float]], confidence: float) -> list[Estimate]:
     """Median and CI of each array; arrays of one length are sorted in one call."""
-    out: list[Estimate | None] = [None] * len(arrays)
+    out: list[Estimate] = [Estimate(math.nan, math.nan, math.nan, 0)] * len(arrays)
     by_length: dict[int, list[int]] = defaultdict(list)
     for i, values in enumerate(arrays):
         by_length[len(values)].append(i)
     for n, indices in by_length.items():
-        if n == 0:
-            for i in indices:
-                out[i] = Estimate(math.nan, math.nan, math.nan, 0)
-            continue
-        block = np.sort(np.stack([arrays[i] for i in indices]), axis=1)
-        medians = np.median(block, axis=1)
-        lo = _ci_ranks(n, confidence)
-        for row, i in enumerate(indices):
-            out[i] = Estimate(float(medians[row]), float(block[row, lo]), float(block[row, n - 1 - lo]), n)
-    return [e for e in out if e is not None]
+        block = np.array([arrays[i] for i in indices], dtype=float).reshape(len(indices), n)
+        for i, estimate in zip(indices, _block_estimates(block, confidence), strict=True):
+            out[i] = estimate
+    return out
 
 
 def _test_of(pair: Pair) -> StatTest:
@@ -145,31 +151,23 @@ def _insufficient(pair: Pair, test: StatTest) -> str | None:
     return None
 
 
-def _p_values(pairs: Sequence[Pair], indices: list[int], test: StatTest) -> dict[int, float]:
-    """Two-sided p-values of ``test`` for the pairs at ``indices``, one scipy call per shape."""
-    by_shape: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for i in indices:
-        by_shape[(len(pairs[i].base), len(pairs[i].head))].append(i)
-    out: dict[int, float] = {}
-    for (nb, nh), group in by_shape.items():
-        base = np.stack([pairs[i].base for i in group])
-        head = np.stack([pairs[i].head for i in group])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if test == StatTest.mwu:
-                p = stats.mannwhitneyu(head, base, axis=1, alternative="two-sided").pvalue
-            elif test == StatTest.t_test:
-                p = stats.ttest_ind(head, base, axis=1, equal_var=False).pvalue
-            else:
-                # A prediction interval, not a z-table: the head's mean against a distribution
-                # whose mean and spread are themselves estimated from nb values (t, nb-1 df).
-                spread = base.std(axis=1, ddof=1) * np.sqrt(1 / nh + 1 / nb)
-                diff = head.mean(axis=1) - base.mean(axis=1)
-                safe = np.where(spread > 0, spread, 1)
-                t = np.where(spread > 0, diff / safe, np.where(diff == 0, 0, np.inf))
-                p = 2 * stats.t.sf(np.abs(t), df=nb - 1)
-        # identical constant sides give nan: nothing to tell apart
-        for i, v in zip(group, np.atleast_1d(p), strict=True):
-            out[i] = 1.0 if math.isnan(v) else float(v)
+def _p_block(test: StatTest, base: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """Two-sided p-values of ``test``, one per row of two blocks, in one scipy call."""
+    nb, nh = base.shape[1], head.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if test == StatTest.mwu:
+            p = stats.mannwhitneyu(head, base, axis=1, alternative="two-sided").pvalue
+        elif test == StatTest.t_test:
+            p = stats.ttest_ind(head, base, axis=1, equal_var=False).pvalue
+        else:
+            # A prediction interval, not a z-table: the head's mean against a distribution
+            # whose mean and spread are themselves estimated from nb values (t, nb-1 df).
+            spread = base.std(axis=1, ddof=1) * np.sqrt(1 / nh + 1 / nb)
+            diff = head.mean(axis=1) - base.mean(axis=1)
+            safe = np.where(spread > 0, spread, 1)
+            t = np.where(spread > 0, diff / safe, np.where(diff == 0, 0, np.inf))
+            p = 2 * stats.t.sf(np.abs(t), df=nb - 1)
+    out: np.ndarray = np.nan_to_num(np.atleast_1d(p), nan=1.0)  # constant equal sides: no difference
     return out
 
 
@@ -181,14 +179,30 @@ def _outside_iqr(pair: Pair, head_centre: float) -> bool:
 
 def judge(pairs: Sequence[Pair], confidence: float = 0.95) -> list[Judgement]:
     """Every pair judged; the p-values adjusted together (Benjamini-Hochberg)."""
-    bases = estimates([p.base for p in pairs], confidence)
-    heads = estimates([p.head for p in pairs], confidence)
     tests = [_test_of(p) for p in pairs]
     notes = [_insufficient(p, t) for p, t in zip(pairs, tests, strict=True)]
+    nan = Estimate(math.nan, math.nan, math.nan, 0)
+    bases, heads = [nan] * len(pairs), [nan] * len(pairs)
     raw: dict[int, float] = {}
-    for test in _P_TESTS:
-        indices = [i for i, t in enumerate(tests) if t == test and notes[i] is None]
-        raw.update(_p_values(pairs, indices, test))
+    by_shape: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i, pair in enumerate(pairs):
+        by_shape[(len(pair.base), len(pair.head))].append(i)
+    for (nb, nh), group in by_shape.items():  # each side's values become an array once
+        base_block = np.array([pairs[i].base for i in group], dtype=float).reshape(len(group), nb)
+        head_block = np.array([pairs[i].head for i in group], dtype=float).reshape(len(group), nh)
+        estimated = zip(
+            group,
+            _block_estimates(base_block, confidence),
+            _block_estimates(head_block, confidence),
+            strict=True,
+        )
+        for i, b, h in estimated:
+            bases[i], heads[i] = b, h
+        for test in _P_TESTS:
+            rows = [row for row, i in enumerate(group) if tests[i] == test and notes[i] is None]
+            if rows:
+                found = _p_block(test, base_block[rows], head_block[rows])
+                raw.update({group[row]: float(v) for row, v in zip(rows, found, strict=True)})
     order = sorted(raw)
     adjusted: dict[int, float] = {}
     if order:
