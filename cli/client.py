@@ -146,6 +146,10 @@ class CentralClient(_Service):
             )
         return found[0].id
 
+    def compare_json(self, params: Params) -> str:
+        """GET /api/v1/compare as central wrote it (``--format json`` prints it unparsed)."""
+        return self._request("GET", "/api/v1/compare", None, params).text
+
     def compare(self, params: Params) -> ComparisonPublic:
         """GET /api/v1/compare (its schemas load here: only compare and the CI gate need them)."""
         from central.compare_schemas import ComparisonPublic

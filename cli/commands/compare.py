@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -75,10 +76,14 @@ def compare(
     chosen = project or _project(cwd)
     given = {"project": chosen, "target": target, "test": test, "alpha": alpha, "min_effect": min_effect}
     params.update({k: str(v) for k, v in given.items() if v is not None})
+    if format == Format.json:  # as central wrote it: 10,000 results need not be parsed to be printed
+        text = settings.central().compare_json(params)
+        typer.echo(text)
+        if fail_on == FailOn.regression and json.loads(text)["counts"].get("regressed"):
+            raise typer.Exit(REGRESSION_EXIT)
+        return
     comparison = settings.central().compare(params)
-    if format == Format.json:
-        typer.echo(comparison.model_dump_json(indent=2))
-    elif format == Format.markdown:
+    if format == Format.markdown:
         links = compare_view.grafana_links(settings.grafana_url, comparison)
         typer.echo(
             compare_view.markdown(comparison, f"{comparison.project}: {head} vs {base}", links=links),
