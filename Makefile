@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-run-memory bench-compare bench-parsers bench-agent bench-central bench-backup openapi dashboards down clean
+.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-run-memory bench-compare bench-detect bench-parsers bench-agent bench-central bench-backup openapi dashboards down clean
 
 setup:
 	bash stack/install.sh
@@ -28,7 +28,7 @@ lint: setup-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: bench-run bench-run-memory bench-compare bench-parsers bench-agent bench-central bench-backup
+bench: bench-run bench-run-memory bench-compare bench-detect bench-parsers bench-agent bench-central bench-backup
 
 bench-run: setup
 	$(BIN)/python -m tests.bench.run_overhead
@@ -38,6 +38,9 @@ bench-run-memory: setup  # bhubctl run of a 200 MB output and of 1,000,000 resul
 
 bench-compare: setup  # central compares two runs of 10,000 results x 100 samples; bhubctl compare
 	$(BIN)/python -m tests.bench.compare
+
+bench-detect: setup-test  # change-point detectors on labelled histories: ours, asv, ruptures, the old rule
+	$(BIN)/python -m tests.bench.detect
 
 bench-parsers: setup
 	$(BIN)/python -m tests.bench.parsers

@@ -1,0 +1,162 @@
+"""Where a benchmark's history stepped: change points in one value per run, oldest first.
+
+Our own algorithm, kept because it measured best on the labelled histories of
+tests/histories.py (``make bench-detect``: asv's detect_steps and ruptures' PELT side by side;
+numbers in the README). Written out rather than taken from a library because no library
+combines the three things benchmark histories need: robustness to lone outliers and heavy
+tails, telling a step from a slow drift, and a minimum effect.
+
+1. Work on log values (a step is a ratio) and estimate the noise robustly from the median
+   absolute first difference (steps and outliers barely move it).
+2. Clip each value to its rolling median (7 runs) +- 3 sigma: a lone spike is no step.
+3. Seeded binary segmentation: in intervals at halving scales, split where the two sides'
+   means differ most (a CUSUM t-statistic, all split points at once from cumulative sums);
+   the strongest splits passing ``split_z`` are taken, each interval giving at most one.
+4. Confirm each split on the runs next to it (up to ``window`` each side, within its
+   neighbours): the means must differ (``local_z``), the step must survive a model that also
+   lets the level drift linearly (a drift is no step), and its size must reach ``min_effect``.
+   Refused splits merge their segments and the neighbours are confirmed again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+MIN_SEGMENT = 6
+
+
+@dataclass(frozen=True)
+class ChangePoint:
+    index: int  # the first run at the new level (0-based)
+    before: float  # median of the runs since the previous change point
+    after: float  # median of the runs up to the next one
+    change: float  # after / before - 1
+    p_value: float  # of the step, allowing a linear drift around it
+
+
+@dataclass(frozen=True)
+class Settings:
+    split_z: float = 3.5
+    local_z: float = 3.5
+    drift_z: float = 2.5
+    min_effect: float = 0.01
+    window: int = 80
+    gap: int = 2
+
+
+def _noise(x: np.ndarray) -> float:
+    d = np.diff(x)
+    sigma = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2)
+    return sigma if sigma > 0 else 1e-12
+
+
+def _clipped(x: np.ndarray, sigma: float) -> np.ndarray:
+    half = 3
+    padded = np.pad(x, half, mode="edge")
+    rolling = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
+    clipped: np.ndarray = np.clip(x, rolling - 3 * sigma, rolling + 3 * sigma)
+    return clipped
+
+
+def _best_split(z: np.ndarray, sigma: float) -> tuple[int, float]:
+    """The split of ``z`` (index of the first value of the right side) with the largest t."""
+    n = len(z)
+    k = np.arange(MIN_SEGMENT, n - MIN_SEGMENT + 1)
+    sums = np.cumsum(z)
+    left = sums[k - 1] / k
+    right = (sums[-1] - sums[k - 1]) / (n - k)
+    t = np.abs(left - right) / (sigma * np.sqrt(1 / k + 1 / (n - k)))
+    best = int(np.argmax(t))
+    return int(k[best]), float(t[best])
+
+
+def _seeded_splits(z: np.ndarray, sigma: float, split_z: float) -> list[int]:
+    """Seeded binary segmentation (Kovacs et al., 2020): the best split of every interval of a
+    deterministic set at halving scales (each shifted by half its length), then greedily the
+    strongest split whose interval holds no split taken yet. Plain binary segmentation
+    misses a short bump in a long history: over the whole history its two edges cancel."""
+    n = len(z)
+    candidates: list[tuple[float, int, int, int]] = []
+    length = n
+    while length >= 2 * MIN_SEGMENT:
+        step = max(length // 2, 1)
+        starts = range(0, max(n - length, 0) + 1, step)
+        for a in [*starts, n - length]:
+            k, t = _best_split(z[a : a + length], sigma)
+            if t >= split_z:
+                candidates.append((t, a + k, a, a + length))
+        length = int(length / 2)
+    candidates.sort(reverse=True)
+    taken: list[int] = []
+    for _, k, a, b in candidates:
+        if not any(a < p < b for p in taken) and all(abs(k - p) >= MIN_SEGMENT for p in taken):
+            taken.append(k)
+    return sorted(taken)
+
+
+def _step(z: np.ndarray, k: int, lo: int, hi: int, sigma: float, s: Settings) -> float | None:
+    """p-value of the step at ``k`` on the runs [lo, hi) around it, or None when refused."""
+    left, right = z[max(lo, k - s.window) : k], z[k : min(hi, k + s.window)]
+    nl, nr = len(left), len(right)
+    if nl < 2 or nr < 2:
+        return None
+    diff = float(np.mean(right) - np.mean(left))
+    if abs(diff) / (sigma * math.sqrt(1 / nl + 1 / nr)) < s.local_z:
+        return None
+    # level + slope + step: a drift fits the slope, a step the step. The runs right next to
+    # the split are left out: the split was put where noise made the jump largest, and they
+    # would lend that chance to the step (a drift then passes for one)
+    gap = s.gap if min(nl, nr) > s.gap + 2 else 0
+    left, right = left[: nl - gap], right[gap:]
+    nl, nr = len(left), len(right)
+    t = np.concatenate([np.arange(-nl - gap, -gap), np.arange(gap, nr + gap)]).astype(float)
+    design = np.column_stack([np.ones(nl + nr), t, (t >= 0).astype(float)])
+    y = np.concatenate([left, right])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    dof = nl + nr - 3
+    if dof < 1:
+        return None
+    resid = y - design @ coef
+    scale = max(float(np.sqrt(resid @ resid / dof)), sigma)
+    step = float(coef[2])
+    step_t = abs(step) / (math.sqrt(float(np.linalg.pinv(design.T @ design)[2, 2])) * scale)
+    if step_t < s.drift_z or abs(math.expm1(step)) < s.min_effect:
+        return None
+    return float(2 * stats.t.sf(step_t, dof))
+
+
+def detect(values: Sequence[float], settings: Settings | None = None) -> list[ChangePoint]:
+    """The change points of a history (one value per run, oldest first)."""
+    s = settings or Settings()
+    y = np.asarray(values, dtype=float)
+    if len(y) < 2 * MIN_SEGMENT or not np.all(np.isfinite(y)):
+        return []
+    x = np.log(y) if np.all(y > 0) else y / max(float(np.median(np.abs(y))), 1e-12)
+    sigma = _noise(x)
+    z = _clipped(x, sigma)
+    points = _seeded_splits(z, sigma, s.split_z)
+    p_values: dict[int, float] = {}
+    for _ in range(10):  # confirm; a refused split merges its segments, so confirm again
+        bounds = [0, *points, len(z)]
+        kept = []
+        for i, k in enumerate(points):
+            p = _step(z, k, bounds[i], bounds[i + 2], sigma, s)
+            if p is not None:
+                kept.append(k)
+                p_values[k] = p
+        if kept == points:
+            break
+        points = kept
+    bounds = [0, *points, len(y)]
+    out = []
+    for i, k in enumerate(points):
+        before = float(np.median(y[bounds[i] : k]))
+        after = float(np.median(y[k : bounds[i + 2]]))
+        change = after / before - 1 if before else math.inf
+        out.append(ChangePoint(k, before, after, change, p_values[k]))
+    return out
