@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("cli.commands.run", "run", "Run a benchmark target and record it in central."),
     "init": ("cli.commands.run", "init", "Write a commented example bhub.yaml."),
     "compare": ("cli.commands.compare", "compare", "Compare two branches, commits or runs, with statistics."),
+    "analyze": ("cli.commands.analyze", "analyze", "Find where a history (a CSV) stepped: change points."),
     "parse": ("cli.commands.parse", "parse", "Parse benchmark output files without running anything."),
     "alerts": ("cli.commands.alerts", "alerts", "List regression alerts of your organization."),
     "backup": (
