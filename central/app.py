@@ -22,13 +22,14 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from central import auth, db, repository
-from central.api.routes import admin, alerts, backups, compare, nodes, runs
+from central.api.routes import admin, alerts, backups, compare, nodes, regressions, runs
 from central.auth import TokenCache
 from central.backup_schedule import BackupMetrics, BackupScheduler
 from central.errors import DomainError, PayloadTooLarge, Unauthorized
 from central.markers import GrafanaSink, RunMarkers, Sink
 from central.metrics import CentralMetrics
 from central.models import utcnow
+from central.regressions import RegressionMetrics
 from central.schemas import ErrorPublic
 from central.series import VictoriaMetricsSink
 from central.settings import CentralSettings
@@ -169,6 +170,7 @@ def create_app(settings: CentralSettings, schedule_backups: bool = True) -> Fast
         registry = CollectorRegistry()  # what /metrics shows: the sum over the workers' files
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     registry.register(BackupMetrics(sessions))
+    registry.register(RegressionMetrics(sessions))
     _install_error_handlers(app)
 
     app.add_middleware(_Admission, max_body_bytes=settings.max_body_bytes, metrics=metrics)
@@ -190,6 +192,7 @@ def create_app(settings: CentralSettings, schedule_backups: bool = True) -> Fast
 
     app.include_router(runs.router)
     app.include_router(compare.router)
+    app.include_router(regressions.router)
     app.include_router(nodes.router)
     app.include_router(admin.router)
     app.include_router(alerts.router)

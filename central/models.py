@@ -13,6 +13,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -231,6 +232,43 @@ class BackupTarget(Base):
     org: Mapped[Organization] = relationship(lazy="joined")
 
 
+class Regression(Base):
+    """A watched branch got worse at a change point: open, acknowledged by a person, or fixed."""
+
+    __tablename__ = "regressions"
+    __table_args__ = (Index("ix_regressions_series", "project_id", "target", "branch", "series_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(200))
+    branch: Mapped[str] = mapped_column(String(500))
+    benchmark: Mapped[str] = mapped_column(String(1000))
+    measure: Mapped[str] = mapped_column(String(100))
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    series_key: Mapped[str] = mapped_column(String(64))  # sha256 of benchmark, measure, labels
+    unit: Mapped[str] = mapped_column(String(50))
+    direction: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    commit: Mapped[str] = mapped_column(String(100))  # the first commit at the new level
+    previous_commit: Mapped[str | None] = mapped_column(String(100))  # the last at the old: the suspect range
+    run_id: Mapped[str] = mapped_column(String(36))  # the first run at the new level
+    before: Mapped[float] = mapped_column(Float)
+    after: Mapped[float] = mapped_column(Float)
+    change: Mapped[float] = mapped_column(Float)
+    change_low: Mapped[float] = mapped_column(Float)
+    change_high: Mapped[float] = mapped_column(Float)
+    p_value: Mapped[float] = mapped_column(Float)
+    runs_before: Mapped[int] = mapped_column(Integer)
+    runs_after: Mapped[int] = mapped_column(Integer)
+    fixed_commit: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was acknowledged
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    project: Mapped[Project] = relationship(lazy="joined")
+
+
 class Event(Base):
     """An appended, never updated, record of one state change."""
 
@@ -244,3 +282,4 @@ class Event(Base):
     to_state: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)  # why, when a person says it

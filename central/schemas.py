@@ -275,6 +275,7 @@ class EventPublic(BaseModel):
     to_state: str
     actor: str
     at: datetime
+    reason: str | None = None
 
 
 class EventsPublic(BaseModel):

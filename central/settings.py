@@ -45,6 +45,13 @@ class CentralSettings(BaseSettings):
         default=24 * 3600, gt=0, le=30 * 24 * 3600, description="the timeout of runs created without one"
     )
     abandon_sweep_seconds: float = Field(default=30, gt=0, le=3600, description="how often to look for them")
+    watched_branches: list[str] = Field(
+        default=["main", "master"], max_length=100,
+        description="branches whose change points open regressions (JSON list in the environment)",
+    )  # fmt: skip
+    detect_window: int = Field(
+        default=100, ge=20, le=1000, description="runs of a series the detector reads when a run finishes"
+    )
     metrics_public: bool = Field(
         default=False, description="serve /metrics without the bootstrap token (its labels name every org)"
     )

@@ -126,6 +126,13 @@ BACKUP_FAILURES = MetricSpec(
     ("org",),
     "orgs with a backup bucket",
 )
+REGRESSIONS_OPEN = MetricSpec(
+    "benchhub_regressions_open",
+    "gauge",
+    "Open regressions (change points that made a watched branch worse), by series.",
+    ("org", "project", "target", "branch", "benchmark", "measure"),
+    "series of watched branches with an open regression",
+)
 
 # -- host (psutil), mirroring node_exporter's node_* metrics; see README "Host metrics" --------
 _FS = ("device", "mountpoint", "fstype")  # mounted real filesystems: a handful per host
@@ -313,6 +320,7 @@ CATALOG: tuple[MetricSpec, ...] = (
     BACKUP_LAST_DURATION,
     BACKUP_LAST_BYTES,
     BACKUP_FAILURES,
+    REGRESSIONS_OPEN,
     HOST_CPU_SECONDS,
     HOST_LOAD1,
     HOST_LOAD5,

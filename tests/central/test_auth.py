@@ -36,6 +36,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/backups/{timestamp}/restore"): None,
     ("POST", "/api/v1/alertmanager/api/v2/alerts"): [{"labels": {"alertname": "BenchmarkRegression"}}],
     ("POST", "/api/v1/admin/orgs/{org}/tokens"): {"name": "x"},
+    ("POST", "/api/v1/regressions/{regression_id}/ack"): {"reason": "mine now"},
 }
 
 
@@ -62,15 +63,36 @@ def other(client: TestClient) -> dict[str, str]:
     )
     assert registered.status_code == 200, registered.text
     listed = client.get("/api/v1/tokens", headers=token).json()["data"]
+    regression = _regression_of(client, run["id"])
     return {"run_id": run["id"], "node_id": "other-node", "token_id": str(listed[0]["id"]), "org": "other",
-            "timestamp": "20260101T000000Z"}  # fmt: skip
+            "timestamp": "20260101T000000Z", "regression_id": str(regression)}  # fmt: skip
+
+
+def _regression_of(client: TestClient, run_id: str) -> int:
+    """An open regression of the run's org, stored directly (a real one takes a history of runs:
+    tests/central/test_regressions_api.py)."""
+    from central.models import Regression, Run
+
+    with client.app.state.sessions() as session:  # type: ignore[attr-defined]
+        run = session.get(Run, run_id)
+        assert run is not None
+        row = Regression(
+            org_id=run.project.org_id, project_id=run.project_id, target=run.target, branch="main",
+            benchmark="Parse", measure="time", labels={}, series_key="k", unit="ns", direction="lower",
+            state="open", commit=run.commit, previous_commit=None, run_id=run.id, before=1.0, after=1.2,
+            change=0.2, change_low=0.1, change_high=0.3, p_value=0.001, runs_before=10, runs_after=10,
+        )  # fmt: skip
+        session.add(row)
+        session.commit()
+        return row.id
 
 
 def test_every_route_but_health_needs_a_token(client: TestClient) -> None:
     table = routes(client)
     assert len(table) >= 20  # the table is really read
     for method, path in table:
-        ids = {"run_id": "r", "node_id": "n", "token_id": "1", "org": "acme", "timestamp": "20260101T000000Z"}
+        ids = {"run_id": "r", "node_id": "n", "token_id": "1", "org": "acme", "timestamp": "20260101T000000Z",
+               "regression_id": "1"}  # fmt: skip
         for headers in (
             {"Authorization": ""},
             {"Authorization": "Bearer bhub_forged"},

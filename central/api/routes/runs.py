@@ -7,12 +7,13 @@ import json
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from central import repository
 from central.api.deps import MarkersDep, ReaderDep, SessionDep, WriterDep
 from central.errors import BadRequest
+from central.regressions import scan_finished
 from central.schemas import (
     ALLOWED_TRANSITIONS,
     EventPublic,
@@ -101,12 +102,17 @@ def run_output(run_id: str, session: SessionDep, who: ReaderDep) -> str:
 
 @router.post("/{run_id}/state")
 def change_state(
-    run_id: str, body: RunTransition, session: SessionDep, who: WriterDep, markers: MarkersDep
-) -> RunPublic:
+    run_id: str, body: RunTransition, session: SessionDep, who: WriterDep, markers: MarkersDep,
+    request: Request, tasks: BackgroundTasks,
+) -> RunPublic:  # fmt: skip
     org_id = repository.check_org(who, None)
     run = repository.run_public(repository.transition(session, org_id, run_id, body, who.actor))
     if not ALLOWED_TRANSITIONS[run.state]:  # the run is over: mark its start and end
         markers.run_ended(run)
+    settings = request.app.state.settings
+    if run.state == RunState.finished and run.branch in settings.watched_branches:
+        # after the answer is sent: the runner never waits for the detector
+        tasks.add_task(scan_finished, request.app.state.sessions, run.id, settings.detect_window)
     return run
 
 

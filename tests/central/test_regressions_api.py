@@ -1,0 +1,83 @@
+"""Regressions opened, fixed and acknowledged from run histories (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi.testclient import TestClient
+
+from tests.central.conftest import ADMIN, org_token
+from tests.central.test_compare_api import record
+
+
+def history(client: TestClient, levels: list[float], branch: str = "main", seed: int = 1,
+            headers: dict[str, str] | None = None, start: int = 0) -> list[str]:  # fmt: skip
+    """One run per level (commits c<start>, c<start+1>, ...), 1% noise; the commits, oldest first."""
+    rng = np.random.default_rng(seed)
+    commits = []
+    for i, level in enumerate(levels, start):
+        commit = f"c{i:03d}" + "0" * 36
+        value = float(level * (1 + rng.normal(0, 0.01)))
+        record(client, commit, [{"benchmark": "Parse", "measure": "time", "unit": "ns", "value": value}],
+               branch=branch, headers=headers)  # fmt: skip
+        commits.append(commit)
+    return commits
+
+
+def test_a_slowdown_opens_one_regression_naming_its_commit_and_a_fix_closes_it(client: TestClient) -> None:
+    commits = history(client, [100.0] * 30 + [115.0] * 20)
+    (regression,) = client.get("/api/v1/regressions").json()["data"]
+    assert regression["state"] == "open" and regression["commit"] == commits[30]
+    assert regression["previous_commit"] == commits[29]
+    assert (
+        regression["benchmark"] == "Parse"
+        and regression["measure"] == "time"
+        and regression["branch"] == "main"
+    )
+    assert 0.12 < regression["change"] < 0.18
+    assert regression["change_low"] < regression["change"] < regression["change_high"]
+    assert regression["before"] < regression["after"] and regression["p_value"] < 1e-6
+    # the fix: back to 100 from commit c050 on
+    fix = history(client, [100.0] * 20, seed=2, start=50)
+    listed = client.get("/api/v1/regressions").json()["data"]
+    assert len(listed) == 1 and listed[0]["state"] == "fixed" and listed[0]["fixed_commit"] == fix[0]
+    events = client.get(f"/api/v1/regressions/{regression['id']}/events").json()["data"]
+    assert [(e["from_state"], e["to_state"], e["actor"]) for e in events] == [
+        (None, "open", "central"), ("open", "fixed", "central")
+    ]  # fmt: skip
+
+
+def test_an_unwatched_branch_opens_none_and_noise_opens_none(client: TestClient) -> None:
+    history(client, [100.0] * 30 + [115.0] * 20, branch="feature-x")
+    history(client, [100.0] * 60, seed=3)
+    assert client.get("/api/v1/regressions").json()["count"] == 0
+
+
+def test_acknowledge_is_an_event_with_who_and_why(client: TestClient) -> None:
+    history(client, [100.0] * 30 + [80.0] * 5 + [130.0] * 20)  # faster first (no regression), then slower
+    (regression,) = client.get("/api/v1/regressions", params={"state": "open"}).json()["data"]
+    acked = client.post(
+        f"/api/v1/regressions/{regression['id']}/ack", json={"reason": "expected: new feature"}
+    )
+    assert acked.status_code == 200 and acked.json()["state"] == "acknowledged"
+    again = client.post(f"/api/v1/regressions/{regression['id']}/ack", json={"reason": "twice"})
+    assert again.status_code == 409
+    assert client.get("/api/v1/regressions", params={"state": "open"}).json()["count"] == 0
+    events = client.get(f"/api/v1/regressions/{regression['id']}/events").json()["data"]
+    assert events[-1]["to_state"] == "acknowledged" and events[-1]["reason"] == "expected: new feature"
+    assert events[-1]["actor"] == "token:test"
+    metrics = client.get("/metrics", headers=ADMIN).text
+    assert "benchhub_regressions_open" in metrics and 'benchmark="Parse"' not in metrics
+
+
+def test_open_regressions_are_on_metrics_and_other_orgs_see_none(client: TestClient) -> None:
+    other = org_token(client, "globex")
+    history(client, [100.0] * 30 + [115.0] * 20, headers=other)
+    theirs = client.get("/api/v1/regressions", headers=other).json()["data"]
+    assert len(theirs) == 1
+    assert client.get("/api/v1/regressions").json()["count"] == 0
+    assert client.get(f"/api/v1/regressions/{theirs[0]['id']}").status_code == 404
+    assert client.post(f"/api/v1/regressions/{theirs[0]['id']}/ack", json={"reason": "x"}).status_code == 404
+    assert client.get(f"/api/v1/regressions/{theirs[0]['id']}/events").status_code == 404
+    metrics = client.get("/metrics", headers=ADMIN).text
+    line = next(x for x in metrics.splitlines() if x.startswith("benchhub_regressions_open{"))
+    assert 'org="globex"' in line and 'benchmark="Parse"' in line and line.endswith(" 1.0")
