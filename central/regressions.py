@@ -32,6 +32,10 @@ _LOCAL = 30  # runs each side behind a change's confidence interval
 # Runs a change point needs after it before it opens or fixes anything: the detector keeps
 # MIN_SEGMENT runs each side of a split, so a step 3 runs from the end is first seen 3 runs early
 MIN_AFTER = MIN_SEGMENT + NEAR
+# A regression is a claim a team acts on: a change point opens or fixes one only with p below
+# this (the detector also reports weaker ones, e.g. in a history's first runs, where the noise
+# estimate rests on few values)
+EVIDENCE = 1e-3
 
 
 def _interval(values: list[float], points: list[ChangePoint], i: int) -> tuple[float, float, int, int]:
@@ -71,6 +75,8 @@ def scan(session: Session, run: Run, window: int) -> list[Regression]:
         min_effect = Threshold.model_validate(chosen).min_effect
         for i, point in enumerate(points):
             if abs(point.change) < min_effect or len(series.values) - point.index < MIN_AFTER:
+                continue
+            if point.p_value > EVIDENCE:
                 continue
             worse = point.change > 0 if direction == Direction.lower_better else point.change < 0
             if worse:

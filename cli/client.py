@@ -40,6 +40,7 @@ from exporter.schemas import WatchRequest
 
 if TYPE_CHECKING:
     from central.compare_schemas import ComparisonPublic
+    from central.regression_schemas import RegressionPublic, RegressionsPublic
 
 M = TypeVar("M", bound=BaseModel)
 Params = dict[str, str | list[str]]
@@ -157,6 +158,18 @@ class CentralClient(_Service):
         return ComparisonPublic.model_validate_json(
             self._request("GET", "/api/v1/compare", None, params).content
         )
+
+    def list_regressions(self, params: Params) -> RegressionsPublic:
+        from central.regression_schemas import RegressionsPublic
+
+        response = self._request("GET", "/api/v1/regressions", None, params)
+        return RegressionsPublic.model_validate_json(response.content)
+
+    def acknowledge_regression(self, regression_id: int, reason: str) -> RegressionPublic:
+        from central.regression_schemas import RegressionAck, RegressionPublic
+
+        body = RegressionAck(reason=reason)
+        return self._call(RegressionPublic, "POST", f"/api/v1/regressions/{regression_id}/ack", body)
 
     def reexport(self, run_id: str) -> ReexportPublic:
         return self._call(ReexportPublic, "POST", f"/api/v1/runs/{run_id}/reexport")

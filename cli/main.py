@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "compare": ("cli.commands.compare", "compare", "Compare two branches, commits or runs, with statistics."),
     "analyze": ("cli.commands.analyze", "analyze", "Find where a history (a CSV) stepped: change points."),
     "parse": ("cli.commands.parse", "parse", "Parse benchmark output files without running anything."),
+    "regressions": ("cli.commands.regressions", "app", "Regressions central found in branch histories; ack."),
     "alerts": ("cli.commands.alerts", "alerts", "List regression alerts of your organization."),
     "backup": (
         "cli.commands.backup",

@@ -53,12 +53,10 @@ class StackSettings(BaseSettings):
     latency_offset: str = Field(default="1s", pattern=r"^\d+(ms|s|m)$")
     ready_timeout: float = Field(default=30.0, gt=0)
     vmalert_port: int = Field(default=8880, ge=1, le=65535)
-    regression_threshold: float = Field(
-        default=0.10, gt=0, lt=10, description="0.10: 10% worse than the baseline"
-    )
     watched_branches: str = Field(
-        default="main|master", min_length=1, description="regex of branches alerted on"
-    )
+        default="main,master", pattern=r"^[^,\s]+(,[^,\s]+)*$",
+        description="comma-separated branches whose change points open regressions",
+    )  # fmt: skip
     evaluation_interval: str = Field(default="1m", pattern=r"^\d+(ms|s|m)$")
     org: str = Field(
         default="local", pattern=r"^[^\s/][^\s]*$", description="the organization of the local stack"
@@ -127,6 +125,7 @@ class Stack:
                 [self._python, "-m", "central.main", "serve", "--listen", f"127.0.0.1:{s.central_port}"],
                 s.central_port, "/healthz",
                 {**common, "BENCHHUB_CENTRAL_VM_URL": vm,
+                 "BENCHHUB_CENTRAL_WATCHED_BRANCHES": json.dumps(s.watched_branches.split(",")),
                  # runs' series go through vmagent, which buffers them on disk while storage is down
                  "BENCHHUB_CENTRAL_IMPORT_URL": f"http://127.0.0.1:{s.vmagent_port}",
                  "BENCHHUB_CENTRAL_ADMIN_TOKEN_FILE": str(admin_token_file(home))},
@@ -169,14 +168,8 @@ class Stack:
         ]  # fmt: skip
 
     def render_rules(self) -> Path:
-        """provisioning/vmalert/rules.yml with this stack's threshold, branches and interval."""
-        s = self.settings
-        values = {
-            "threshold": f"{s.regression_threshold:g}",
-            "threshold_percent": f"{s.regression_threshold * 100:g}",
-            "watched_branches": s.watched_branches,
-            "evaluation_interval": s.evaluation_interval,
-        }
+        """provisioning/vmalert/rules.yml with this stack's evaluation interval."""
+        values = {"evaluation_interval": self.settings.evaluation_interval}
         text = fill((PROVISIONING / "vmalert" / "rules.yml").read_text(), values)
         path = self.home / "vmalert" / "rules.yml"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,57 +1,40 @@
-"""vmalert rules: per-benchmark baselines (recording) and regression alerts, from dashboards.queries.
+"""vmalert rules: an alert per open regression central found, from the metric catalog.
 
-The alert threshold, the watched branches and the evaluation interval are ``${name}``
-placeholders that ``bhubctl stack up`` fills from its settings (cli.stack.fill).
+Central detects the change points (central/changepoints.py) and exposes the regressions they
+opened as ``benchhub_regressions_open`` on its /metrics, which vmagent scrapes; this rule
+turns each into an alert that vmalert notifies (central's Alertmanager endpoint, or any).
+The old median-of-10 +-10% rule is gone: on labelled histories it found 53% of the steps at
+11% precision (make bench-detect). The evaluation interval is a ``${name}`` placeholder that
+``bhubctl stack up`` fills from its settings (cli.stack.fill).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from dashboards import queries as q
+from exporter.metrics import REGRESSIONS_OPEN
 
-BASELINE = "benchhub:benchmark_baseline:median"
-LATEST = "benchhub:benchmark_latest:value"
-WINDOW = "30d"
-RUNS = "10"
-WATCHED = 'branch=~"${watched_branches}"'
-HIGHER = "|".join(q.HIGHER_IS_BETTER)
+BY = ", ".join(REGRESSIONS_OPEN.labels)
 
 
 def groups() -> dict[str, Any]:
     """The rules file (vmalert's Prometheus-compatible format)."""
-    worse_lower = f'{LATEST}{{measure!~"{HIGHER}"}} > on({q.KEY}) {BASELINE} * (1 + ${{threshold}})'
-    worse_higher = f'{LATEST}{{measure=~"{HIGHER}"}} < on({q.KEY}) {BASELINE} * (1 - ${{threshold}})'
     return {
         "groups": [
-            {
-                "name": "benchhub-baselines",
-                "interval": "${evaluation_interval}",
-                "rules": [
-                    {
-                        "record": LATEST,
-                        "expr": f"sum by ({q.KEY}) ({q.latest(WATCHED, WINDOW)})",
-                    },
-                    {
-                        "record": BASELINE,
-                        "expr": q.baseline(WATCHED, WINDOW, RUNS),
-                    },
-                ],
-            },
             {
                 "name": "benchhub-regressions",
                 "interval": "${evaluation_interval}",
                 "rules": [
                     {
                         "alert": "BenchmarkRegression",
-                        "expr": f"({worse_lower}) or ({worse_higher})",
+                        "expr": f"max by ({BY}) ({REGRESSIONS_OPEN.family}) > 0",
                         "labels": {"severity": "warning"},
                         "annotations": {
                             "summary": "{{ $labels.benchmark }} ({{ $labels.measure }}) regressed on "
                             "{{ $labels.project }}/{{ $labels.branch }}",
-                            "description": "The newest run of {{ $labels.benchmark }} is {{ $value }} "
-                            f"{{{{ $labels.unit }}}}; the median of the {RUNS} runs before it is beyond "
-                            "the ${threshold_percent}% threshold.",
+                            "description": "central found a change point that made {{ $labels.benchmark }} "
+                            "({{ $labels.measure }}) of {{ $labels.target }} worse; see 'bhubctl regressions "
+                            "--project {{ $labels.project }}' for the suspect commits and the size.",
                         },
                     }
                 ],
