@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from central import regression_repository as regressions
 from central import repository
@@ -13,6 +13,7 @@ from central.regression_schemas import RegressionAck, RegressionPublic, Regressi
 from central.schemas import EventPublic, EventsPublic
 
 router = APIRouter(prefix="/api/v1/regressions", tags=["regressions"])
+RegressionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get("")
@@ -34,13 +35,13 @@ def list_regressions(
 
 
 @router.get("/{regression_id}")
-def get_regression(regression_id: int, session: SessionDep, who: ReaderDep) -> RegressionPublic:
+def get_regression(regression_id: RegressionId, session: SessionDep, who: ReaderDep) -> RegressionPublic:
     return regressions.public(regressions.get(session, repository.check_org(who, None), regression_id))
 
 
 @router.post("/{regression_id}/ack")
 def acknowledge(
-    regression_id: int, body: RegressionAck, session: SessionDep, who: WriterDep
+    regression_id: RegressionId, body: RegressionAck, session: SessionDep, who: WriterDep
 ) -> RegressionPublic:
     """A person accepts it, saying why: it stays on record, off the open list and the alerts."""
     org_id = repository.check_org(who, None)
@@ -48,7 +49,7 @@ def acknowledge(
 
 
 @router.get("/{regression_id}/events")
-def regression_events(regression_id: int, session: SessionDep, who: ReaderDep) -> EventsPublic:
+def regression_events(regression_id: RegressionId, session: SessionDep, who: ReaderDep) -> EventsPublic:
     org_id = repository.check_org(who, None)
     regressions.get(session, org_id, regression_id)
     rows = repository.list_subject_events(session, org_id, "regression", str(regression_id))
