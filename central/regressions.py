@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
+import httpx
 import numpy as np
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -23,8 +25,10 @@ from central.changepoints import MIN_SEGMENT, ChangePoint, detect
 from central.models import Regression, Run, utcnow
 from central.regression_schemas import RegressionState
 from central.schemas import Direction, Threshold
+from central.series import import_url
 from central.stats import direction_of
-from exporter.metrics import REGRESSIONS_OPEN
+from exporter.exposition import escape_label_value
+from exporter.metrics import CHANGE_POINT, REGRESSIONS_OPEN
 
 log = logging.getLogger("central.regressions")
 NEAR = 3  # runs: a change point this close to a known regression's is the same one, seen again
@@ -58,10 +62,10 @@ def _index(series: repo.Series, regression: Regression) -> int | None:
     return None
 
 
-def scan(session: Session, run: Run, window: int) -> list[Regression]:
-    """Open and fix the regressions the run's series show; the regressions that changed."""
+def scan(session: Session, run: Run, window: int) -> list[Marker]:
+    """Open and fix the regressions the run's series show; markers of what changed."""
     thresholds = run.thresholds or {}
-    changed: list[Regression] = []
+    changed: list[Marker] = []
     for series in repo.history(session, repo.recent_runs(session, run, window), run):
         if len(series.values) < 12 or any(v <= 0 for v in series.values):
             continue
@@ -82,13 +86,17 @@ def scan(session: Session, run: Run, window: int) -> list[Regression]:
             if worse:
                 seen = [r for r in known if _near(series, r, point.index)]
                 if seen:  # seen before, with fewer runs after it: placed again with what is known now
-                    _refine(seen[-1], series, points, i)
+                    moved = _refine(seen[-1], series, points, i)
+                    changed.extend(
+                        [Marker(seen[-1], "regression", series.runs[point.index])] if moved else []
+                    )
                     continue
                 opened = _open(session, run, series, key, direction, points, i)
                 known.append(opened)
-                changed.append(opened)
+                changed.append(Marker(opened, "regression", series.runs[point.index]))
             else:
-                changed.extend(_fix(session, series, known, point, min_effect))
+                fixed = _fix(session, series, known, point, min_effect)
+                changed.extend(Marker(row, "fix", series.runs[point.index]) for row in fixed)
     session.commit()
     return changed
 
@@ -121,14 +129,17 @@ def _open(
     return row
 
 
-def _refine(row: Regression, series: repo.Series, points: list[ChangePoint], i: int) -> None:
+def _refine(row: Regression, series: repo.Series, points: list[ChangePoint], i: int) -> bool:
+    """Place an open regression again; whether its first commit moved."""
     if row.state == RegressionState.fixed.value:
-        return
+        return False
     point, first = points[i], series.runs[points[i].index]
+    moved = first.commit != row.commit
     low, high, row.runs_before, row.runs_after = _interval(series.values, points, i)
     row.commit, row.previous_commit, row.run_id = first.commit, series.runs[point.index - 1].commit, first.id
     row.before, row.after, row.change, row.p_value = point.before, point.after, point.change, point.p_value
     row.change_low, row.change_high = low, high
+    return moved
 
 
 def _fix(
@@ -151,14 +162,37 @@ def _fix(
     return fixed
 
 
-def scan_finished(sessions: Callable[[], Session], run_id: str, window: int) -> None:
+@dataclass(frozen=True)
+class Marker:
+    """A change point that opened (``regression``) or fixed (``fix``) a regression, at ``run``."""
+
+    regression: Regression
+    kind: str
+    run: Run
+
+    def text(self) -> str:
+        row, at = self.regression, self.run.finished_at or self.run.created_at
+        values = {"org": row.project.org.name, "project": row.project.name, "target": row.target,
+                  "branch": row.branch, "benchmark": row.benchmark, "measure": row.measure,
+                  "commit": self.run.commit, "kind": self.kind}  # fmt: skip
+        labels = ",".join(f'{n}="{escape_label_value(values[n])}"' for n in CHANGE_POINT.labels)
+        change = (
+            row.change if self.kind == "regression" else (row.before / row.after - 1 if row.after else 0.0)
+        )
+        return f"{CHANGE_POINT.name}{{{labels}}} {change!r} {int(at.timestamp() * 1000)}\n"
+
+
+def scan_finished(sessions: Callable[[], Session], run_id: str, window: int, write_url: str | None) -> None:
     """A finished run's scan in a session of its own (a background task: the run's own
-    request has been answered); a failure is logged, never raised into the server."""
+    request has been answered), and its markers to VictoriaMetrics (the trends dashboard's
+    change-point annotations); a failure is logged, never raised into the server."""
     try:
         with sessions() as session:
             run = session.get(Run, run_id)
-            if run is not None:
-                scan(session, run, window)
+            markers = scan(session, run, window) if run is not None else []
+            text = "".join(m.text() for m in markers)
+        if text and write_url:
+            httpx.post(import_url(write_url), content=text, timeout=10).raise_for_status()
     except Exception:
         log.exception("change-point scan after run %s failed", run_id)
 

@@ -152,11 +152,14 @@ def trends() -> Any:
             8,
         )
     )
+    points = (dashboard.AnnotationQuery().name("Change points").datasource(DS).enable(True).icon_color("red")
+              .expr(f'{m.CHANGE_POINT.name}{{org="$org",project="$project",branch="$branch",target="$target",'
+                    'benchmark=~"$benchmark",measure="$measure"}'))  # fmt: skip
     return d.annotation(
         run_annotation(
             f'{q.INFO}{{org="$org",project="$project",branch="$branch",target="$target",edge="end"}}'
         )
-    )
+    ).annotation(points)
 
 
 def run_annotation(expr: str) -> Any:

@@ -133,6 +133,14 @@ REGRESSIONS_OPEN = MetricSpec(
     ("org", "project", "target", "branch", "benchmark", "measure"),
     "series of watched branches with an open regression",
 )
+CHANGE_POINT = MetricSpec(
+    "benchhub_change_point",
+    "gauge",
+    "A change point that opened (kind regression) or fixed (kind fix) a regression: the relative "
+    "change, at the end of the first run at the new level. Written by central.",
+    ("org", "project", "target", "branch", "benchmark", "measure", "commit", "kind"),
+    "regressions opened and fixed",
+)
 
 # -- host (psutil), mirroring node_exporter's node_* metrics; see README "Host metrics" --------
 _FS = ("device", "mountpoint", "fstype")  # mounted real filesystems: a handful per host
@@ -321,6 +329,7 @@ CATALOG: tuple[MetricSpec, ...] = (
     BACKUP_LAST_BYTES,
     BACKUP_FAILURES,
     REGRESSIONS_OPEN,
+    CHANGE_POINT,
     HOST_CPU_SECONDS,
     HOST_LOAD1,
     HOST_LOAD5,

@@ -26,7 +26,7 @@ LABEL_VALUES: dict[str, list[str]] = {
     "run_id": ["r11"], "project": ["shop"], "target": ["bench"], "commit": ["c11"],
     "job": ["vmagent"], "path": ["/buffer"], "url": ["1:secret-url"],
 }  # fmt: skip
-SKIP = {m.BENCHMARK_VALUE.name, m.BENCHMARK_ITERATIONS.name, m.RUN_INFO.name, "ALERTS"}
+SKIP = {m.BENCHMARK_VALUE.name, m.BENCHMARK_ITERATIONS.name, m.RUN_INFO.name, m.CHANGE_POINT.name, "ALERTS"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,11 @@ def benchmark_lines(history: list[Run], org: str = "acme", branch: str = "main")
             info = {"org": org, "project": "shop", "target": "bench", "commit": run.commit, "branch": branch,
                     "run_id": run.run_id, "state": "finished", "edge": edge}  # fmt: skip
             lines.append(_line(m.RUN_INFO.name, info, 1, at))
+    newest = history[-1]  # central marked change points there (the trends dashboard annotates them)
+    for bench, measure in newest.values:
+        point = {"org": org, "project": "shop", "target": "bench", "branch": branch, "benchmark": bench,
+                 "measure": measure, "commit": newest.commit, "kind": "regression"}  # fmt: skip
+        lines.append(_line(m.CHANGE_POINT.name, point, 0.12, newest.end))
     return lines
 
 

@@ -62,6 +62,10 @@ def test_a_slowdown_on_main_alerts_and_is_acknowledged(live: LiveStack, tmp_path
     # scraped from central into VictoriaMetrics, and a real vmalert fires on it
     series = live.wait_for_series('benchhub_regressions_open{project="regress"}', 1)
     assert series[0]["metric"]["benchmark"] == "BenchmarkStep" and series[0]["metric"]["branch"] == "main"
+    # the change point, written by central for the trends dashboard's annotations
+    (marker,) = live.wait_for_series('benchhub_change_point{project="regress"}', 1)
+    assert (marker["metric"]["commit"], marker["metric"]["kind"]) == (commits[30], "regression")
+    assert 0.12 < marker["values"][0] < 0.18
     (alert,) = firing_alerts(live, "BenchmarkStep")
     assert alert["labels"]["alertname"] == "BenchmarkRegression"  # type: ignore[index]
     assert firing_alerts(live, "BenchmarkTopic", timeout=2) == []

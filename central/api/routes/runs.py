@@ -112,7 +112,9 @@ def change_state(
     settings = request.app.state.settings
     if run.state == RunState.finished and run.branch in settings.watched_branches:
         # after the answer is sent: the runner never waits for the detector
-        tasks.add_task(scan_finished, request.app.state.sessions, run.id, settings.detect_window)
+        tasks.add_task(
+            scan_finished, request.app.state.sessions, run.id, settings.detect_window, settings.write_url
+        )
     return run
 
 
