@@ -41,6 +41,7 @@ bench-compare: setup  # central compares two runs of 10,000 results x 100 sample
 
 bench-detect: setup-test  # change-point detectors on labelled histories: ours, asv, ruptures, the old rule
 	$(BIN)/python -m tests.bench.detect
+	$(BIN)/python -m tests.bench.detect_incremental
 
 bench-parsers: setup
 	$(BIN)/python -m tests.bench.parsers
