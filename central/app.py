@@ -193,6 +193,7 @@ def create_app(settings: CentralSettings, schedule_backups: bool = True) -> Fast
     app.include_router(runs.router)
     app.include_router(compare.router)
     app.include_router(regressions.router)
+    app.include_router(regressions.history_router)
     app.include_router(nodes.router)
     app.include_router(admin.router)
     app.include_router(alerts.router)

@@ -78,6 +78,34 @@ def history(session: Session, runs: list[Run], only: Run) -> list[Series]:
     return out
 
 
+def series_history(
+    session: Session, org_id: int, project: str, target: str, branch: str, benchmark: str, measure: str,
+    labels: dict[str, str] | None, limit: int,
+) -> tuple[dict[str, str], list[tuple[Run, float]]]:  # fmt: skip
+    """The newest ``limit`` values of one series, oldest first; several label sets need ``labels``."""
+    query = (
+        select(Run, cast(Result.labels, Text).label("labels_text"), Result.value)
+        .join(Result, Result.run_id == Run.id).join(Run.project)
+        .where(Project.org_id == org_id, Project.name == project, Run.target == target, Run.branch == branch)
+        .where(Run.state == RunState.finished.value, Result.benchmark == benchmark, Result.measure == measure)
+        .where(Result.value.is_not(None)).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit * 10)
+    )  # fmt: skip
+    by_labels: dict[str, list[tuple[Run, float]]] = {}
+    for run, text, value in session.execute(query):
+        found = orjson.loads(text) if text not in (None, "null") else {}
+        if labels is None or found == labels:
+            by_labels.setdefault(json.dumps(found, sort_keys=True), []).append((run, float(value or 0)))
+    if not by_labels:
+        where = f"{project}/{target} on {branch}"
+        which = f"{benchmark} ({measure})" + (f" with labels {labels}" if labels else "")
+        raise NotFound(f"no finished run of {where} has {which}; see 'bhubctl runs list'")
+    if len(by_labels) > 1:
+        sets = "; ".join(by_labels)
+        raise Conflict(f"{benchmark} ({measure}) has several label sets ({sets}): name one with labels")
+    chosen, points = next(iter(by_labels.items()))
+    return json.loads(chosen), list(reversed(points[:limit]))
+
+
 def of_series(session: Session, run: Run, key: str) -> list[Regression]:
     query = select(Regression).where(
         Regression.project_id == run.project_id, Regression.target == run.target,

@@ -53,6 +53,21 @@ class RegressionsPublic(BaseModel):
     count: int
 
 
+class HistoryPoint(BaseModel):
+    run_id: str
+    commit: str
+    at: datetime = Field(description="the run's end")
+    value: float
+
+
+class HistoryPublic(BaseModel):
+    """One series: a benchmark's measure on a branch, one value per finished run, oldest first."""
+
+    labels: dict[str, str]
+    data: list[HistoryPoint]
+    count: int
+
+
 class RegressionAck(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -40,7 +40,7 @@ from exporter.schemas import WatchRequest
 
 if TYPE_CHECKING:
     from central.compare_schemas import ComparisonPublic
-    from central.regression_schemas import RegressionPublic, RegressionsPublic
+    from central.regression_schemas import HistoryPublic, RegressionPublic, RegressionsPublic
 
 M = TypeVar("M", bound=BaseModel)
 Params = dict[str, str | list[str]]
@@ -157,6 +157,13 @@ class CentralClient(_Service):
 
         return ComparisonPublic.model_validate_json(
             self._request("GET", "/api/v1/compare", None, params).content
+        )
+
+    def history(self, params: Params) -> HistoryPublic:
+        from central.regression_schemas import HistoryPublic
+
+        return HistoryPublic.model_validate_json(
+            self._request("GET", "/api/v1/history", None, params).content
         )
 
     def list_regressions(self, params: Params) -> RegressionsPublic:

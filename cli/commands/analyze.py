@@ -15,6 +15,7 @@ from rich.table import Table
 from cli.errors import BenchHubError, ConfigError
 from cli.humanize import digits
 from cli.output import console, err_console
+from cli.settings import CliSettings
 
 MAX_CSV_BYTES = 64 << 20
 MAX_ROWS = 1_000_000
@@ -60,18 +61,51 @@ def read_history(path: Path) -> tuple[list[float], list[str | None]]:
     return values, commits
 
 
+def _from_central(
+    project: str, target: str | None, benchmark: str | None, measure: str, branch: str, labels: list[str]
+) -> tuple[list[float], list[str | None], str]:
+    if not target or not benchmark:
+        raise ConfigError("--project needs --target and --benchmark (and --measure, --branch, --label)")
+    params: dict[str, str | list[str]] = {
+        "project": project, "target": target, "benchmark": benchmark, "measure": measure, "branch": branch,
+        "limit": "10000", **({"labels": labels} if labels else {}),
+    }  # fmt: skip
+    settings = CliSettings()
+    found = settings.central().history(params)
+    name = f"{project}/{target} {benchmark} ({measure}) on {branch}{settings.where()}"
+    return [p.value for p in found.data], [p.commit for p in found.data], name
+
+
 def analyze(
     history: Annotated[
-        Path, typer.Argument(help="CSV: a header row, 'value' (and 'commit', 'timestamp'), oldest first")
-    ],
+        Path | None,
+        typer.Argument(help="CSV: a header row, 'value' (and 'commit', 'timestamp'), oldest first"),
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option(help="instead of a CSV: this project's series in central")
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="its target")] = None,
+    benchmark: Annotated[str | None, typer.Option(help="its benchmark")] = None,
+    measure: Annotated[str, typer.Option(help="its measure")] = "time",
+    branch: Annotated[str, typer.Option(help="its branch")] = "main",
+    label: Annotated[
+        list[str] | None, typer.Option(help="NAME=VALUE, when the series has several label sets")
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
 ) -> None:
     """Find where a history stepped (the detector central runs on every branch it watches)."""
     from central.changepoints import detect
 
-    values, commits = read_history(history)
+    if (history is None) == (project is None):
+        raise ConfigError("name a CSV history, or a series in central with --project --target --benchmark")
+    if history is not None:
+        values, commits = read_history(history)
+        name = history.name
+    else:
+        assert project is not None
+        values, commits, name = _from_central(project, target, benchmark, measure, branch, label or [])
     if len(values) < 2:
-        raise BenchHubError(f"{history}: {len(values)} value(s); a history needs at least 2 rows")
+        raise BenchHubError(f"{name}: {len(values)} value(s); a history needs at least 2 rows")
     points = detect(values)
     found = [
         {"index": p.index, "commit": commits[p.index], "before": p.before, "after": p.after,
@@ -81,7 +115,7 @@ def analyze(
     if json_output:
         typer.echo(json.dumps({"change_points": found}))
         return
-    table = Table(title=f"{history.name}: {len(values)} runs", title_justify="left", pad_edge=False)
+    table = Table(title=f"{name}: {len(values)} runs", title_justify="left", pad_edge=False)
     for name in ("run", "commit", "before", "after", "change", "p"):
         table.add_column(name, justify="left" if name == "commit" else "right", no_wrap=True)
     for p in points:

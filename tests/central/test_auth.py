@@ -114,6 +114,11 @@ def test_a_token_never_reaches_another_orgs_objects(client: TestClient, other: d
         if path.startswith(("/api/v1/backup", "/api/v1/backups")):  # another org's backups: ?org=other
             response = call(client, method, path, other, params={"org": "other"})
             assert response.status_code == 404, f"{method} {path}: {response.status_code} {response.text}"
+        elif path == "/api/v1/history":  # other's series, named by acme (other's run is still running)
+            params = {"project": RUN["project"], "target": RUN["target"], "benchmark": RESULT["benchmark"],
+                      "measure": RESULT["measure"], "branch": RUN["branch"]}  # fmt: skip
+            response = call(client, method, path, other, params=params)
+            assert response.status_code == 404, f"{method} {path}: {response.status_code} {response.text}"
         elif path == "/api/v1/compare":  # other's run named as base and head
             params = {"base": other["run_id"], "head": f"run:{other['run_id']}"}
             response = call(client, method, path, other, params=params)

@@ -46,6 +46,23 @@ def test_a_slowdown_opens_one_regression_naming_its_commit_and_a_fix_closes_it(c
     ]  # fmt: skip
 
 
+def test_history_of_one_series_oldest_first(client: TestClient) -> None:
+    commits = history(client, [100.0] * 5)
+    params = {"project": "shop", "target": "strings", "benchmark": "Parse", "measure": "time"}
+    found = client.get("/api/v1/history", params=params).json()
+    assert [p["commit"] for p in found["data"]] == commits and found["labels"] == {}
+    assert client.get("/api/v1/history", params={**params, "limit": 2}).json()["count"] == 2
+    record(client, "d" * 40, [{"benchmark": "Parse", "measure": "time", "unit": "ns", "value": 1.0,
+                               "labels": {"procs": "8"}}])  # fmt: skip
+    several = client.get("/api/v1/history", params=params)
+    assert several.status_code == 409 and "several label sets" in several.json()["detail"]
+    one = client.get("/api/v1/history", params={**params, "labels": "procs=8"}).json()
+    assert one["count"] == 1 and one["labels"] == {"procs": "8"}
+    missing = client.get("/api/v1/history", params={**params, "benchmark": "Nope"})
+    assert missing.status_code == 404 and "bhubctl runs list" in missing.json()["detail"]
+    assert client.get("/api/v1/history", params={**params, "labels": "procs"}).status_code == 400
+
+
 def test_an_unwatched_branch_opens_none_and_noise_opens_none(client: TestClient) -> None:
     history(client, [100.0] * 30 + [115.0] * 20, branch="feature-x")
     history(client, [100.0] * 60, seed=3)

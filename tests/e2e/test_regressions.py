@@ -69,6 +69,11 @@ def test_a_slowdown_on_main_alerts_and_is_acknowledged(live: LiveStack, tmp_path
     (alert,) = firing_alerts(live, "BenchmarkStep")
     assert alert["labels"]["alertname"] == "BenchmarkRegression"  # type: ignore[index]
     assert firing_alerts(live, "BenchmarkTopic", timeout=2) == []
+    analyzed = bhubctl(live, tmp_path, "analyze", "--project", "regress", "--target", "bench",
+                       "--benchmark", "BenchmarkStep", "--json")  # fmt: skip
+    assert analyzed.returncode == 0, analyzed.stderr
+    (point,) = json.loads(analyzed.stdout)["change_points"]
+    assert (point["index"], point["commit"]) == (30, commits[30])
     acked = bhubctl(
         live, tmp_path, "regressions", "ack", str(regression["id"]), "--reason", "expected: new parser"
     )

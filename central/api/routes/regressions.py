@@ -9,10 +9,19 @@ from fastapi import APIRouter, Path, Query
 from central import regression_repository as regressions
 from central import repository
 from central.api.deps import ReaderDep, SessionDep, WriterDep
-from central.regression_schemas import RegressionAck, RegressionPublic, RegressionsPublic, RegressionState
+from central.errors import BadRequest
+from central.regression_schemas import (
+    HistoryPoint,
+    HistoryPublic,
+    RegressionAck,
+    RegressionPublic,
+    RegressionsPublic,
+    RegressionState,
+)
 from central.schemas import EventPublic, EventsPublic
 
 router = APIRouter(prefix="/api/v1/regressions", tags=["regressions"])
+history_router = APIRouter(prefix="/api/v1/history", tags=["regressions"])
 RegressionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
@@ -54,3 +63,38 @@ def regression_events(regression_id: RegressionId, session: SessionDep, who: Rea
     regressions.get(session, org_id, regression_id)
     rows = repository.list_subject_events(session, org_id, "regression", str(regression_id))
     return EventsPublic(data=[EventPublic.model_validate(e) for e in rows], count=len(rows))
+
+
+Name = Annotated[str, Query(min_length=1, max_length=1000)]
+
+
+@history_router.get("")
+def series_history(
+    session: SessionDep,
+    who: ReaderDep,
+    project: Name,
+    target: Name,
+    benchmark: Name,
+    measure: Name,
+    branch: Name = "main",
+    labels: Annotated[
+        list[str] | None, Query(max_length=20, description="NAME=VALUE; needed when the series has several")
+    ] = None,
+    limit: Annotated[int, Query(ge=2, le=10_000)] = 1000,
+) -> HistoryPublic:
+    """One value per finished run of a series on a branch, oldest first (what the detector reads)."""
+    named = None
+    if labels is not None:
+        pairs = [item.partition("=") for item in labels]
+        if any(not sep or not name for name, sep, _ in pairs):
+            raise BadRequest("labels: each is NAME=VALUE")
+        named = {name: value for name, _, value in pairs}
+    org_id = repository.check_org(who, None)
+    found, points = regressions.series_history(
+        session, org_id, project, target, branch, benchmark, measure, named, limit
+    )
+    data = [
+        HistoryPoint(run_id=r.id, commit=r.commit, at=r.finished_at or r.created_at, value=v)
+        for r, v in points
+    ]
+    return HistoryPublic(labels=found, data=data, count=len(data))
