@@ -6,10 +6,17 @@ aggregate rows when the tool wrote them (``cv`` goes to context); ``bytes_per_se
 ``items_per_second`` become ``throughput`` (B/s) and ``items_per_second`` (items/s) results;
 user counters become results named after the counter (unit ``count``). A benchmark that
 reported ``error_occurred`` or was skipped is a failed result with the tool's message.
+
+``Complexity()`` fits (the ``BigO`` and ``RMS`` aggregate rows of a family) become a
+``big_o_coefficient`` result in the time unit (real time), with the fitted order (``N^2``,
+``NlgN``...), the CPU coefficient and the normalized RMS error in its context. A file cut off
+by a crashing benchmark keeps every complete row as results, plus a failed result saying
+where it stopped (the run fails; its results are kept, as for Go).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from central.schemas import ResultIn
@@ -36,6 +43,7 @@ class _Run:
     aggregates: dict[str, dict[str, float]] = field(default_factory=dict)
     error: str | None = None
     threads: str = "1"
+    fit: dict[str, str] = field(default_factory=dict)  # BigO / RMS of a Complexity() family
 
 
 def _error_of(row: dict[str, object]) -> str | None:
@@ -58,6 +66,12 @@ def _collect(rows: list[object]) -> dict[str, _Run]:
             continue
         metrics = {k: v for k, v in row.items() if k not in _FIXED}
         metrics |= {k: row[k] for k in ("real_time", "cpu_time") if k in row}
+        if row.get("run_type") == "aggregate" and row.get("aggregate_name") in ("BigO", "RMS"):
+            for key in ("big_o", "real_coefficient", "cpu_coefficient", "rms"):
+                if key in row:
+                    value = row[key]
+                    run.fit[key] = flat(value) if key == "big_o" else repr(num(value, f"{where}.{key}"))
+            continue
         if row.get("run_type") == "aggregate":
             aggregate = string(row.get("aggregate_name"), f"{where}.aggregate_name")
             for metric, value in metrics.items():
@@ -76,6 +90,12 @@ def _results(name: str, run: _Run) -> list[ResultIn]:
             make_result(name, benchmark=name, measure="time", unit=run.unit, error=run.error, context=context)
         ]
     results = []
+    if "real_coefficient" in run.fit:
+        fit_context = {**context, **{k: v for k, v in run.fit.items() if k != "real_coefficient"}}
+        results.append(
+            make_result(name, benchmark=name, measure="big_o_coefficient", unit=run.unit,
+                        value=float(run.fit["real_coefficient"]), context=fit_context)
+        )  # fmt: skip
     for metric in sorted(run.samples.keys() | run.aggregates.keys()):
         measure, unit = _MEASURES.get(metric, (metric, "count"))
         unit = unit or run.unit
@@ -102,9 +122,39 @@ def _results(name: str, run: _Run) -> list[ResultIn]:
     return results
 
 
+def _complete_rows(text: str) -> list[object] | None:
+    """The complete objects of a ``"benchmarks": [`` array that the file ends inside, or None."""
+    start = text.find('"benchmarks"')
+    start = text.find("[", start) if start >= 0 else -1
+    if start < 0:
+        return None
+    decoder, rows, at = json.JSONDecoder(), [], start + 1
+    while True:
+        while at < len(text) and text[at] in " \t\r\n,":
+            at += 1
+        if at >= len(text) or text[at] == "]":
+            return None if at < len(text) else rows  # a closed array is no truncation
+        try:
+            row, at = decoder.raw_decode(text, at)
+        except json.JSONDecodeError:
+            return rows
+        rows.append(row)
+
+
 def parse(text: str) -> list[ResultIn]:
     """Every benchmark of the file; ParseError names the first field that is not as documented."""
-    doc = obj(load_json(text), "document")
+    try:
+        doc = obj(load_json(text), "document")
+    except ParseError:
+        rows = _complete_rows(text)
+        if not rows:
+            raise
+        results = [result for name, run in _collect(rows).items() for result in _results(name, run)]
+        stopped = flat(obj(rows[-1], "benchmarks[-1]").get("name", "?"))
+        message = (f"the output ends after {len(rows)} complete rows (last: {stopped}): the tool stopped "
+                   "mid-run (crashed?); the complete rows are kept")  # fmt: skip
+        return [*results, make_result("end of file", benchmark="(output cut off)", measure="time", unit="ns",
+                                      error=message)]  # fmt: skip
     rows = arr(doc.get("benchmarks"), "benchmarks")
     if not rows:
         raise ParseError("benchmarks: the file holds no benchmark (did --benchmark_filter match none?)")

@@ -100,6 +100,36 @@ def test_google_benchmark_single_run_has_no_samples() -> None:
     )
 
 
+def test_google_benchmark_complexity_fit_is_a_result_not_an_error() -> None:
+    raw = load("google-benchmark/complexity.json")["benchmarks"]
+    results = by_key(google_benchmark.parse((DATA / "google-benchmark/complexity.json").read_text()))
+    for family in ("BM_Sort", "BM_Fill"):
+        big_o = next(b for b in raw if b["run_name"] == family and b.get("aggregate_name") == "BigO")
+        rms = next(b for b in raw if b["run_name"] == family and b.get("aggregate_name") == "RMS")
+        fit = results[(family, "big_o_coefficient")]
+        assert (fit.value, fit.unit) == (big_o["real_coefficient"], big_o["time_unit"])
+        assert fit.context["big_o"] == big_o["big_o"]
+        assert float(fit.context["cpu_coefficient"]) == big_o["cpu_coefficient"]
+        assert float(fit.context["rms"]) == rms["rms"]
+    sizes = [b for b in raw if b["run_type"] == "iteration"]
+    assert all(results[(b["name"], "time")].value == b["real_time"] for b in sizes)
+
+
+def test_google_benchmark_cut_off_by_a_crash_keeps_its_complete_rows() -> None:
+    """crashed.json: the same binary with BENCH_CRASH=1, which aborts in BM_Crash (exit 134)."""
+    text = (DATA / "google-benchmark/crashed.json").read_text()
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+    results = google_benchmark.parse(text)
+    complete = by_key(google_benchmark.parse((DATA / "google-benchmark/complexity.json").read_text()))
+    kept = [r for r in results if r.error is None]
+    assert {(r.benchmark, r.measure) for r in kept} == {k for k in complete if k[0] != "BM_Crash"}
+    (failed,) = [r for r in results if r.error is not None]
+    assert "ends after 12 complete rows (last: BM_Fill_RMS)" in (failed.error or "")
+    with pytest.raises(ParseError, match="invalid JSON"):
+        google_benchmark.parse('{"benchmarks": [{"name": "BM_A", "run_na')  # nothing complete
+
+
 @pytest.mark.parametrize("name", ["basic", "scan", "failing"])
 def test_hyperfine_commands_times_and_parameters(name: str) -> None:
     raw = load(f"hyperfine/{name}.json")["results"]
