@@ -128,7 +128,8 @@ def _complete_rows(text: str) -> list[object] | None:
     start = text.find("[", start) if start >= 0 else -1
     if start < 0:
         return None
-    decoder, rows, at = json.JSONDecoder(), [], start + 1
+    decoder, at = json.JSONDecoder(), start + 1
+    rows: list[object] = []
     while True:
         while at < len(text) and text[at] in " \t\r\n,":
             at += 1
