@@ -25,7 +25,7 @@ MAX_NODES = 100_000
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
 Framework = Literal[
     "command", "auto", "go", "go-json", "pytest-benchmark", "google-benchmark", "hyperfine",
-    "criterion", "pyperf", "json",
+    "criterion", "pyperf", "json", "catch2",
 ]  # fmt: skip
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -237,7 +237,7 @@ targets:
     command: go test -run '^$' -bench . -benchmem ./...
     framework: go              # command (time the whole command) | auto | go | go-json |
                                # pytest-benchmark | google-benchmark | hyperfine | criterion |
-                               # pyperf | json (BenchHub's own format)
+                               # pyperf | catch2 | json (BenchHub's own format)
     # output: bench.json       # read results from this file (glob) instead of the output
     cwd: .                     # relative to this file
     env: {}                    # extra environment variables

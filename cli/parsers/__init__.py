@@ -17,6 +17,7 @@ from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers import (
     benchhub_json,
+    catch2,
     criterion,
     go,
     go_json,
@@ -58,6 +59,7 @@ FRAMEWORKS: dict[str, Framework] = {
             parse_many=criterion.parse_documents, companions=criterion.COMPANIONS,
         ),
         Framework("pyperf", pyperf.parse, _json_with("benchmarks", "runs", "version")),
+        Framework("catch2", catch2.parse, re.compile(r"\A\s*(<\?xml[^>]*>\s*)?<Catch[\s>]")),
         Framework("json", benchhub_json.parse, re.compile(r'^\s*\{\s*"benchhub"\s*:')),
     )
 }  # fmt: skip

@@ -6,6 +6,7 @@ import json
 import os
 import statistics
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from cli.parsers import (
     FRAMEWORKS,
     Document,
     benchhub_json,
+    catch2,
     criterion,
     detect,
     go,
@@ -98,6 +100,38 @@ def test_google_benchmark_single_run_has_no_samples() -> None:
         None,
         raw["BM_Sum/4096"]["iterations"],
     )
+
+
+def test_catch2_xml_every_number_from_the_report() -> None:
+    root = ET.parse(DATA / "catch2/benchmarks.xml").getroot()
+    results = by_key(catch2.parse((DATA / "catch2/benchmarks.xml").read_text()))
+    benches = [(case, b) for case in root.iter("TestCase") for b in case.iter("BenchmarkResults")]
+    assert len(results) == len(benches) == 4
+    for case, bench in benches:
+        r = results[(bench.get("name"), "time")]
+        mean, deviation = bench.find("mean"), bench.find("standardDeviation")
+        assert mean is not None and deviation is not None
+        assert (r.unit, r.value, r.mean) == ("ns", float(mean.get("value")), float(mean.get("value")))
+        assert r.stddev == float(deviation.get("value"))
+        assert r.sample_count == int(bench.get("samples")) == 20
+        assert r.iterations == int(bench.get("samples")) * int(bench.get("iterations"))
+        assert (float(r.context["mean_lower"]), float(r.context["mean_upper"])) == (
+            float(mean.get("lowerBound")), float(mean.get("upperBound"))
+        )  # fmt: skip
+        assert r.context["test_case"] == case.get("name") and r.context["tags"] == "[bench]"
+        assert r.labels == {}
+
+
+def test_catch2_same_name_in_two_test_cases_and_a_failed_benchmark() -> None:
+    """A report cut down by hand from benchmarks.xml (Catch2 writes <failed> when a benchmark throws)."""
+    one = '<BenchmarkResults name="x" samples="2" iterations="3"><mean value="5"/><standardDeviation value="1"/></BenchmarkResults>'
+    text = (f'<Catch name="b"><Group name="b"><TestCase name="A">{one}</TestCase><TestCase name="B">{one}'
+            '<BenchmarkResults name="y"><failed message="boom"/></BenchmarkResults></TestCase></Group></Catch>')  # fmt: skip
+    results = catch2.parse(text)
+    assert [r.labels for r in results[:2]] == [{"test_case": "A"}, {"test_case": "B"}]
+    assert (results[2].benchmark, results[2].error) == ("y", "boom")
+    with pytest.raises(ParseError, match="invalid XML"):
+        catch2.parse(text[:60])
 
 
 def test_google_benchmark_complexity_fit_is_a_result_not_an_error() -> None:
@@ -267,7 +301,8 @@ def test_parse_error_names_the_file() -> None:
         ("go/features.txt", "go"), ("go/failing.json", "go-json"), ("pytest-benchmark/sorting.json", "pytest-benchmark"),
         ("google-benchmark/single.json", "google-benchmark"), ("hyperfine/scan.json", "hyperfine"),
         ("criterion/bencher.txt", "criterion"), ("criterion/criterion/sum 1000/new/estimates.json", "criterion"),
-        ("pyperf/suite.json", "pyperf"),
+        ("pyperf/suite.json", "pyperf"), ("catch2/benchmarks.xml", "catch2"),
+        ("google-benchmark/complexity.json", "google-benchmark"), ("google-benchmark/crashed.json", "google-benchmark"),
     ],
 )  # fmt: skip
 def test_auto_detection_of_every_real_output(path: str, framework: str) -> None:

@@ -19,11 +19,16 @@ REAL = {
     "go": ["go/features.txt", "go/strings-count3.txt", "go/failing.txt"],
     "go-json": ["go/features.json", "go/failing.json"],
     "pytest-benchmark": ["pytest-benchmark/sorting.json"],
-    "google-benchmark": ["google-benchmark/repetitions.json", "google-benchmark/single.json"],
+    "google-benchmark": [
+        "google-benchmark/repetitions.json",
+        "google-benchmark/single.json",
+        "google-benchmark/complexity.json",
+    ],
     "hyperfine": ["hyperfine/scan.json", "hyperfine/failing.json"],
     "criterion": ["criterion/bencher.txt", "criterion/criterion/sum 1000/new/estimates.json"],
     "pyperf": ["pyperf/suite.json", "pyperf/timeit.json"],
     "json": [],
+    "catch2": ["catch2/benchmarks.xml"],
 }
 BENCHHUB_JSON = json.dumps({"benchhub": 1, "results": [
     {"benchmark": "a", "measure": "time", "unit": "s", "samples": [1.0, 2.0]},
@@ -115,7 +120,7 @@ def _pick_path(doc: object, data: st.DataObject) -> Path_:
     return data.draw(st.sampled_from(by_name[name]))
 
 
-@pytest.mark.parametrize("framework", sorted(k for k in FRAMEWORKS if k not in ("go", "go-json")))
+@pytest.mark.parametrize("framework", sorted(k for k in FRAMEWORKS if k not in ("go", "go-json", "catch2")))
 @FUZZ
 @given(data=st.data())
 def test_real_json_with_a_wrongly_typed_node(framework: str, data: st.DataObject) -> None:
