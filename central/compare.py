@@ -22,8 +22,9 @@ from central import compare_repository as repo
 from central.compare_schemas import ComparisonPublic, TargetComparison, Verdict
 from central.errors import BadRequest
 from central.models import Run
-from central.schemas import Direction, Threshold
-from central.stats import Estimate, Pair, direction_of, geomean, judge
+from central.repository import last_finished_runs
+from central.schemas import Direction
+from central.stats import Estimate, Pair, direction_of, geomean, judge, threshold_of
 
 Identity = tuple[str, str, str, tuple[tuple[str, str], ...]]  # target, benchmark, measure, labels
 
@@ -62,13 +63,6 @@ def _gather(session: Session, runs: list[Run]) -> dict[Identity, _Side]:
     return sides
 
 
-def _threshold(
-    thresholds: dict[str, dict[str, object]], measure: str, overrides: dict[str, object]
-) -> Threshold:
-    chosen = thresholds.get(measure) or thresholds.get("*") or {}
-    return Threshold.model_validate({**chosen, **overrides})
-
-
 def _lookback(
     session: Session, base_runs: list[Run], sides: dict[Identity, _Side], windows: dict[Identity, int]
 ) -> None:
@@ -85,7 +79,7 @@ def _lookback(
         if not keys:
             continue
         size = max(windows[k] for k in keys)
-        earlier = [r for r in repo.window(session, run, size) if r.id not in base_ids]
+        earlier = [r for r in last_finished_runs(session, run, size) if r.id not in base_ids]
         order = {r.id: i for i, r in enumerate(earlier)}
         for row in repo.observations(session, list(order)):
             key = (target, row.benchmark, row.measure, row.labels_key)
@@ -198,7 +192,7 @@ def _compare(
     for run in sorted(head_runs, key=lambda r: r.created_at):
         newest_head[run.target] = run
     by_measure = {
-        (target, measure): _threshold(newest_head[target].thresholds or {}, measure, overrides)
+        (target, measure): threshold_of(newest_head[target].thresholds, measure, overrides)
         for target, _, measure, _ in base.keys() | head.keys() if target in newest_head
     }  # fmt: skip
     thresholds = {key: by_measure[(key[0], key[2])] for key in head}

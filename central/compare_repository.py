@@ -36,13 +36,18 @@ def _runs(scope: Scope) -> Select[Run]:
     return query
 
 
+def _id_prefixed(session: Session, scope: Scope, prefix: str) -> list[Run]:
+    """At most two runs whose id starts with ``prefix``: enough to tell one from several."""
+    return list(session.scalars(_runs(scope).where(Run.id.startswith(prefix, autoescape=True)).limit(2)))
+
+
 def _by_run_ids(session: Session, scope: Scope, spec: str) -> list[Run]:
     ids = [part.strip() for part in spec.split(",") if part.strip()]
     if not ids or len(ids) > MAX_RUN_IDS:
         raise BadRequest(f"runs: name 1 to {MAX_RUN_IDS} run ids, comma-separated")
     runs = []
     for prefix in ids:
-        found = session.scalars(_runs(scope).where(Run.id.startswith(prefix, autoescape=True)).limit(2)).all()
+        found = _id_prefixed(session, scope, prefix)
         if len(found) != 1:
             what = "no run" if not found else "more than one run"
             raise NotFound(f"{what} with an id starting {prefix!r}; {_HINT}")
@@ -91,8 +96,7 @@ def resolve(session: Session, scope: Scope, spec: str) -> tuple[str, list[Run]]:
         found["run"] = _by_run_ids(session, scope, spec)
     else:
         if _HEX.match(spec):
-            query = _runs(scope).where(Run.id.startswith(spec, autoescape=True)).limit(2)
-            by_id = session.scalars(query).all()
+            by_id = _id_prefixed(session, scope, spec)
             if len(by_id) > 1:
                 raise BadRequest(f"more than one run has an id starting {spec!r}; give more of it")
             if by_id:
@@ -115,17 +119,6 @@ def _where(scope: Scope) -> str:
              f"target {scope.target!r}" if scope.target else ""]  # fmt: skip
     said = " and ".join(p for p in parts if p)
     return f" in {said}" if said else ""
-
-
-def window(session: Session, newest: Run, size: int) -> list[Run]:
-    """The base branch's last ``size`` finished runs of the target, up to ``newest`` (newest first)."""
-    query = (
-        select(Run).where(Run.project_id == newest.project_id, Run.target == newest.target)
-        .where(Run.branch == newest.branch, Run.state == RunState.finished.value)
-        .where(Run.created_at <= newest.created_at)
-        .order_by(Run.created_at.desc(), Run.id.desc()).limit(size)
-    )  # fmt: skip
-    return list(session.scalars(query))
 
 
 @dataclass(frozen=True)

@@ -34,21 +34,9 @@ class Series:
     values: list[float]
 
 
-def recent_runs(session: Session, run: Run, size: int) -> list[Run]:
-    """The last ``size`` finished runs of the run's project, target and branch up to it, oldest first."""
-    query = (
-        select(Run).where(Run.project_id == run.project_id, Run.target == run.target)
-        .where(Run.branch == run.branch, Run.state == RunState.finished.value)
-        .where(Run.created_at <= run.created_at)
-        .order_by(Run.created_at.desc(), Run.id.desc()).limit(size)
-    )  # fmt: skip
-    return list(reversed(session.scalars(query).all()))
-
-
 def history(session: Session, runs: list[Run], only: Run) -> list[Series]:
     """The series of the results ``only`` holds, over ``runs`` (failed results left out)."""
     order = {r.id: i for i, r in enumerate(runs)}
-    by_id = {r.id: r for r in runs}
     columns = (Result.run_id, Result.benchmark, Result.measure, Result.unit, cast(Result.labels, Text),
                Result.value, Result.direction)  # fmt: skip
     touched = {
@@ -74,7 +62,7 @@ def history(session: Session, runs: list[Run], only: Run) -> list[Series]:
         unit, direction = meta[key]
         labels = orjson.loads(key[2]) if key[2] not in (None, "null") else {}
         out.append(Series(key[0], key[1], labels, unit, direction,
-                          [by_id[runs[i].id] for i, _ in points], [v for _, v in points]))  # fmt: skip
+                          [runs[i] for i, _ in points], [v for _, v in points]))  # fmt: skip
     return out
 
 
@@ -165,12 +153,10 @@ def acknowledge(session: Session, org_id: int, regression_id: int, reason: str, 
 
 def open_counts(session: Session) -> list[tuple[str, str, str, str, str, str, int]]:
     """Open regressions by org, project, target, branch, benchmark, measure (for /metrics)."""
+    keys = (Organization.name, Project.name, Regression.target, Regression.branch, Regression.benchmark,
+            Regression.measure)  # fmt: skip
     query = (
-        select(Regression.org_id, Project.name, Regression.target, Regression.branch, Regression.benchmark,
-               Regression.measure, func.count())
-        .join(Regression.project).where(Regression.state == RegressionState.open.value)
-        .group_by(Regression.org_id, Project.name, Regression.target, Regression.branch, Regression.benchmark,
-                  Regression.measure)
+        select(*keys, func.count()).select_from(Regression).join(Regression.project).join(Project.org)
+        .where(Regression.state == RegressionState.open.value).group_by(*keys)
     )  # fmt: skip
-    names = {org_id: name for org_id, name in session.execute(select(Organization.id, Organization.name))}
-    return [(names[o], p, t, b, bm, m, int(n)) for o, p, t, b, bm, m, n in session.execute(query)]
+    return [(o, p, t, b, bm, m, int(n)) for o, p, t, b, bm, m, n in session.execute(query)]

@@ -24,9 +24,10 @@ from central import regression_repository as repo
 from central.changepoints import MIN_SEGMENT, ChangePoint, detect
 from central.models import Regression, Run, utcnow
 from central.regression_schemas import RegressionState
-from central.schemas import Direction, Threshold
+from central.repository import last_finished_runs
+from central.schemas import Direction
 from central.series import import_url
-from central.stats import direction_of
+from central.stats import direction_of, threshold_of
 from exporter.exposition import escape_label_value
 from exporter.metrics import CHANGE_POINT, REGRESSIONS_OPEN
 
@@ -64,9 +65,9 @@ def _index(series: repo.Series, regression: Regression) -> int | None:
 
 def scan(session: Session, run: Run, window: int) -> list[Marker]:
     """Open and fix the regressions the run's series show; markers of what changed."""
-    thresholds = run.thresholds or {}
     changed: list[Marker] = []
-    for series in repo.history(session, repo.recent_runs(session, run, window), run):
+    runs = list(reversed(last_finished_runs(session, run, window)))
+    for series in repo.history(session, runs, run):
         if len(series.values) < 12 or any(v <= 0 for v in series.values):
             continue
         points = detect(series.values)
@@ -75,8 +76,7 @@ def scan(session: Session, run: Run, window: int) -> list[Marker]:
         key = repo.series_key(series.benchmark, series.measure, series.labels)
         known = repo.of_series(session, run, key)
         direction = direction_of(series.measure, series.unit, series.direction)
-        chosen = thresholds.get(series.measure) or thresholds.get("*") or {}
-        min_effect = Threshold.model_validate(chosen).min_effect
+        min_effect = threshold_of(run.thresholds, series.measure).min_effect
         for i, point in enumerate(points):
             if abs(point.change) < min_effect or len(series.values) - point.index < MIN_AFTER:
                 continue

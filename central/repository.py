@@ -183,6 +183,17 @@ def list_runs(
     return session.scalars(query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit)).all()
 
 
+def last_finished_runs(session: Session, run: Run, size: int) -> list[Run]:
+    """The last ``size`` finished runs of the run's project, target and branch up to it, newest first."""
+    query = (
+        select(Run).where(Run.project_id == run.project_id, Run.target == run.target)
+        .where(Run.branch == run.branch, Run.state == RunState.finished.value)
+        .where(Run.created_at <= run.created_at)
+        .order_by(Run.created_at.desc(), Run.id.desc()).limit(size)
+    )  # fmt: skip
+    return list(session.scalars(query))
+
+
 def transition(session: Session, org_id: int, run_id: str, change: RunTransition, actor: str) -> Run:
     """Move a run to a new state; anything ALLOWED_TRANSITIONS does not list is a Conflict."""
     run = get_run(session, org_id, run_id)

@@ -83,6 +83,14 @@ class Judgement:
     note: str | None = None
 
 
+def threshold_of(
+    thresholds: dict[str, dict[str, object]] | None, measure: str, overrides: dict[str, object] | None = None
+) -> Threshold:
+    """A run's threshold for ``measure`` (its own, else ``*``, else the defaults), then ``overrides``."""
+    chosen = (thresholds or {}).get(measure) or (thresholds or {}).get("*") or {}
+    return Threshold.model_validate({**chosen, **(overrides or {})})
+
+
 def min_samples(threshold: Threshold) -> int:
     if threshold.min_samples is not None:
         return threshold.min_samples

@@ -7,6 +7,7 @@ that has one (what the branch looked like when the change forked, not what it is
 
 from __future__ import annotations
 
+import enum
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,15 @@ if TYPE_CHECKING:
 
 # A regression survived the gate; the benchmark itself ran fine (its own failures keep their codes).
 REGRESSION_EXIT = 10
+
+
+class FailOn(enum.StrEnum):
+    """--fail-on of compare and run: what makes the exit code REGRESSION_EXIT."""
+
+    regression = "regression"
+    never = "never"
+
+
 _CHUNK = 100  # commits a request (central's limit)
 
 

@@ -13,7 +13,7 @@ from central.schemas import StatTest
 from cli import compare_view
 from cli import git as gitinfo
 from cli.errors import BenchHubError, GitError
-from cli.gate import REGRESSION_EXIT
+from cli.gate import REGRESSION_EXIT, FailOn
 from cli.output import console, err_console
 from cli.settings import CliSettings
 
@@ -24,11 +24,6 @@ class Format(enum.StrEnum):
     table = "table"
     markdown = "markdown"
     json = "json"
-
-
-class FailOn(enum.StrEnum):
-    regression = "regression"
-    never = "never"
 
 
 def _spec(name: str, cwd: Path) -> str:

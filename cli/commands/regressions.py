@@ -28,12 +28,11 @@ def list_regressions(
     """Regressions, newest first: the suspect commits, the size with its 95% interval, the state."""
     if ctx.invoked_subcommand is not None:
         return
-    chosen = state
     given = {
         "project": project,
         "branch": branch,
         "target": target,
-        "state": chosen.value if chosen else None,
+        "state": state.value if state else None,
     }
     params: dict[str, str | list[str]] = {k: v for k, v in given.items() if v}
     found = CliSettings().central().list_regressions(params)
@@ -41,7 +40,7 @@ def list_regressions(
         typer.echo(found.model_dump_json(indent=2))
         return
     if not found.data:
-        err_console.print("no regressions" + (f" in state {chosen.value}" if chosen else ""))
+        err_console.print("no regressions" + (f" in state {state.value}" if state else ""))
         return
     table = Table(
         "id", "state", "project/target", "benchmark", "measure", "change", "suspects", pad_edge=False

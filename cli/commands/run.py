@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import signal
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from cli.client import AgentClient, CentralClient
 from cli.config import CONFIG_NAME, EXAMPLE, load_config
 from cli.delivery import pending_runs, sync_one
 from cli.errors import BenchHubError, ConfigError
-from cli.gate import REGRESSION_EXIT
+from cli.gate import REGRESSION_EXIT, FailOn
 from cli.humanize import size
 from cli.output import console, err_console, results_table
 from cli.settings import CliSettings
@@ -51,11 +50,6 @@ def deliver_pending(central: CentralClient, runs_dir: Path) -> None:
             )
             return
         err_console.print(f"delivered the earlier run {done.id} ({done.state.value}) to central")
-
-
-class FailOn(enum.StrEnum):
-    regression = "regression"
-    never = "never"
 
 
 def run(
