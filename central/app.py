@@ -128,7 +128,8 @@ def create_app(settings: CentralSettings, schedule_backups: bool = True) -> Fast
     sinks: list[Sink] = []
     if settings.write_url:
         sinks.append(VictoriaMetricsSink(
-            settings.write_url, lambda run_id: repository.streamed_results(sessions, run_id)
+            settings.write_url, lambda run_id: repository.streamed_results(sessions, run_id),
+            lambda run_id, runs: repository.prior_values(sessions, run_id, runs), settings.baseline_runs,
         ))  # fmt: skip
     if settings.grafana_url:
         token = settings.grafana_token.get_secret_value() if settings.grafana_token else None

@@ -26,6 +26,7 @@ from central.schemas import (
     RunState,
     RunTransition,
 )
+from exporter.units import to_base_unit
 
 
 def run_public(run: Run) -> RunPublic:
@@ -192,6 +193,50 @@ def last_finished_runs(session: Session, run: Run, size: int) -> list[Run]:
         .order_by(Run.created_at.desc(), Run.id.desc()).limit(size)
     )  # fmt: skip
     return list(session.scalars(query))
+
+
+# A baseline reads at most this many result rows (runs before x results of the run): a run of
+# 200,000 results gets the windows that fit, not a 10-million-row read on every finish.
+BASELINE_MAX_ROWS = 2_000_000
+
+
+def prior_values(
+    sessions: Callable[[], Session], run_id: str, runs: int
+) -> dict[tuple[str, str, str, str, str], list[float]]:
+    """Each result identity's values in the ``runs`` finished runs of the run's project, target
+    and branch that ended before it (by end time, the order of the trend series), newest first.
+
+    Key: (benchmark, measure, procs, pkg, base unit); values in base units, as the series hold
+    them. Runs that end later never count, so writing a run again gives the same baselines.
+    """
+    with sessions() as session:
+        run = session.get(Run, run_id)
+        if run is None or run.finished_at is None or runs <= 0:
+            return {}
+        size = session.scalar(select(func.count()).select_from(Result).where(Result.run_id == run_id)) or 1
+        runs = min(runs, BASELINE_MAX_ROWS // size)
+        before = (
+            select(Run.id).where(Run.project_id == run.project_id, Run.target == run.target)
+            .where(Run.branch == run.branch, Run.state == RunState.finished.value, Run.id != run.id)
+            .where(or_(Run.finished_at < run.finished_at,
+                       and_(Run.finished_at == run.finished_at, Run.id < run.id)))
+            .order_by(Run.finished_at.desc(), Run.id.desc()).limit(runs)
+        )  # fmt: skip
+        order = {rid: i for i, rid in enumerate(session.scalars(before))}
+        if not order:
+            return {}
+        rows = session.execute(
+            select(Result.run_id, Result.benchmark, Result.measure, Result.unit, Result.labels, Result.value)
+            .where(Result.run_id.in_(list(order)), Result.value.is_not(None))
+            .execution_options(yield_per=5_000)
+        )  # fmt: skip
+        found: dict[tuple[str, str, str, str, str], list[tuple[int, float]]] = {}
+        for rid, benchmark, measure, unit, labels, value in rows:
+            labels = labels or {}
+            base, base_unit = to_base_unit(value or 0.0, unit)  # never None: filtered above
+            key = (benchmark, measure, labels.get("procs", ""), labels.get("pkg", ""), base_unit)
+            found.setdefault(key, []).append((order[rid], base))
+    return {key: [v for _, v in sorted(vals)] for key, vals in found.items()}
 
 
 def transition(session: Session, org_id: int, run_id: str, change: RunTransition, actor: str) -> Run:

@@ -6,14 +6,27 @@ timestamp, or for a run that does not exist, and no run is too big to arrive: it
 in batches through an import API (VictoriaMetrics', or vmagent's, which buffers on disk while
 storage is down), never through a scrape bounded by ``-promscrape.maxScrapeSize``.
 
+Each result becomes (README "Data model"):
+
+- ``benchhub_benchmark_value`` and ``_iterations`` with the run's labels (commit, run_id, host):
+  one series per result of a run, so ``{commit="<sha>"}`` or ``{run_id=...}`` finds a run;
+- ``benchhub_benchmark_trend``: the same value with only the benchmark's identity on its
+  branch, so one series holds a sample per run and "latest / previous / over time" read one
+  series per benchmark instead of one per benchmark and run;
+- ``benchhub_benchmark_baseline{runs="N"}``: the median of the N runs of the branch that ended
+  before this one, read from central's own rows (PromQL has no "last N samples of a series",
+  and central holds the history anyway).
+
 The samples of a run are always the same (names, labels, base units, the run's end as
-timestamp), so VictoriaMetrics' deduplication keeps one sample per series however often a
-run is written again (a retry, ``bhubctl runs reexport``).
+timestamp, baselines from the runs that ended before it), so VictoriaMetrics' deduplication
+keeps one sample per series however often a run is written again (a retry, ``bhubctl runs
+reexport``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import statistics
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -23,10 +36,19 @@ from central.errors import Conflict, NotConfigured, UpstreamFailed
 from central.markers import marker_text
 from central.schemas import ALLOWED_TRANSITIONS, RunPublic
 from exporter.exposition import escape_label_value
-from exporter.metrics import BENCHMARK_ITERATIONS, BENCHMARK_LABELS, BENCHMARK_VALUE
+from exporter.metrics import (
+    BENCHMARK_BASELINE,
+    BENCHMARK_ITERATIONS,
+    BENCHMARK_LABELS,
+    BENCHMARK_TREND,
+    BENCHMARK_VALUE,
+    TREND_LABELS,
+)
 from exporter.units import to_base_unit
 
-BATCH_RESULTS = 5_000  # ~1.5 MB of text a request: far under any import limit, few requests
+BATCH_RESULTS = 5_000  # ~3 MB of text a request: far under any import limit, few requests
+# (benchmark, measure, procs, pkg, base unit) -> its values in the runs before, newest first
+Prior = Mapping[tuple[str, str, str, str, str], Sequence[float]]
 
 
 class Measured(Protocol):
@@ -40,7 +62,9 @@ class Measured(Protocol):
     labels: dict[str, str]
 
 
-def _text(run: RunPublic, results: Iterable[Measured]) -> tuple[str, int]:
+def _text(
+    run: RunPublic, results: Iterable[Measured], prior: Prior, windows: Sequence[int]
+) -> tuple[str, int]:
     assert run.finished_at is not None
     stamp = f" {int(run.finished_at.timestamp() * 1000)}\n"
     fixed = {"org": run.org, "project": run.project, "target": run.target, "commit": run.commit,
@@ -50,42 +74,62 @@ def _text(run: RunPublic, results: Iterable[Measured]) -> tuple[str, int]:
         if result.value is None:  # a failed result has no sample: central keeps its error
             continue
         value, unit = to_base_unit(result.value, result.unit)
-        own = {"benchmark": result.benchmark, "measure": result.measure, "unit": unit,
-               "procs": result.labels.get("procs", ""), "pkg": result.labels.get("pkg", "")}  # fmt: skip
-        labels = ",".join(
-            f'{n}="{escape_label_value(fixed.get(n) or own.get(n, ""))}"' for n in BENCHMARK_LABELS
-        )
+        procs, pkg = result.labels.get("procs", ""), result.labels.get("pkg", "")
+        own = {
+            "benchmark": result.benchmark,
+            "measure": result.measure,
+            "unit": unit,
+            "procs": procs,
+            "pkg": pkg,
+        }
+        values = {n: escape_label_value(fixed.get(n) or own.get(n, "")) for n in BENCHMARK_LABELS}
+        labels = ",".join(f'{n}="{values[n]}"' for n in BENCHMARK_LABELS)
         lines.append(f"{BENCHMARK_VALUE.name}{{{labels}}} {value!r}{stamp}")
         if result.iterations is not None:
             lines.append(f"{BENCHMARK_ITERATIONS.name}{{{labels}}} {result.iterations}{stamp}")
+        identity = ",".join(f'{n}="{values[n]}"' for n in TREND_LABELS)
+        lines.append(f"{BENCHMARK_TREND.name}{{{identity}}} {value!r}{stamp}")
+        before = prior.get((result.benchmark, result.measure, procs, pkg, unit), ())
+        for runs in windows:
+            if before:
+                median = float(statistics.median(before[:runs]))
+                lines.append(f'{BENCHMARK_BASELINE.name}{{{identity},runs="{runs}"}} {median!r}{stamp}')
     return "".join(lines), len(lines)
 
 
 def batches(
-    run: RunPublic, results: Iterable[Measured], size: int = BATCH_RESULTS
-) -> Iterator[tuple[str, int]]:
-    """Prometheus text of the run's series, ``size`` results a piece: (text, samples)."""
+    run: RunPublic, results: Iterable[Measured], size: int = BATCH_RESULTS,
+    prior: Prior | None = None, windows: Sequence[int] = (),
+) -> Iterator[tuple[str, int]]:  # fmt: skip
+    """Prometheus text of the run's series, ``size`` results a piece: (text, samples).
+
+    ``prior``: the values of the runs before (repository.prior_values), for a baseline per
+    window of ``windows`` runs; none: no baselines.
+    """
     chunk: list[Measured] = []
     for result in results:
         chunk.append(result)
         if len(chunk) >= size:
-            yield _text(run, chunk)
+            yield _text(run, chunk, prior or {}, windows)
             chunk = []
     if chunk:
-        yield _text(run, chunk)
+        yield _text(run, chunk, prior or {}, windows)
 
 
 def import_url(base: str) -> str:
     return f"{base.rstrip('/')}/api/v1/import/prometheus"
 
 
-def write_run(client: httpx.Client, base_url: str, run: RunPublic, results: Iterable[Measured]) -> int:
+def write_run(
+    client: httpx.Client, base_url: str, run: RunPublic, results: Iterable[Measured],
+    prior: Prior | None = None, windows: Sequence[int] = (),
+) -> int:  # fmt: skip
     """Write the run's samples (in batches) and its markers; the number of samples written.
 
     Raises httpx.HTTPError when the import API refuses or cannot be reached.
     """
     url, written = import_url(base_url), 0
-    for text, samples in batches(run, results):
+    for text, samples in batches(run, results, prior=prior, windows=windows):
         client.post(url, content=text.encode()).raise_for_status()
         written += samples
     markers = marker_text(run)
@@ -93,7 +137,10 @@ def write_run(client: httpx.Client, base_url: str, run: RunPublic, results: Iter
     return written + markers.count("\n")
 
 
-def reexport(base_url: str | None, run: RunPublic, results: Iterable[Measured]) -> int:
+def reexport(
+    base_url: str | None, run: RunPublic, results: Iterable[Measured], prior: Prior | None = None,
+    windows: Sequence[int] = (),
+) -> int:  # fmt: skip
     """Write a finished run again, now (``bhubctl runs reexport``); the samples written."""
     if not base_url:
         raise NotConfigured("central has no VictoriaMetrics to write to: set BENCHHUB_CENTRAL_VM_URL")
@@ -101,7 +148,7 @@ def reexport(base_url: str | None, run: RunPublic, results: Iterable[Measured]) 
         raise Conflict(f"run {run.id} is {run.state.value}; only a run that is over can be re-exported")
     try:
         with httpx.Client(timeout=30) as client:
-            return write_run(client, base_url, run, results)
+            return write_run(client, base_url, run, results, prior, windows)
     except httpx.HTTPError as exc:
         raise UpstreamFailed(
             f"VictoriaMetrics at {base_url} did not take the samples ({exc}); try again"
@@ -112,7 +159,9 @@ class VictoriaMetricsSink:
     """Delivers an ended run to VictoriaMetrics: its results' series, then its markers.
 
     ``results_of(run_id)`` opens the run's stored results (streamed: a run may hold many);
-    without it only the markers are written. Run on RunMarkers' thread, tried again on failure.
+    without it only the markers are written. ``prior_of(run_id, runs)`` gives the values of the
+    runs before it, for baselines over ``windows`` runs. Run on RunMarkers' thread, tried again
+    on failure.
     """
 
     name = "victoriametrics"
@@ -121,17 +170,22 @@ class VictoriaMetricsSink:
         self,
         url: str,
         results_of: Callable[[str], AbstractContextManager[Iterable[Measured]]] | None = None,
+        prior_of: Callable[[str, int], Prior] | None = None,
+        windows: Sequence[int] = (),
     ) -> None:
         self.url = url
         self._results_of = results_of
+        self._prior_of = prior_of
+        self.windows = tuple(windows)
         self._http = httpx.Client(timeout=30)
 
     def send(self, run: RunPublic, retry: bool) -> None:
         if self._results_of is None:
             write_run(self._http, self.url, run, ())
             return
+        prior = self._prior_of(run.id, max(self.windows)) if self._prior_of and self.windows else {}
         with self._results_of(run.id) as results:
-            write_run(self._http, self.url, run, results)
+            write_run(self._http, self.url, run, results, prior, self.windows)
 
     def close(self) -> None:
         self._http.close()

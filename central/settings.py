@@ -52,12 +52,23 @@ class CentralSettings(BaseSettings):
     detect_window: int = Field(
         default=100, ge=20, le=1000, description="runs of a series the detector reads when a run finishes"
     )
+    baseline_runs: list[int] = Field(
+        default=[5, 10, 20, 50], min_length=0, max_length=8,
+        description="windows (runs) of the baseline series written with each run (JSON list); [] writes none",
+    )  # fmt: skip
     metrics_public: bool = Field(
         default=False, description="serve /metrics without the bootstrap token (its labels name every org)"
     )
     backup_interval_hours: float | None = Field(
         default=None, gt=0, le=24 * 365, description="back up every org with a bucket this often; none: never"
     )
+
+    @field_validator("baseline_runs")
+    @classmethod
+    def _windows(cls, windows: list[int]) -> list[int]:
+        if any(not 1 <= n <= 200 for n in windows):
+            raise ValueError("BASELINE_RUNS: each window is 1 to 200 runs, e.g. [5, 10, 20, 50]")
+        return sorted(set(windows))
 
     @field_validator("database_url")
     @classmethod

@@ -105,23 +105,23 @@ def trends() -> Any:
     d = base(
         "benchhub-trends",
         "BenchHub / Benchmark trends",
-        "Benchmark results per run of a branch; the latest run against the one before and the branch's median.",
+        "Benchmark results per run of a branch; the latest run against the one before and the median of the runs before.",
     )
-    v = q.VALUE
+    v = q.TREND
     d = (d.with_variable(query_var("org", f"label_values({v}, org)", "Organization"))
          .with_variable(query_var("project", f'label_values({v}{{org="$org"}}, project)', "Project"))
          .with_variable(query_var("branch", f'label_values({v}{{org="$org",project="$project"}}, branch)', "Branch"))
          .with_variable(query_var("target", f'label_values({v}{{org="$org",project="$project",branch="$branch"}}, target)', "Target"))
          .with_variable(query_var("benchmark", f'label_values({v}{{org="$org",project="$project",branch="$branch",target="$target"}}, benchmark)', "Benchmark", multi=True))
          .with_variable(query_var("measure", f'label_values({v}{{org="$org",project="$project",branch="$branch",target="$target",benchmark=~"$benchmark"}}, measure)', "Measure"))
-         .with_variable(dashboard.CustomVariable("runs").label("Baseline runs").values("5,10,20,50")
-                        .current(dm.VariableOption(text="10", value="10"))))  # fmt: skip
+         .with_variable(query_var("runs", f'label_values({q.BASELINE}{{org="$org",project="$project"}}, runs)', "Baseline runs")
+                        .sort(dm.VariableSort.NUMERICAL_ASC).current(dm.VariableOption(text="10", value="10"))))  # fmt: skip
     d = d.with_panel(
         lay.place(
             series(
                 "Results over time (one point per run)",
                 "short",
-                target(f"{v}{{{sel}}}", "{{benchmark}} {{procs}} @ {{commit}}"),
+                target(f"{v}{{{sel}}}", "{{benchmark}} {{procs}}"),
                 points=True,
                 legend=False,
             ),
@@ -144,9 +144,13 @@ def trends() -> Any:
     d = d.with_panel(
         lay.place(
             series(
-                "Change vs the median of the last $runs runs",
+                "Change vs the median of the $runs runs before (one point per run)",
                 "percentunit",
-                target(q.change_vs_baseline(sel, "$__range", "$runs"), "{{benchmark}} {{procs}}"),
+                target(
+                    f'{v}{{{sel}}} / ignoring(runs) {q.BASELINE}{{{sel},runs="$runs"}} - 1',
+                    "{{benchmark}} {{procs}}",
+                ),
+                points=True,
             ),
             24,
             8,

@@ -38,12 +38,18 @@ class MetricSpec:
 
 
 # org/project/target/benchmark/measure/unit/commit/branch/run_id/host/procs/pkg: one series per
-# result of a run, one sample each (written by central when the run is over). procs and pkg
-# are empty (absent) unless the result has them (pkg: a Go name found in two packages of a run).
+# result of a run, one sample each (written by central when the run is over): a commit's or a
+# run's results are found by label. procs and pkg are empty (absent) unless the result has them
+# (pkg: a Go name found in two packages of a run).
 BENCHMARK_LABELS = (
     "org", "project", "target", "benchmark", "measure", "unit",
     "commit", "branch", "run_id", "host", "procs", "pkg",
 )  # fmt: skip
+# A benchmark's identity on a branch: the per-run labels without commit, run_id and host. The
+# trend and baseline series carry only these, so they hold a sample per run in ONE series per
+# benchmark, and a dashboard's "latest / previous / baseline" costs benchmarks, not
+# benchmarks x runs (make bench-scale; README "Data model").
+TREND_LABELS = tuple(n for n in BENCHMARK_LABELS if n not in ("commit", "run_id", "host"))
 
 BENCHMARK_VALUE = MetricSpec(
     "benchhub_benchmark_value",
@@ -58,6 +64,22 @@ BENCHMARK_ITERATIONS = MetricSpec(
     "Iterations the benchmark tool ran to measure the result, at the run's end time.",
     BENCHMARK_LABELS,
     "results x runs, one sample each",
+)
+BENCHMARK_TREND = MetricSpec(
+    "benchhub_benchmark_trend",
+    "gauge",
+    "A benchmark's headline value on a branch, one sample per run at its end, in base units: the "
+    "same samples as benchhub_benchmark_value without the per-run labels.",
+    TREND_LABELS,
+    "results of a branch (one series per benchmark, a sample per run)",
+)
+BENCHMARK_BASELINE = MetricSpec(
+    "benchhub_benchmark_baseline",
+    "gauge",
+    "The median of a benchmark's values in the ``runs`` finished runs of its branch before this "
+    "one (fewer when the branch has fewer), at this run's end; written by central with the run.",
+    (*TREND_LABELS, "runs"),
+    "results of a branch x baseline windows (BENCHHUB_CENTRAL_BASELINE_RUNS)",
 )
 RUN_INFO = MetricSpec(
     "benchhub_run_info",
@@ -318,6 +340,8 @@ CONTAINER_METRICS = (
 CATALOG: tuple[MetricSpec, ...] = (
     BENCHMARK_VALUE,
     BENCHMARK_ITERATIONS,
+    BENCHMARK_TREND,
+    BENCHMARK_BASELINE,
     RUN_INFO,
     AGENT_INFO,
     COLLECTOR_DURATION,

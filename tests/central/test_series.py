@@ -1,12 +1,19 @@
-"""The series central writes for a run: one per result, in batches, the same every time."""
+"""The series central writes for a run: per result, per benchmark identity, baselines from the
+runs before; in batches, the same every time."""
 
 from __future__ import annotations
 
-import pytest
-from prometheus_client.parser import text_string_to_metric_families
+import statistics
 
-from central import series
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from central import repository, series
 from central.schemas import ResultIn
+from exporter.metrics import TREND_LABELS
+from tests.central.test_compare_api import record
 from tests.central.test_markers import END, run
 
 
@@ -19,7 +26,7 @@ def _result(i: int, **labels: str) -> ResultIn:
 def test_a_run_s_series_in_batches_carry_its_identity_and_end_time() -> None:
     results = [_result(i) for i in range(7)] + [_result(7, procs="2", pkg="example.com/a")]
     pieces = list(series.batches(run(), results, size=3))
-    assert [samples for _, samples in pieces] == [6, 6, 4]  # value and iterations per result
+    assert [samples for _, samples in pieces] == [9, 9, 6]  # value, iterations and trend per result
     samples = [s for text, _ in pieces for f in text_string_to_metric_families(text) for s in f.samples]
     assert {s.timestamp for s in samples} == {END.timestamp()}
     last = next(s for s in samples if s.name == "benchhub_benchmark_value" and s.labels["benchmark"] == "B7")
@@ -34,3 +41,48 @@ def test_a_run_s_series_in_batches_carry_its_identity_and_end_time() -> None:
 def test_failed_results_have_no_sample() -> None:
     failed = ResultIn(benchmark="B", measure="time", unit="ns/op", error="boom")
     assert list(series.batches(run(), [failed])) == [("", 0)]
+
+
+def _samples(text: str) -> list[Sample]:
+    return [s for f in text_string_to_metric_families(text) for s in f.samples]
+
+
+def test_the_trend_sample_is_the_value_without_the_run_s_labels() -> None:
+    ((text, _),) = series.batches(run(), [_result(3, procs="4")])
+    samples = {s.name: s for s in _samples(text)}
+    value, trend = samples["benchhub_benchmark_value"], samples["benchhub_benchmark_trend"]
+    assert set(trend.labels) == set(TREND_LABELS)
+    assert trend.labels == {k: v for k, v in value.labels.items() if k not in ("commit", "run_id", "host")}
+    assert (trend.value, trend.timestamp) == (value.value, value.timestamp)
+
+
+def test_baselines_are_the_median_of_each_window_of_runs_before() -> None:
+    before = [3e-6, 1e-6, 2e-6, 10e-6]  # newest first
+    prior = {("B0", "time", "", "", "seconds"): before, ("B1", "time", "", "", "bytes"): [1.0]}
+    ((text, count),) = series.batches(run(), [_result(0), _result(1)], prior=prior, windows=(1, 3, 10))
+    baselines = {s.labels["runs"]: s.value for s in _samples(text) if s.name == "benchhub_benchmark_baseline"}
+    # B0 has three windows; B1's prior values are in another unit (another series): none
+    assert baselines == {"1": 3e-6, "3": pytest.approx(2e-6), "10": pytest.approx(statistics.median(before))}
+    assert count == 3 + 3 + 3
+
+
+def test_prior_values_are_the_runs_of_the_branch_that_ended_before_newest_first(
+    client: TestClient,
+) -> None:
+    def one(value: float, unit: str = "ns", branch: str = "main", state: str = "finished") -> str:
+        results = [
+            {"benchmark": "Parse", "measure": "time", "unit": unit, "value": value, "labels": {"procs": "2"}}
+        ]
+        return record(client, f"{value:040.0f}"[-40:], results, branch=branch, state=state)
+
+    one(100.0)
+    one(200.0, unit="us")  # 200 us: the same series in base units
+    one(300.0, branch="feature")  # another branch
+    one(400.0, state="failed")  # not finished
+    me = one(500.0)
+    later = one(600.0)  # ended after: never in the baseline, however late it is asked
+    sessions = client.app.state.sessions  # type: ignore[attr-defined]
+    key = ("Parse", "time", "2", "", "seconds")
+    assert repository.prior_values(sessions, me, 10) == {key: [pytest.approx(2e-4), pytest.approx(1e-7)]}
+    assert repository.prior_values(sessions, me, 1) == {key: [pytest.approx(2e-4)]}
+    assert repository.prior_values(sessions, later, 10)[key][0] == pytest.approx(5e-7)

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from central import series
+from central.markers import marker_text
+from central.schemas import ResultIn, RunPublic, RunState
+from central.settings import CentralSettings
 from exporter import metrics as m
 from exporter.exposition import escape_label_value
 
@@ -26,7 +31,9 @@ LABEL_VALUES: dict[str, list[str]] = {
     "run_id": ["r11"], "project": ["shop"], "target": ["bench"], "commit": ["c11"],
     "job": ["vmagent"], "path": ["/buffer"], "url": ["1:secret-url"],
 }  # fmt: skip
-SKIP = {m.BENCHMARK_VALUE.name, m.BENCHMARK_ITERATIONS.name, m.RUN_INFO.name, m.CHANGE_POINT.name, "ALERTS"}
+SKIP = {m.BENCHMARK_VALUE.name, m.BENCHMARK_ITERATIONS.name, m.BENCHMARK_TREND.name, m.BENCHMARK_BASELINE.name,
+        m.RUN_INFO.name, m.CHANGE_POINT.name, "ALERTS"}  # fmt: skip
+WINDOWS = CentralSettings.model_fields["baseline_runs"].default
 
 
 @dataclass(frozen=True)
@@ -63,19 +70,27 @@ def _line(name: str, labels: dict[str, str], value: float, ts: int) -> str:
 UNITS = {"time": "seconds", "alloc_bytes": "bytes", "throughput": "bytes_per_second"}
 
 
+def run_public(run: Run, org: str = "acme", branch: str = "main", target: str = "bench") -> RunPublic:
+    start, end = (datetime.fromtimestamp(t, UTC) for t in (run.end - 30, run.end))
+    return RunPublic(id=run.run_id, org=org, project="shop", target=target, commit=run.commit, branch=branch,
+                     dirty=False, host="bench-1", parser="go", labels={}, state=RunState.finished, exit_code=0,
+                     message=None, raw_output_ref=None, created_at=start, started_at=start, finished_at=end)  # fmt: skip
+
+
 def benchmark_lines(history: list[Run], org: str = "acme", branch: str = "main") -> list[str]:
-    lines = []
+    """The samples central writes for these runs (central.series, central.markers): per-run,
+    trend and baseline series, and the run markers."""
+    lines: list[str] = []
+    before: dict[tuple[str, str, str, str, str], list[float]] = {}
     for run in history:
+        results = [ResultIn(benchmark=bench, measure=measure, unit=UNITS[measure], value=value, iterations=1000,
+                            labels={"procs": "8"}) for (bench, measure), value in run.values.items()]  # fmt: skip
+        public = run_public(run, org, branch)
+        for text, _ in series.batches(public, results, prior=before, windows=WINDOWS):
+            lines.extend(text.splitlines(keepends=True))
+        lines.extend(marker_text(public).splitlines(keepends=True))
         for (bench, measure), value in run.values.items():
-            labels = {"org": org, "project": "shop", "target": "bench", "benchmark": bench, "measure": measure,
-                      "unit": UNITS[measure], "commit": run.commit, "branch": branch, "run_id": run.run_id,
-                      "host": "bench-1", "procs": "8"}  # fmt: skip
-            lines.append(_line(m.BENCHMARK_VALUE.name, labels, value, run.end))
-            lines.append(_line(m.BENCHMARK_ITERATIONS.name, labels, 1000, run.end))
-        for edge, at in (("start", run.end - 30), ("end", run.end)):
-            info = {"org": org, "project": "shop", "target": "bench", "commit": run.commit, "branch": branch,
-                    "run_id": run.run_id, "state": "finished", "edge": edge}  # fmt: skip
-            lines.append(_line(m.RUN_INFO.name, info, 1, at))
+            before.setdefault((bench, measure, "8", "", UNITS[measure]), []).insert(0, value)
     newest = history[-1]  # central marked change points there (the trends dashboard annotates them)
     for bench, measure in newest.values:
         point = {"org": org, "project": "shop", "target": "bench", "branch": branch, "benchmark": bench,

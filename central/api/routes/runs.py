@@ -124,7 +124,10 @@ def reexport_run(run_id: str, session: SessionDep, who: WriterDep, request: Requ
     org_id = repository.check_org(who, None)
     run = repository.run_public(repository.get_run(session, org_id, run_id))
     results = repository.list_results(session, org_id, run_id)
-    return ReexportPublic(run_id=run.id, samples=reexport(request.app.state.settings.write_url, run, results))
+    settings = request.app.state.settings
+    windows = settings.baseline_runs
+    prior = repository.prior_values(request.app.state.sessions, run.id, max(windows)) if windows else {}
+    return ReexportPublic(run_id=run.id, samples=reexport(settings.write_url, run, results, prior, windows))
 
 
 @router.post("/{run_id}/results")
