@@ -53,8 +53,9 @@ class CentralSettings(BaseSettings):
         default=100, ge=20, le=1000, description="runs of a series the detector reads when a run finishes"
     )
     baseline_runs: list[int] = Field(
-        default=[5, 10, 20, 50], min_length=0, max_length=8,
-        description="windows (runs) of the baseline series written with each run (JSON list); [] writes none",
+        default=[1, 5, 10, 20, 50], min_length=0, max_length=8,
+        description="windows (runs) of the baseline series written with each run (JSON list); [] writes none; "
+        "1 is the previous run, which the dashboards' 'vs previous' reads",
     )  # fmt: skip
     metrics_public: bool = Field(
         default=False, description="serve /metrics without the bootstrap token (its labels name every org)"
@@ -67,7 +68,7 @@ class CentralSettings(BaseSettings):
     @classmethod
     def _windows(cls, windows: list[int]) -> list[int]:
         if any(not 1 <= n <= 200 for n in windows):
-            raise ValueError("BASELINE_RUNS: each window is 1 to 200 runs, e.g. [5, 10, 20, 50]")
+            raise ValueError("BASELINE_RUNS: each window is 1 to 200 runs, e.g. [1, 5, 10, 20, 50]")
         return sorted(set(windows))
 
     @field_validator("database_url")

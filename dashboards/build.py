@@ -77,7 +77,9 @@ def query_var(name: str, query: str, label: str, multi: bool = False) -> Any:
     v = (dashboard.QueryVariable(name).label(label).query(query).datasource(DS)
          .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC))  # fmt: skip
     if multi:
-        v = v.multi(True).include_all(True)
+        # "All" is sent as .* rather than a regex of every value: a project of 1,000 benchmarks
+        # would otherwise send (and VictoriaMetrics match) a 30 kB alternation in every query
+        v = v.multi(True).include_all(True).all_value(".*")
     return v
 
 
@@ -115,13 +117,15 @@ def trends() -> Any:
          .with_variable(query_var("benchmark", f'label_values({v}{{org="$org",project="$project",branch="$branch",target="$target"}}, benchmark)', "Benchmark", multi=True))
          .with_variable(query_var("measure", f'label_values({v}{{org="$org",project="$project",branch="$branch",target="$target",benchmark=~"$benchmark"}}, measure)', "Measure"))
          .with_variable(query_var("runs", f'label_values({q.BASELINE}{{org="$org",project="$project"}}, runs)', "Baseline runs")
-                        .sort(dm.VariableSort.NUMERICAL_ASC).current(dm.VariableOption(text="10", value="10"))))  # fmt: skip
+                        .sort(dm.VariableSort.NUMERICAL_ASC).current(dm.VariableOption(text="10", value="10")))
+         .with_variable(dashboard.CustomVariable("top").label("Lines per graph").values("10,20,50")
+                        .current(dm.VariableOption(text="10", value="10"))))  # fmt: skip
     d = d.with_panel(
         lay.place(
             series(
-                "Results over time (one point per run)",
+                "Results over time: the $top largest (one point per run)",
                 "short",
-                target(f"{v}{{{sel}}}", "{{benchmark}} {{procs}}"),
+                target(q.runs_over_time(sel, "$top"), "{{benchmark}} {{procs}}"),
                 points=True,
                 legend=False,
             ),
@@ -144,12 +148,9 @@ def trends() -> Any:
     d = d.with_panel(
         lay.place(
             series(
-                "Change vs the median of the $runs runs before (one point per run)",
+                "Size of the change vs the median of the $runs runs before: the $top that moved most",
                 "percentunit",
-                target(
-                    f'{v}{{{sel}}} / ignoring(runs) {q.BASELINE}{{{sel},runs="$runs"}} - 1',
-                    "{{benchmark}} {{procs}}",
-                ),
+                target(q.moves_over_time(sel, "$runs", "$top"), "{{benchmark}} {{procs}}"),
                 points=True,
             ),
             24,

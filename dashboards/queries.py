@@ -5,10 +5,10 @@ a branch holding a sample per run, so every question costs the number of benchma
 benchmarks x runs (make bench-scale; README "Data model"):
 
 - latest: the series' last sample in the range (``last_over_time``);
-- previous: the last minus MetricsQL's ``idelta`` (the difference of the last two samples),
-  where the range holds two samples at least (``idelta`` of a lone sample is the sample);
 - baseline: ``benchhub_benchmark_baseline{runs="N"}``, the median of the N runs before each
-  run, which central writes with the run (PromQL has no "last N samples").
+  run, which central writes with the run (PromQL has no "last N samples");
+- previous: the baseline of one run (``runs="1"``): one rollup, where the last two samples
+  of the trend (``idelta``) took four and grew with the runs in the range.
 
 A run's or commit's own results stay on the per-run series (``benchhub_benchmark_value``
 with ``run_id``/``commit``), found through the label index at the cost of that run alone.
@@ -31,21 +31,14 @@ def latest(selector: str, window: str) -> str:
     return f"last_over_time({TREND}{{{selector}}}[{window}])"
 
 
-def _two_or_more(selector: str, window: str) -> str:
-    return f"count_over_time({TREND}{{{selector}}}[{window}]) > 1"
-
-
 def previous(selector: str, window: str) -> str:
-    """Each benchmark's value in the run before its newest (both within ``window``)."""
-    series = f"{TREND}{{{selector}}}[{window}]"
-    return f"(last_over_time({series}) - idelta({series})) and {_two_or_more(selector, window)}"
+    """Each benchmark's value in the run before its newest."""
+    return baseline(selector, window, "1")
 
 
 def change_vs_previous(selector: str, window: str) -> str:
     """Relative change of the newest run against the one before (0.1 = 10% larger)."""
-    series = f"{TREND}{{{selector}}}[{window}]"
-    return (f"idelta({series}) / (last_over_time({series}) - idelta({series})) "
-            f"and {_two_or_more(selector, window)}")  # fmt: skip
+    return change_vs_baseline(selector, window, "1")
 
 
 def baseline(selector: str, window: str, runs: str) -> str:
@@ -56,3 +49,17 @@ def baseline(selector: str, window: str, runs: str) -> str:
 def change_vs_baseline(selector: str, window: str, runs: str) -> str:
     """Relative change of each benchmark's newest run against the median of the runs before."""
     return f"{latest(selector, window)} / ignoring(runs) {baseline(selector, window, runs)} - 1"
+
+
+def runs_over_time(selector: str, top: str) -> str:
+    """A point per run (the run at or before each step) of the ``top`` largest benchmarks:
+    a graph of 1,000 lines is unreadable and 26 MB of JSON on every refresh (make bench-scale)."""
+    return f"topk_max({top}, last_over_time({TREND}{{{selector}}}[$__interval]))"
+
+
+def moves_over_time(selector: str, runs: str, top: str) -> str:
+    """Each run's change against the median of the ``runs`` before it, for the ``top``
+    benchmarks that moved most (absolute change: the table beside it has the sign)."""
+    trend = f"last_over_time({TREND}{{{selector}}}[$__interval])"
+    base = f'last_over_time({BASELINE}{{{selector},runs="{runs}"}}[$__interval])'
+    return f"topk_max({top}, abs({trend} / ignoring(runs) {base} - 1))"

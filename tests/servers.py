@@ -102,7 +102,7 @@ def seed_token(database_url: str, org: str, role: str = "admin") -> str:
 
 
 @contextmanager
-def victoria_metrics(root: Path) -> Iterator[str]:
+def victoria_metrics(root: Path, *flags: str) -> Iterator[str]:
     """A real single-node VictoriaMetrics on a free port, its data under ``root``."""
     import shutil
     import subprocess
@@ -114,7 +114,7 @@ def victoria_metrics(root: Path) -> Iterator[str]:
     log = (root / "vm.log").open("w")
     proc = subprocess.Popen(
         ["victoria-metrics", f"-storageDataPath={root / 'vm-data'}", f"-httpListenAddr=127.0.0.1:{port}",
-         "-search.latencyOffset=0s", "-dedup.minScrapeInterval=1s", "-retentionPeriod=10y"],
+         "-search.latencyOffset=0s", "-dedup.minScrapeInterval=1s", "-retentionPeriod=10y", *flags],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from central.schemas import RunPublic, RunState
@@ -136,11 +137,51 @@ def logs(run: Annotated[str, typer.Argument(help="the run's id, or the start of 
 
 
 @app.command()
-def reexport(run_id: Annotated[str, typer.Argument(help="the run's id (bhubctl run prints it)")]) -> None:
-    """Send a finished run's results and markers to VictoriaMetrics again (safe to repeat)."""
-    settings = CliSettings()
-    done = settings.central().reexport(run_id)
-    console.print(f"run {done.run_id}: {done.samples} samples sent to VictoriaMetrics")
+def reexport(
+    run_id: Annotated[str | None, typer.Argument(help="the run's id (bhubctl run prints it)")] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="every run that is over (of --project/--branch)")
+    ] = False,
+    project: Annotated[str | None, typer.Option(help="with --all: only this project")] = None,
+    branch: Annotated[str | None, typer.Option(help="with --all: only this branch")] = None,
+) -> None:
+    """Send runs' results and markers to VictoriaMetrics again (safe to repeat).
+
+    --all is the upgrade path of a new series layout: every run is written again in the
+    layout of this version (README "Data model").
+    """
+    central = CliSettings().central()
+    if (run_id is None) == (not every):
+        raise BenchHubError("name one run, or --all (with --project/--branch to narrow it)")
+    if run_id is not None:
+        done = central.reexport(run_id)
+        console.print(f"run {done.run_id}: {done.samples} samples sent to VictoriaMetrics")
+        return
+    params = {k: v for k, v in {"project": project, "branch": branch}.items() if v is not None}
+    sent = failed = seen = 0
+    cursor: str | None = None
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console) as bar:
+        task = bar.add_task("re-exporting runs", total=None)
+        while True:
+            page = central.list_runs({**params, "limit": "500", **({"cursor": cursor} if cursor else {})})
+            for run in page.data:
+                seen += 1
+                if run.state in (RunState.queued, RunState.running):
+                    continue  # not over: central writes it when it ends
+                try:
+                    sent += central.reexport(run.id).samples
+                except BenchHubError as exc:
+                    failed += 1
+                    err_console.print(f"run {run.id}: {escape(str(exc))}")
+                bar.update(task, description=f"re-exported {seen} runs, {sent} samples")
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    console.print(
+        f"{seen} runs, {sent} samples sent to VictoriaMetrics" + (f"; {failed} failed" if failed else "")
+    )
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -29,11 +29,11 @@ class Outcome:
         return self.error is None and self.series > 0 and not self.missing_labels
 
 
-def substitute(expr: str, values: dict[str, list[str]]) -> str:
+def substitute(expr: str, values: dict[str, list[str]], macros: dict[str, str] = MACROS) -> str:
     def one(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
-        if name in MACROS:
-            return MACROS[name]
+        if name in macros:
+            return macros[name]
         chosen = values[name]  # KeyError: the query uses a variable the dashboard does not define
         return chosen[0] if len(chosen) == 1 else "(" + "|".join(re.escape(v) for v in chosen) + ")"
 
@@ -41,17 +41,26 @@ def substitute(expr: str, values: dict[str, list[str]]) -> str:
 
 
 class Runner:
-    def __init__(self, vm: str) -> None:
+    """Grafana's view of ``vm`` over the last ``range_seconds``, a point every ``step`` seconds."""
+
+    def __init__(
+        self, vm: str, range_seconds: int = RANGE_SECONDS, step: int = 60, timeout: float = 30
+    ) -> None:
         self.vm = vm
-        self.http = httpx.Client(base_url=vm, timeout=30)
+        self.http = httpx.Client(base_url=vm, timeout=timeout)
         self.now = int(time.time())
+        self.range_seconds, self.step = range_seconds, step
+        self.macros = MACROS
+        if range_seconds != RANGE_SECONDS:
+            self.macros = {"__rate_interval": f"{4 * step}s", "__interval": f"{step}s",
+                           "__range": f"{range_seconds}s", "__range_s": str(range_seconds)}  # fmt: skip
 
     def close(self) -> None:
         self.http.close()
 
     def _get(self, path: str, params: dict[str, Any]) -> tuple[Any, float]:
         start = time.perf_counter()
-        response = self.http.get(path, params=params)
+        response = self.http.post(path, data=params)  # the datasource's httpMethod: POST, as Grafana sends it
         took = time.perf_counter() - start
         body = response.json()
         if response.status_code != 200 or body.get("status") != "success":
@@ -63,13 +72,14 @@ class Runner:
             current = var.get("current", {}).get("value")
             return ([current] if current else var["query"].split(",")[:1]), 0.0
         query = var["query"] if isinstance(var["query"], str) else var["query"]["query"]
-        query = substitute(query, values)
-        start = {"start": self.now - RANGE_SECONDS, "end": self.now}
+        query = substitute(query, values, self.macros)
+        start = {"start": self.now - self.range_seconds, "end": self.now}
         if (found := _LABEL_VALUES.match(query.strip())) is not None:
-            params: dict[str, Any] = {**start}
-            if found.group("match"):
-                params["match[]"] = found.group("match")
-            data, took = self._get(f"/api/v1/label/{found.group('label')}/values", params)
+            label = found.group("label")
+            if found.group("match"):  # Grafana's path for a datasource without prometheusType: the series API
+                data, took = self._get("/api/v1/series", {**start, "match[]": found.group("match")})
+                return sorted({s[label] for s in data if label in s}), took
+            data, took = self._get(f"/api/v1/label/{label}/values", start)
             return sorted(data), took
         if query.startswith("query_result(") and query.endswith(")"):
             data, took = self._get(
@@ -94,8 +104,8 @@ class Runner:
             if instant:
                 data, took = self._get("/api/v1/query", {"query": expr, "time": self.now})
             else:
-                data, took = self._get("/api/v1/query_range", {"query": expr, "start": self.now - RANGE_SECONDS,
-                                                               "end": self.now, "step": 60})  # fmt: skip
+                data, took = self._get("/api/v1/query_range", {"query": expr, "start": self.now - self.range_seconds,
+                                                               "end": self.now, "step": self.step})  # fmt: skip
         except (ValueError, httpx.HTTPError) as exc:
             return Outcome(where, expr, 0, 0.0, error=str(exc))
         wanted = re.findall(r"\{\{\s*(\w+)\s*\}\}", legend)
@@ -114,11 +124,14 @@ def run_dashboard(runner: Runner, board: dict[str, Any]) -> tuple[dict[str, list
         except (ValueError, KeyError, httpx.HTTPError) as exc:
             found, took, error = [], 0.0, str(exc)
         outcomes.append(Outcome(f"variable {var['name']}", str(var["query"]), len(found), took, error=error))
-        values[var["name"]] = found if var.get("multi") else found[:1]
+        if var.get("multi") and var.get("allValue"):  # "All", as Grafana sends it: the custom all value
+            values[var["name"]] = [var["allValue"]]
+        else:
+            values[var["name"]] = found if var.get("multi") else found[:1]
     for panel in board["panels"]:
         for t in panel.get("targets", []):
             try:
-                expr = substitute(t["expr"], values)
+                expr = substitute(t["expr"], values, runner.macros)
             except KeyError as exc:
                 outcomes.append(
                     Outcome(f"panel {panel['title']!r}", t["expr"], 0, 0.0, error=f"unknown variable {exc}")
@@ -129,6 +142,8 @@ def run_dashboard(runner: Runner, board: dict[str, Any]) -> tuple[dict[str, list
     for ann in board.get("annotations", {}).get("list", []):
         if ann.get("expr"):
             outcomes.append(
-                runner.query(f"annotation {ann['name']!r}", substitute(ann["expr"], values), False)
+                runner.query(
+                    f"annotation {ann['name']!r}", substitute(ann["expr"], values, runner.macros), False
+                )
             )
     return values, outcomes

@@ -372,3 +372,39 @@ def test_reexport_puts_back_exactly_what_was_lost(live: LiveStack, repo: tuple[P
         missing.returncode == 2
         and "central refused POST /api/v1/runs/no-such-run/reexport (404)" in missing.stderr
     )
+
+
+def test_reexport_all_is_the_upgrade_to_the_trend_layout(live: LiveStack, repo: tuple[Path, str]) -> None:
+    """Series written by a version without the trend layout come back, the same as central wrote them."""
+    path, _ = repo
+    for _ in range(2):  # two runs at least: the second has a baseline (the first)
+        assert bhubctl(live, path, "run", "fake").returncode == 0
+    match = (
+        '{__name__=~"benchhub_benchmark_trend|benchhub_benchmark_baseline",org="e2e-org",project="e2e-proj"}'
+    )
+
+    def samples() -> set[tuple[str, float, int]]:
+        return {(json.dumps(s["metric"], sort_keys=True), v, t) for s in live.export(match)
+                for v, t in zip(s["values"], s["timestamps"], strict=True)}  # fmt: skip
+
+    deadline, last = time.monotonic() + 60, None
+    while (
+        time.monotonic() < deadline
+    ):  # until everything central wrote has landed (vmagent flushes each second)
+        before = samples()
+        if before == last and any('"runs": "1"' in s[0] for s in before):
+            break
+        last = before
+        time.sleep(1.5)
+    assert any('"runs": "1"' in s[0] for s in before), "no baseline series written"
+    # what an earlier version left: per-run series only
+    httpx.post(f"{live.vm}/api/v1/admin/tsdb/delete_series", data={"match[]": match}).raise_for_status()
+    assert samples() == set()
+    proc = bhubctl(live, path, "runs", "reexport", "--all", "--project", "e2e-proj")
+    assert proc.returncode == 0 and " runs, " in proc.stdout and "samples sent" in proc.stdout, proc.stderr
+    deadline = time.monotonic() + 60
+    while (after := samples()) != before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert after == before
+    neither = bhubctl(live, path, "runs", "reexport")
+    assert neither.returncode == 2 and "name one run, or --all" in neither.stderr

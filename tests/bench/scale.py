@@ -1,0 +1,269 @@
+"""make bench-scale: every dashboard and rule query on a year-like history, old layout vs new.
+
+Seeds two real VictoriaMetrics through their import API with B benchmarks x 2 measures x R
+runs of one branch, the runs spread over 30 days:
+
+- ``v1``: the layout before issue 19 (per-run series only), queried by the dashboards and
+  rules of that time (tests/bench/layout_v1: the trends and run-detail JSON of b1ea888, the
+  median-of-10 recording rules of 0edf850^);
+- ``v2``: what central writes now (central.series: per-run, trend and baseline series, run
+  markers), queried by today's dashboards and rules.
+
+For each R it prints, side by side, the median and max latency of every variable, panel,
+annotation and rule query (as Grafana sends them: 30-day range, a point an hour), the series
+count and the disk size. ``--benchmarks 50 --runs 20`` is the CI smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import numpy as np
+import yaml
+
+from central import series
+from central.markers import marker_text
+from central.schemas import RunPublic, RunState
+from central.settings import CentralSettings
+from dashboards.__main__ import JSON_DIR, rules_text
+from exporter import metrics as m
+from exporter.units import to_base_unit
+from tests.dashboards.promql import Outcome, Runner, run_dashboard
+from tests.servers import victoria_metrics
+
+DAYS = 30
+# Both servers answer queries over millions of series instead of refusing them (the defaults,
+# 300,000 series a query and 30,000 from the series API, refuse v1's queries from R = 240 on):
+# the layouts' costs are compared, not the limits.
+LIMITS = (
+    "-search.maxUniqueTimeseries=50000000",
+    "-search.maxSeries=50000000",
+    "-search.maxQueryDuration=300s",
+)
+BOARDS = ("benchhub-trends", "benchhub-run")
+V1 = Path(__file__).with_name("layout_v1")
+WINDOWS = CentralSettings.model_fields["baseline_runs"].default
+MEASURES = (("time", "ns", 1.0), ("alloc_bytes", "B", 64.0))
+# The median-of-10 recording rules of the v1 layout (provisioning/vmalert/rules.yml at 0edf850^,
+# watched branches main|master): what vmalert evaluated every minute.
+_V1_KEY = "org, project, target, branch, benchmark, measure, unit, procs"
+_V1_SERIES = 'benchhub_benchmark_value{branch=~"main|master"}[30d]'
+V1_RULES = {
+    "benchhub:benchmark_latest:value": (
+        f"sum by ({_V1_KEY}) (last_over_time({_V1_SERIES}) and on(run_id, {_V1_KEY}) "
+        f"topk by ({_V1_KEY}) (1, tlast_over_time({_V1_SERIES})))"
+    ),
+    "benchhub:benchmark_baseline:median": (
+        f"median by ({_V1_KEY}) (last_over_time({_V1_SERIES}) and on(run_id, {_V1_KEY}) "
+        f"(topk by ({_V1_KEY}) (10 + 1, tlast_over_time({_V1_SERIES})) unless on(run_id, {_V1_KEY}) "
+        f"topk by ({_V1_KEY}) (1, tlast_over_time({_V1_SERIES}))))"
+    ),
+}
+
+
+@dataclass
+class Measured:
+    """What central.series needs of a result (a stored row, without the database)."""
+
+    benchmark: str
+    measure: str
+    unit: str
+    value: float | None
+    iterations: int | None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def history(
+    benchmarks: int, runs: int, now: int, seed: int = 19
+) -> Iterator[tuple[RunPublic, list[Measured]]]:
+    """``runs`` runs of ``benchmarks`` Go-like benchmarks (time and allocations), 2% noise."""
+    rng = np.random.default_rng(seed)
+    levels = rng.lognormal(8, 2, size=(benchmarks, len(MEASURES)))
+    spacing = DAYS * 86400 / runs
+    for r in range(runs):
+        end = now - DAYS * 86400 + (r + 1) * spacing - 60
+        start, finish = (datetime.fromtimestamp(t, UTC) for t in (end - 30, end))
+        run = RunPublic(id=f"run-{r:05d}", org="acme", project="shop", target="bench", commit=f"{r:040x}",
+                        branch="main", dirty=False, host=f"ci-{r % 3}", parser="go", labels={},
+                        state=RunState.finished, exit_code=0, message=None, raw_output_ref=None,
+                        created_at=start, started_at=start, finished_at=finish)  # fmt: skip
+        noise = rng.normal(1, 0.02, size=levels.shape)
+        results = [
+            Measured(f"BenchmarkCase{b:04d}", measure, unit, float(levels[b, i] * noise[b, i] * scale), 1000)
+            for b in range(benchmarks)
+            for i, (measure, unit, scale) in enumerate(MEASURES)
+        ]
+        yield run, results
+
+
+def seed_both(v1: str, v2: str, benchmarks: int, runs: int, now: int) -> None:
+    """Write the history to both: v2 all that central writes, v1 the per-run part of it."""
+    prior: dict[tuple[str, str, str, str, str], list[float]] = {}
+    kept = {m.BENCHMARK_TREND.name, m.BENCHMARK_BASELINE.name}
+    pending: dict[str, list[str]] = {v1: [], v2: []}
+    with httpx.Client(timeout=300) as http, ThreadPoolExecutor(2) as pool:
+
+        def flush(force: bool = False) -> None:
+            jobs = []
+            for url, lines in pending.items():
+                if lines and (force or len(lines) >= 200_000):
+                    body = "".join(lines).encode()
+                    jobs.append(pool.submit(http.post, f"{url}/api/v1/import/prometheus", content=body))
+                    pending[url] = []
+            for job in jobs:
+                job.result().raise_for_status()
+
+        for r, (run, results) in enumerate(history(benchmarks, runs, now)):
+            for text, _ in series.batches(run, results, prior=prior, windows=WINDOWS):
+                for line in text.splitlines(keepends=True):
+                    pending[v2].append(line)
+                    if line.split("{", 1)[0] not in kept:
+                        pending[v1].append(line)
+            markers = marker_text(run)
+            pending[v1].append(markers)
+            pending[v2].append(markers)
+            for result in results:
+                base, unit = to_base_unit(result.value or 0.0, result.unit)
+                values = prior.setdefault((result.benchmark, result.measure, "", "", unit), [])
+                values.insert(0, base)
+                del values[max(WINDOWS) :]
+            flush()
+            if (r + 1) % max(1, runs // 10) == 0:
+                print(f"  seeded {r + 1}/{runs} runs", file=sys.stderr, flush=True)
+        flush(force=True)
+        for url in (v1, v2):
+            http.get(f"{url}/internal/force_flush").raise_for_status()
+            wait_searchable(http, url, f'{m.BENCHMARK_VALUE.name}{{run_id="run-{runs - 1:05d}"}}')
+
+
+def wait_searchable(http: httpx.Client, url: str, selector: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = http.get(f"{url}/api/v1/series", params={"match[]": selector, "start": 0}).json()
+        if found["data"]:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"{selector} not searchable in {url} 120 s after the import")
+
+
+def series_count(url: str) -> int:
+    body = httpx.get(f"{url}/api/v1/series/count", timeout=120).json()
+    return int(body["data"][0])
+
+
+def disk_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def queries(layout: str) -> tuple[list[dict[str, object]], dict[str, str]]:
+    """The layout's dashboards (JSON models) and its rules (name -> expression)."""
+    boards = [json.loads((JSON_DIR / f"{uid}.json").read_text()) for uid in BOARDS]
+    if layout == "v1":
+        old = [json.loads((V1 / f"{uid}.json").read_text()) for uid in BOARDS]
+        for board, new in zip(old, boards, strict=True):
+            for var in board["templating"]["list"]:
+                if var.get("multi"):  # "All" as .* in both: the layouts are compared, not the all value
+                    var["allValue"] = ".*"
+            for panel, renamed in zip(board["panels"], new["panels"], strict=True):
+                panel["title"] = renamed["title"]  # the same panel in both, side by side
+        return old, V1_RULES
+    rules = {
+        rule.get("alert") or rule["record"]: rule["expr"]
+        for group in yaml.safe_load(rules_text())["groups"]
+        for rule in group["rules"]
+    }
+    return boards, rules
+
+
+def measure(url: str, layout: str, reps: int, commit: str) -> dict[str, list[Outcome]]:
+    """Every query of the layout, ``reps`` times (once when one try takes over 5 s)."""
+    boards, rules = queries(layout)
+    found: dict[str, list[Outcome]] = {}
+    for rep in range(reps):
+        runner = Runner(url, range_seconds=DAYS * 86400, step=3600, timeout=120)
+        try:
+            outcomes: list[Outcome] = []
+            for board in boards:
+                _, done = run_dashboard(runner, board)
+                outcomes += [
+                    Outcome(
+                        f"{board['uid']} {o.where}", o.expr, o.series, o.seconds, o.missing_labels, o.error
+                    )
+                    for o in done
+                ]
+            for name, expr in rules.items():
+                outcomes.append(runner.query(f"rule {name}", expr, instant=True))
+            lookup = f'last_over_time({m.BENCHMARK_VALUE.name}{{commit="{commit}"}}[{DAYS}d])'
+            outcomes.append(runner.query("ad hoc: a commit's results", lookup, instant=True))
+        finally:
+            runner.close()
+        for o in outcomes:
+            found.setdefault(o.where, []).append(o)
+        if rep == 0 and max(o.seconds for o in outcomes) > 5:
+            break
+    return found
+
+
+def cell(outcomes: list[Outcome] | None) -> str:
+    if not outcomes:
+        return "-"
+    if outcomes[0].error:
+        return "error: " + outcomes[0].error.split(":")[-1].strip()[:40]
+    times = [o.seconds * 1000 for o in outcomes]
+    return f"{statistics.median(times):8.1f} {max(times):8.1f}"
+
+
+def report(r: int, found: dict[str, dict[str, list[Outcome]]], sizes: dict[str, tuple[int, int]]) -> None:
+    print(f"\n## R = {r} runs (latency ms: median max; {len(next(iter(found['v2'].values())))} tries)")
+    print(f"{'query':70} {'v1 (per-run only)':>20} {'v2 (trend layout)':>20}")
+    for where in sorted(set(found["v1"]) | set(found["v2"])):
+        print(f"{where[:70]:70} {cell(found['v1'].get(where)):>20} {cell(found['v2'].get(where)):>20}")
+    for layout, (count, size) in sizes.items():
+        print(f"{layout}: {count:,} series, {size / 1e6:,.1f} MB on disk")
+
+
+def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Outcome]]]]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--benchmarks", type=int, default=1000)
+    parser.add_argument("--runs", default="60,240,960", help="comma-separated R values")
+    parser.add_argument("--reps", type=int, default=5)
+    args = parser.parse_args(argv)
+    print(
+        f"# make bench-scale: {args.benchmarks} benchmarks x {len(MEASURES)} measures, runs over {DAYS} days"
+    )
+    every: dict[int, dict[str, dict[str, list[Outcome]]]] = {}
+    for r in (int(x) for x in args.runs.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            (root / "v1").mkdir()
+            (root / "v2").mkdir()
+            with victoria_metrics(root / "v1", *LIMITS) as v1, victoria_metrics(root / "v2", *LIMITS) as v2:
+                now = int(time.time())
+                started = time.monotonic()
+                seed_both(v1, v2, args.benchmarks, r, now)
+                print(f"  seeded R={r} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+                commit = f"{r // 2:040x}"
+                found = {
+                    layout: measure(url, layout, args.reps, commit)
+                    for layout, url in (("v1", v1), ("v2", v2))
+                }
+                sizes = {layout: (series_count(url), disk_bytes(root / layout / "vm-data"))
+                         for layout, url in (("v1", v1), ("v2", v2))}  # fmt: skip
+            report(r, found, sizes)
+            every[r] = found
+    return every
+
+
+if __name__ == "__main__":
+    main()
