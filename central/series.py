@@ -13,12 +13,14 @@ Each result becomes (README "Data model"):
 - ``benchhub_benchmark_trend``: the same value with only the benchmark's identity on its
   branch, so one series holds a sample per run and "latest / previous / over time" read one
   series per benchmark instead of one per benchmark and run;
-- ``benchhub_benchmark_baseline{runs="N"}``: the median of the N runs of the branch that ended
-  before this one, read from central's own rows (PromQL has no "last N samples of a series",
-  and central holds the history anyway).
+- ``benchhub_benchmark_change{runs="N"}``: the value relative to the median of the N runs of
+  the branch that ended before this one (``runs="1"``: the previous run), read from central's
+  own rows: PromQL has no "last N samples of a series", central holds the history anyway, and
+  a ready change is one rollup for a dashboard where value and baseline were two (make
+  bench-scale). The baseline itself is ``trend / (1 + change)``.
 
 The samples of a run are always the same (names, labels, base units, the run's end as
-timestamp, baselines from the runs that ended before it), so VictoriaMetrics' deduplication
+timestamp, changes against the runs that ended before it), so VictoriaMetrics' deduplication
 keeps one sample per series however often a run is written again (a retry, ``bhubctl runs
 reexport``).
 """
@@ -37,7 +39,7 @@ from central.markers import marker_text
 from central.schemas import ALLOWED_TRANSITIONS, RunPublic
 from exporter.exposition import escape_label_value
 from exporter.metrics import (
-    BENCHMARK_BASELINE,
+    BENCHMARK_CHANGE,
     BENCHMARK_ITERATIONS,
     BENCHMARK_LABELS,
     BENCHMARK_TREND,
@@ -91,9 +93,10 @@ def _text(
         lines.append(f"{BENCHMARK_TREND.name}{{{identity}}} {value!r}{stamp}")
         before = prior.get((result.benchmark, result.measure, procs, pkg, unit), ())
         for runs in windows:
-            if before:
-                median = float(statistics.median(before[:runs]))
-                lines.append(f'{BENCHMARK_BASELINE.name}{{{identity},runs="{runs}"}} {median!r}{stamp}')
+            median = float(statistics.median(before[:runs])) if before else 0.0
+            if median:  # nothing before, or a baseline of 0 (no allocations): no relative change
+                change = value / median - 1
+                lines.append(f'{BENCHMARK_CHANGE.name}{{{identity},runs="{runs}"}} {change!r}{stamp}')
     return "".join(lines), len(lines)
 
 
@@ -104,7 +107,7 @@ def batches(
     """Prometheus text of the run's series, ``size`` results a piece: (text, samples).
 
     ``prior``: the values of the runs before (repository.prior_values), for a baseline per
-    window of ``windows`` runs; none: no baselines.
+    change against each window of ``windows`` runs; none: no changes.
     """
     chunk: list[Measured] = []
     for result in results:
@@ -160,7 +163,7 @@ class VictoriaMetricsSink:
 
     ``results_of(run_id)`` opens the run's stored results (streamed: a run may hold many);
     without it only the markers are written. ``prior_of(run_id, runs)`` gives the values of the
-    runs before it, for baselines over ``windows`` runs. Run on RunMarkers' thread, tried again
+    runs before it, for changes against ``windows`` runs. Run on RunMarkers' thread, tried again
     on failure.
     """
 

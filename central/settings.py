@@ -54,8 +54,8 @@ class CentralSettings(BaseSettings):
     )
     baseline_runs: list[int] = Field(
         default=[1, 5, 10, 20, 50], min_length=0, max_length=8,
-        description="windows (runs) of the baseline series written with each run (JSON list); [] writes none; "
-        "1 is the previous run, which the dashboards' 'vs previous' reads",
+        description="baseline windows (runs) of the change series written with each run (JSON list); "
+        "[] writes none; 1 is the previous run, which the dashboards' 'vs previous' reads",
     )  # fmt: skip
     metrics_public: bool = Field(
         default=False, description="serve /metrics without the bootstrap token (its labels name every org)"

@@ -5,10 +5,12 @@ a branch holding a sample per run, so every question costs the number of benchma
 benchmarks x runs (make bench-scale; README "Data model"):
 
 - latest: the series' last sample in the range (``last_over_time``);
-- baseline: ``benchhub_benchmark_baseline{runs="N"}``, the median of the N runs before each
-  run, which central writes with the run (PromQL has no "last N samples");
-- previous: the baseline of one run (``runs="1"``): one rollup, where the last two samples
-  of the trend (``idelta``) took four and grew with the runs in the range.
+- change: ``benchhub_benchmark_change{runs="N"}``, each run against the median of the N runs
+  before it, which central writes with the run (PromQL has no "last N samples"): one rollup,
+  where value / baseline took two (58 ms at 960 runs, make bench-scale);
+- previous: the change against one run (``runs="1"``), where the last two samples of the
+  trend (``idelta``) took four rollups and grew with the runs in the range;
+- baseline: the value over (1 + change).
 
 A run's or commit's own results stay on the per-run series (``benchhub_benchmark_value``
 with ``run_id``/``commit``), found through the label index at the cost of that run alone.
@@ -16,11 +18,11 @@ with ``run_id``/``commit``), found through the label index at the cost of that r
 
 from __future__ import annotations
 
-from exporter.metrics import BENCHMARK_BASELINE, BENCHMARK_TREND, BENCHMARK_VALUE, RUN_INFO, TREND_LABELS
+from exporter.metrics import BENCHMARK_CHANGE, BENCHMARK_TREND, BENCHMARK_VALUE, RUN_INFO, TREND_LABELS
 
 VALUE = BENCHMARK_VALUE.name
 TREND = BENCHMARK_TREND.name
-BASELINE = BENCHMARK_BASELINE.name
+CHANGE = BENCHMARK_CHANGE.name
 INFO = RUN_INFO.name
 # what makes one benchmark's series across runs (host is left out: CI runners come and go)
 KEY = ", ".join(TREND_LABELS)
@@ -42,13 +44,13 @@ def change_vs_previous(selector: str, window: str) -> str:
 
 
 def baseline(selector: str, window: str, runs: str) -> str:
-    """The median of each benchmark's ``runs`` runs before its newest (central's baseline series)."""
-    return f'last_over_time({BASELINE}{{{selector},runs="{runs}"}}[{window}])'
+    """The median of each benchmark's ``runs`` runs before its newest."""
+    return f"{latest(selector, window)} / ignoring(runs) (1 + {change_vs_baseline(selector, window, runs)})"
 
 
 def change_vs_baseline(selector: str, window: str, runs: str) -> str:
     """Relative change of each benchmark's newest run against the median of the runs before."""
-    return f"{latest(selector, window)} / ignoring(runs) {baseline(selector, window, runs)} - 1"
+    return f'last_over_time({CHANGE}{{{selector},runs="{runs}"}}[{window}])'
 
 
 def runs_over_time(selector: str, top: str) -> str:
@@ -60,6 +62,4 @@ def runs_over_time(selector: str, top: str) -> str:
 def moves_over_time(selector: str, runs: str, top: str) -> str:
     """Each run's change against the median of the ``runs`` before it, for the ``top``
     benchmarks that moved most (absolute change: the table beside it has the sign)."""
-    trend = f"last_over_time({TREND}{{{selector}}}[$__interval])"
-    base = f'last_over_time({BASELINE}{{{selector},runs="{runs}"}}[$__interval])'
-    return f"topk_max({top}, abs({trend} / ignoring(runs) {base} - 1))"
+    return f'topk_max({top}, abs(last_over_time({CHANGE}{{{selector},runs="{runs}"}}[$__interval])))'

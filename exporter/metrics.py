@@ -46,7 +46,7 @@ BENCHMARK_LABELS = (
     "commit", "branch", "run_id", "host", "procs", "pkg",
 )  # fmt: skip
 # A benchmark's identity on a branch: the per-run labels without commit, run_id and host. The
-# trend and baseline series carry only these, so they hold a sample per run in ONE series per
+# trend and change series carry only these, so they hold a sample per run in ONE series per
 # benchmark, and a dashboard's "latest / previous / baseline" costs benchmarks, not
 # benchmarks x runs (make bench-scale; README "Data model").
 TREND_LABELS = tuple(n for n in BENCHMARK_LABELS if n not in ("commit", "run_id", "host"))
@@ -73,11 +73,11 @@ BENCHMARK_TREND = MetricSpec(
     TREND_LABELS,
     "results of a branch (one series per benchmark, a sample per run)",
 )
-BENCHMARK_BASELINE = MetricSpec(
-    "benchhub_benchmark_baseline",
+BENCHMARK_CHANGE = MetricSpec(
+    "benchhub_benchmark_change",
     "gauge",
-    "The median of a benchmark's values in the ``runs`` finished runs of its branch before this "
-    "one (fewer when the branch has fewer), at this run's end; written by central with the run.",
+    "A run's value relative to the median of the ``runs`` finished runs of its branch before it "
+    "(fewer when the branch has fewer; 0.1 = 10% larger), at the run's end; written by central.",
     (*TREND_LABELS, "runs"),
     "results of a branch x baseline windows (BENCHHUB_CENTRAL_BASELINE_RUNS)",
 )
@@ -341,7 +341,7 @@ CATALOG: tuple[MetricSpec, ...] = (
     BENCHMARK_VALUE,
     BENCHMARK_ITERATIONS,
     BENCHMARK_TREND,
-    BENCHMARK_BASELINE,
+    BENCHMARK_CHANGE,
     RUN_INFO,
     AGENT_INFO,
     COLLECTOR_DURATION,

@@ -6,7 +6,7 @@ runs of one branch, the runs spread over 30 days:
 - ``v1``: the layout before issue 19 (per-run series only), queried by the dashboards and
   rules of that time (tests/bench/layout_v1: the trends and run-detail JSON of b1ea888, the
   median-of-10 recording rules of 0edf850^);
-- ``v2``: what central writes now (central.series: per-run, trend and baseline series, run
+- ``v2``: what central writes now (central.series: per-run, trend and change series, run
   markers), queried by today's dashboards and rules.
 
 For each R it prints, side by side, the median and max latency of every variable, panel,
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import psutil
 import yaml
 
 from central import series
@@ -100,7 +101,14 @@ def history(
                         created_at=start, started_at=start, finished_at=finish)  # fmt: skip
         noise = rng.normal(1, 0.02, size=levels.shape)
         results = [
-            Measured(f"BenchmarkCase{b:04d}", measure, unit, float(levels[b, i] * noise[b, i] * scale), 1000)
+            Measured(
+                f"BenchmarkCase{b:04d}",
+                measure,
+                unit,
+                float(levels[b, i] * noise[b, i] * scale),
+                1000,
+                {"procs": "2"},
+            )
             for b in range(benchmarks)
             for i, (measure, unit, scale) in enumerate(MEASURES)
         ]
@@ -110,7 +118,7 @@ def history(
 def seed_both(v1: str, v2: str, benchmarks: int, runs: int, now: int) -> None:
     """Write the history to both: v2 all that central writes, v1 the per-run part of it."""
     prior: dict[tuple[str, str, str, str, str], list[float]] = {}
-    kept = {m.BENCHMARK_TREND.name, m.BENCHMARK_BASELINE.name}
+    kept = {m.BENCHMARK_TREND.name, m.BENCHMARK_CHANGE.name}
     pending: dict[str, list[str]] = {v1: [], v2: []}
     with httpx.Client(timeout=300) as http, ThreadPoolExecutor(2) as pool:
 
@@ -135,7 +143,7 @@ def seed_both(v1: str, v2: str, benchmarks: int, runs: int, now: int) -> None:
             pending[v2].append(markers)
             for result in results:
                 base, unit = to_base_unit(result.value or 0.0, result.unit)
-                values = prior.setdefault((result.benchmark, result.measure, "", "", unit), [])
+                values = prior.setdefault((result.benchmark, result.measure, "2", "", unit), [])
                 values.insert(0, base)
                 del values[max(WINDOWS) :]
             flush()
@@ -155,6 +163,19 @@ def wait_searchable(http: httpx.Client, url: str, selector: str) -> None:
             return
         time.sleep(0.5)
     raise RuntimeError(f"{selector} not searchable in {url} 120 s after the import")
+
+
+def wait_quiet(root: Path, limit: float = 180) -> None:
+    """Until both servers stop merging what was just imported (under 5% CPU for a second): a
+    merge in the background would land on whichever queries run first."""
+    procs = [p for p in psutil.process_iter(["cmdline"]) if str(root) in " ".join(p.info["cmdline"] or [])]
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        for p in procs:
+            p.cpu_percent(None)
+        time.sleep(1)
+        if all(p.cpu_percent(None) < 5 for p in procs):
+            return
 
 
 def series_count(url: str) -> int:
@@ -253,6 +274,7 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
                 started = time.monotonic()
                 seed_both(v1, v2, args.benchmarks, r, now)
                 print(f"  seeded R={r} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+                wait_quiet(root)
                 commit = f"{r // 2:040x}"
                 found = {
                     layout: measure(url, layout, args.reps, commit)

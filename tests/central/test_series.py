@@ -1,4 +1,4 @@
-"""The series central writes for a run: per result, per benchmark identity, baselines from the
+"""The series central writes for a run: per result, per benchmark identity, changes against the
 runs before; in batches, the same every time."""
 
 from __future__ import annotations
@@ -56,14 +56,19 @@ def test_the_trend_sample_is_the_value_without_the_run_s_labels() -> None:
     assert (trend.value, trend.timestamp) == (value.value, value.timestamp)
 
 
-def test_baselines_are_the_median_of_each_window_of_runs_before() -> None:
+def test_changes_are_against_the_median_of_each_window_of_runs_before() -> None:
     before = [3e-6, 1e-6, 2e-6, 10e-6]  # newest first
-    prior = {("B0", "time", "", "", "seconds"): before, ("B1", "time", "", "", "bytes"): [1.0]}
-    ((text, count),) = series.batches(run(), [_result(0), _result(1)], prior=prior, windows=(1, 3, 10))
-    baselines = {s.labels["runs"]: s.value for s in _samples(text) if s.name == "benchhub_benchmark_baseline"}
-    # B0 has three windows; B1's prior values are in another unit (another series): none
-    assert baselines == {"1": 3e-6, "3": pytest.approx(2e-6), "10": pytest.approx(statistics.median(before))}
-    assert count == 3 + 3 + 3
+    prior = {("B0", "time", "", "", "seconds"): before, ("B1", "time", "", "", "bytes"): [1.0],
+             ("B2", "time", "", "", "seconds"): [0.0]}  # fmt: skip
+    results = [_result(0), _result(1), _result(2)]
+    ((text, count),) = series.batches(run(), results, prior=prior, windows=(1, 3, 10))
+    changes = {s.labels["runs"]: s.value for s in _samples(text) if s.name == "benchhub_benchmark_change"}
+    value = 1.5e-6  # B0: 1500 ns
+    median = {"1": 3e-6, "3": 2e-6, "10": statistics.median(before)}
+    # B0 has three windows; B1's prior values are in another unit (another series) and B2's
+    # baseline is 0 (no relative change): none
+    assert changes == {runs: pytest.approx(value / m - 1) for runs, m in median.items()}
+    assert count == 3 * 3 + 3
 
 
 def test_prior_values_are_the_runs_of_the_branch_that_ended_before_newest_first(

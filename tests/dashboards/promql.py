@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 RANGE_SECONDS = 3 * 3600
-MACROS = {"__rate_interval": "1m", "__interval": "30s", "__range": "3h", "__range_s": str(RANGE_SECONDS)}
+MACROS = {"__rate_interval": "1m", "__interval": "60s", "__range": "3h", "__range_s": str(RANGE_SECONDS)}
 _VAR = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)")
 _LABEL_VALUES = re.compile(r"^label_values\((?:(?P<match>.+),\s*)?(?P<label>\w+)\)$", re.S)
 

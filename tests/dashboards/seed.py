@@ -31,7 +31,7 @@ LABEL_VALUES: dict[str, list[str]] = {
     "run_id": ["r11"], "project": ["shop"], "target": ["bench"], "commit": ["c11"],
     "job": ["vmagent"], "path": ["/buffer"], "url": ["1:secret-url"],
 }  # fmt: skip
-SKIP = {m.BENCHMARK_VALUE.name, m.BENCHMARK_ITERATIONS.name, m.BENCHMARK_TREND.name, m.BENCHMARK_BASELINE.name,
+SKIP = {m.BENCHMARK_VALUE.name, m.BENCHMARK_ITERATIONS.name, m.BENCHMARK_TREND.name, m.BENCHMARK_CHANGE.name,
         m.RUN_INFO.name, m.CHANGE_POINT.name, "ALERTS"}  # fmt: skip
 WINDOWS = CentralSettings.model_fields["baseline_runs"].default
 
@@ -79,7 +79,7 @@ def run_public(run: Run, org: str = "acme", branch: str = "main", target: str = 
 
 def benchmark_lines(history: list[Run], org: str = "acme", branch: str = "main") -> list[str]:
     """The samples central writes for these runs (central.series, central.markers): per-run,
-    trend and baseline series, and the run markers."""
+    trend and change series, and the run markers."""
     lines: list[str] = []
     before: dict[tuple[str, str, str, str, str], list[float]] = {}
     for run in history:

@@ -377,10 +377,10 @@ def test_reexport_puts_back_exactly_what_was_lost(live: LiveStack, repo: tuple[P
 def test_reexport_all_is_the_upgrade_to_the_trend_layout(live: LiveStack, repo: tuple[Path, str]) -> None:
     """Series written by a version without the trend layout come back, the same as central wrote them."""
     path, _ = repo
-    for _ in range(2):  # two runs at least: the second has a baseline (the first)
+    for _ in range(2):  # two runs at least: the second has a change (against the first)
         assert bhubctl(live, path, "run", "fake").returncode == 0
     match = (
-        '{__name__=~"benchhub_benchmark_trend|benchhub_benchmark_baseline",org="e2e-org",project="e2e-proj"}'
+        '{__name__=~"benchhub_benchmark_trend|benchhub_benchmark_change",org="e2e-org",project="e2e-proj"}'
     )
 
     def samples() -> set[tuple[str, float, int]]:
@@ -396,7 +396,7 @@ def test_reexport_all_is_the_upgrade_to_the_trend_layout(live: LiveStack, repo: 
             break
         last = before
         time.sleep(1.5)
-    assert any('"runs": "1"' in s[0] for s in before), "no baseline series written"
+    assert any('"runs": "1"' in s[0] for s in before), "no change series written"
     # what an earlier version left: per-run series only
     httpx.post(f"{live.vm}/api/v1/admin/tsdb/delete_series", data={"match[]": match}).raise_for_status()
     assert samples() == set()

@@ -1,0 +1,28 @@
+"""make bench-scale at a small size (50 benchmarks x 20 runs): both layouts seeded into real
+VictoriaMetrics servers and every query run. A smoke test: it times nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.bench import scale
+
+RUN_QUESTIONS = {"benchhub-run panel 'Results of the run' A", "benchhub-run variable run_id",
+                 "benchhub-run variable host"}  # fmt: skip
+
+
+def test_the_scale_benchmark_runs_and_the_new_layout_answers_every_query(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    found = scale.main(["--benchmarks", "50", "--runs", "20", "--reps", "1"])
+    outcomes = found[20]
+    assert set(outcomes) == {"v1", "v2"}
+    # every question about benchmark series answers with data (the bench seeds no host or
+    # process series, no change point and no regression for the alert rule)
+    asked = [w for w in outcomes["v2"] if w.startswith(("benchhub-trends", "ad hoc")) or w in RUN_QUESTIONS]
+    asked.remove("benchhub-trends annotation 'Change points'")
+    assert len(asked) >= 15
+    empty = sorted(w for w in asked if not outcomes["v2"][w][0].ok)
+    assert not empty, empty
+    printed = capsys.readouterr().out
+    assert "## R = 20 runs" in printed and "v2:" in printed and "series" in printed
