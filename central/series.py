@@ -95,7 +95,9 @@ def _text(
         for runs in windows:
             median = float(statistics.median(before[:runs])) if before else 0.0
             if median:  # nothing before, or a baseline of 0 (no allocations): no relative change
-                change = value / median - 1
+                # 9 significant digits: VictoriaMetrics keeps 12 and drops one more on each
+                # export and import, so a restored backup would differ from the original
+                change = float(f"{value / median - 1:.9g}")
                 lines.append(f'{BENCHMARK_CHANGE.name}{{{identity},runs="{runs}"}} {change!r}{stamp}')
     return "".join(lines), len(lines)
 

@@ -40,6 +40,21 @@ STATIC_AGENTS = """\
 _INSTALL_HINT = "install it with 'apt-get install victoria-metrics' (or run 'make setup')"
 
 
+def start_ticks(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot (/proc/PID/stat, field 22).
+
+    Written by hand because psutil only offers create_time: boot time + these ticks, where the
+    boot time is derived from the wall clock, so a stepped clock (NTP, a VM resumed) moved every
+    service's create_time and a running stack looked stopped, its pid files deleted.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[19]) if len(fields) > 19 and fields[19].isdigit() else None
+
+
 class StackSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BENCHHUB_STACK_", extra="ignore")
 
@@ -208,7 +223,11 @@ class Stack:
         try:
             record = json.loads(path.read_text())
             proc = psutil.Process(int(record["pid"]))
-            same = abs(proc.create_time() - float(record["create_time"])) < 0.05
+            ticks = start_ticks(proc.pid)
+            if record.get("start_ticks") is not None and ticks is not None:
+                same = ticks == int(record["start_ticks"])
+            else:  # a pid file of an earlier version
+                same = abs(proc.create_time() - float(record["create_time"])) < 0.05
             if same and proc.status() != psutil.STATUS_ZOMBIE:
                 return proc
         except FileNotFoundError:
@@ -310,7 +329,8 @@ class Stack:
             )  # fmt: skip
         finally:
             os.close(log)
-        record = {"pid": pid, "create_time": psutil.Process(pid).create_time(), "argv": argv}
+        created = psutil.Process(pid).create_time()
+        record = {"pid": pid, "create_time": created, "start_ticks": start_ticks(pid), "argv": argv}
         self._pidfile(service.name).write_text(json.dumps(record))
 
     def _wait_ready(self, service: Service) -> None:

@@ -114,6 +114,27 @@ def test_stale_pid_file_is_never_killed(tmp_path: Path) -> None:
         bystander.wait()
 
 
+def test_a_stepped_wall_clock_keeps_the_stack_its_own(tmp_path: Path) -> None:
+    """A process's create_time moves when the wall clock is stepped; its start in ticks since
+    boot does not: the stack still knows its process, and still refuses a stranger's."""
+    stack = Stack(stack_settings(tmp_path))
+    mine = subprocess.Popen(["sleep", "300"])
+    try:
+        stack.run_dir.mkdir(parents=True)
+        ticks = int(Path(f"/proc/{mine.pid}/stat").read_text().rpartition(")")[2].split()[19])
+        shifted = psutil.Process(mine.pid).create_time() - 100  # as if the clock had stepped 100 s
+        for name, recorded in (("central", ticks), ("agent", ticks - 1)):
+            record = {"pid": mine.pid, "create_time": shifted, "start_ticks": recorded, "argv": ["sleep"]}
+            (stack.run_dir / f"{name}.pid").write_text(json.dumps(record))
+        found = {s.name: (s.pid, s.state) for s in stack.status()}
+        assert found["central"][0] == mine.pid  # its own (unhealthy: sleep answers no health check)
+        assert found["agent"] == (None, "stopped")
+        assert not (stack.run_dir / "agent.pid").exists()
+    finally:
+        mine.kill()
+        mine.wait()
+
+
 def test_unknown_log_service(live: LiveStack) -> None:
     with pytest.raises(
         StackError,
