@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-run-memory bench-compare bench-detect bench-scale bench-parsers bench-agent bench-central bench-backup openapi dashboards down clean
+.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-run-memory bench-compare bench-detect bench-scale bench-instructions bench-parsers bench-agent bench-central bench-backup openapi dashboards down clean
 
 setup:
 	bash stack/install.sh
@@ -28,7 +28,7 @@ lint: setup-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: bench-run bench-run-memory bench-compare bench-detect bench-parsers bench-agent bench-central bench-backup bench-scale
+bench: bench-run bench-run-memory bench-compare bench-detect bench-parsers bench-agent bench-central bench-backup bench-scale bench-instructions
 
 bench-run: setup
 	$(BIN)/python -m tests.bench.run_overhead
@@ -42,6 +42,9 @@ bench-compare: setup  # central compares two runs of 10,000 results x 100 sample
 bench-detect: setup-test  # change-point detectors on labelled histories: ours, asv, ruptures, the old rule
 	$(BIN)/python -m tests.bench.detect
 	$(BIN)/python -m tests.bench.detect_incremental
+
+bench-instructions: setup  # CV of wall time vs instructions over 10 repeats of the demo's gofmt target
+	$(BIN)/python -m tests.bench.instructions
 
 bench-scale: setup-test  # dashboard and rule queries on 1,000 benchmarks x 60/240/960 runs: old layout vs new
 	$(BIN)/python -m tests.bench.scale

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,8 @@ from central.schemas import (
     RunState,
     RunTransition,
 )
+from cli import cachegrind
+from cli.cachegrind import Counts
 from cli.client import AgentClient, CentralClient
 from cli.config import Target
 from cli.delivery import Delivered, deliver
@@ -27,8 +30,8 @@ from cli.git import GitInfo
 from cli.outputlog import OutputLog
 from cli.outputs import collect_documents
 from cli.parsers import parse_documents, parse_output
-from cli.parsers.command import timing_results
-from cli.runner import Cancelled, Execution, execute
+from cli.parsers.command import instruction_results, timing_results
+from cli.runner import Cancelled, Execution, execute, user_shell
 from exporter.schemas import WatchRequest
 
 # The command succeeded but a benchmark in it reported an error (a failed result).
@@ -61,8 +64,20 @@ def _execute_target(
     if target.framework == "command":
         timed: list[Execution] = []
         executions: list[Execution] = []
+        counted: list[Counts] = []
         for index in range(target.warmup + target.repeat):
-            ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn, log)
+            if target.measure == "instructions":
+                with tempfile.TemporaryDirectory(prefix="bhub-cachegrind-") as tmp:
+                    command = cachegrind.wrap(target.command, user_shell(), Path(tmp))
+                    ex = execute(command, cwd, target.env, target.timeout, echo, on_spawn, log)
+                    try:
+                        counts = cachegrind.read_counts(Path(tmp)) if ex.exit_code == 0 else None
+                    except BenchHubError as exc:
+                        return ex, [], f"cannot count instructions: {exc}"
+                if counts is not None and index >= target.warmup:
+                    counted.append(counts)
+            else:
+                ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn, log)
             executions.append(ex)
             if ex.exit_code != 0:
                 break
@@ -76,7 +91,11 @@ def _execute_target(
             system_seconds=sum(e.system_seconds for e in executions),
             max_rss_bytes=max(e.max_rss_bytes for e in executions),
         )
-        return combined, timing_results(name, timed) if ex.exit_code == 0 else [], None
+        if ex.exit_code != 0:
+            return combined, [], None
+        if target.measure == "instructions":
+            return combined, instruction_results(name, counted), None
+        return combined, timing_results(name, timed), None
     started = time.time()
     ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn, log)
     try:

@@ -44,6 +44,10 @@ class Target(BaseModel):
     )
     cwd: str = "."
     env: dict[str, str] = Field(default_factory=dict)
+    measure: Literal["time", "instructions"] = Field(
+        default="time",
+        description="'command' framework: time the command, or count its instructions under valgrind",
+    )
     repeat: int = Field(default=1, ge=1, le=10_000)
     warmup: int = Field(default=0, ge=0, le=1_000)
     timeout: float = Field(default=3600, gt=0, le=MAX_TIMEOUT_SECONDS)
@@ -57,6 +61,8 @@ class Target(BaseModel):
     def _output_needs_a_parser(self) -> Target:
         if self.output is not None and self.framework == "command":
             raise ValueError("output: is read by a parser; set 'framework:' to the tool that writes it")
+        if self.measure == "instructions" and self.framework != "command":
+            raise ValueError("measure: instructions counts a whole command: use it with 'framework: command'")
         return self
 
     @field_validator("labels")

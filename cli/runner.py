@@ -46,7 +46,7 @@ class Execution:
 _RSS_UNIT = 1 if sys.platform == "darwin" else 1024
 
 
-def _shell() -> str:
+def user_shell() -> str:
     shell = os.environ.get("SHELL", "")
     return shell if shell and Path(shell).exists() else "/bin/sh"
 
@@ -140,7 +140,7 @@ def execute(
     report_read, report_write = os.pipe()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-S", "-E", "-c", _MEASURER, str(report_write), _shell(), "-c", command],
+            [sys.executable, "-S", "-E", "-c", _MEASURER, str(report_write), user_shell(), "-c", command],
             pass_fds=(report_write,),
             cwd=cwd,
             env={**os.environ, **env},

@@ -17,6 +17,7 @@ if ! git rev-parse HEAD >/dev/null 2>&1; then
 fi
 "$BHUBCTL" run strings "${overrides[@]}"
 "$BHUBCTL" run gofmt "${overrides[@]}"
+"$BHUBCTL" run gofmt-instructions "${overrides[@]}"
 commit="${overrides[1]:-$(git rev-parse HEAD)}"
 
 echo "==> waiting for central's write of the results (through vmagent) into VictoriaMetrics"

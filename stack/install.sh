@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(git curl make procps python3 python3-venv python3-pip victoria-metrics prometheus golang-go postgresql hyperfine)
+APT_PACKAGES=(git curl make procps python3 python3-venv python3-pip victoria-metrics prometheus golang-go postgresql hyperfine valgrind)
 # --test: also what only the test suite needs (a real Docker-compatible API: Podman + busybox).
 if [ "${1:-}" = "--test" ]; then APT_PACKAGES+=(podman runc busybox-static); fi
 SUDO=""

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from central.schemas import ResultIn
+from cli.cachegrind import MEASURES, Counts
 from cli.parsers.common import make_result, stats_fields
 from cli.runner import Execution
+
+_COUNT_UNITS = {"instructions": "instructions", "l1_misses": "misses", "ll_misses": "misses",
+                "estimated_cycles": "cycles"}  # fmt: skip
 
 # measure -> (unit, what to read from one execution)
 _MEASURES = (
@@ -29,6 +33,21 @@ def timing_results(target: str, executions: Sequence[Execution]) -> list[ResultI
         results.append(
             make_result(
                 target, benchmark=target, measure=measure, unit=unit, value=stats["median"],
+                iterations=len(samples), **stats,
+            )
+        )  # fmt: skip
+    return results
+
+
+def instruction_results(target: str, counts: Sequence[Counts]) -> list[ResultIn]:
+    """Instructions, cache misses and estimated cycles per execution under cachegrind; medians."""
+    results = []
+    for measure in MEASURES if counts else ():
+        samples = [c.measure(measure) for c in counts]
+        stats = stats_fields(samples)
+        results.append(
+            make_result(
+                target, benchmark=target, measure=measure, unit=_COUNT_UNITS[measure], value=stats["median"],
                 iterations=len(samples), **stats,
             )
         )  # fmt: skip

@@ -44,6 +44,15 @@ def test_defaults() -> None:
         ),
         ("targets: {}\n", "bhub.yaml:1: targets: Dictionary should have at least 1 item"),
         (
+            "targets:\n  t:\n    command: x\n    framework: go\n    measure: instructions\n",
+            "bhub.yaml:2: targets.t: Value error, measure: instructions counts a whole command: use it with "
+            "'framework: command'",
+        ),
+        (
+            "targets:\n  t:\n    command: x\n    measure: cycles\n",
+            "bhub.yaml:4: targets.t.measure: Input should be 'time' or 'instructions'",
+        ),
+        (
             "projekt: x\ntargets:\n  t: {command: x}\n",
             "bhub.yaml:1: projekt: unknown key; expected one of: version, project, targets",
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -295,6 +296,43 @@ def test_real_go_benchmark_example(live: LiveStack, tmp_path: Path) -> None:
     assert all(r["sample_count"] == 3 for r in results)
     series = live.wait_for_series(f'benchhub_benchmark_value{{run_id="{run["id"]}",measure="time"}}', 4)
     assert all(0 < s["values"][0] < 1 for s in series)
+
+
+COUNTED_GO = """package main
+
+import "fmt"
+
+func main() {
+	sum := 0
+	for i := 0; i < 2000000; i++ {
+		sum += i % 7
+	}
+	fmt.Println(sum)
+}
+"""
+
+
+def test_instructions_of_a_go_program_are_counted_and_barely_move(live: LiveStack, tmp_path: Path) -> None:
+    path = tmp_path / "counted"
+    yaml_text = ("project: counted\ntargets:\n  loop:\n    command: ./loop\n    framework: command\n    measure: instructions\n"
+                 "    repeat: 5\n")  # fmt: skip
+    commit = make_repo(
+        path, {"bhub.yaml": yaml_text, "main.go": COUNTED_GO, "go.mod": "module loop\n\ngo 1.19\n"}, None
+    )
+    env = {**os.environ, "GOCACHE": str(tmp_path / "gocache"), "GOFLAGS": "-mod=mod"}
+    subprocess.run(["go", "build", "-o", "loop", "."], cwd=path, env=env, check=True, timeout=300)
+    proc = bhubctl(live, path, "run", "loop")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    run = only_run(live, "loop", commit)
+    results = httpx.get(f"{live.central}/api/v1/runs/{run['id']}/results", headers=live.auth).json()["data"]
+    found = {r["measure"]: r for r in results}
+    assert set(found) == {"instructions", "l1_misses", "ll_misses", "estimated_cycles"}
+    counted = found["instructions"]
+    assert counted["unit"] == "instructions" and counted["sample_count"] == 5
+    assert counted["value"] > 2_000_000 * 3  # the loop's own instructions at least
+    # deterministic to a fraction of a percent, where wall time moves by several
+    assert (counted["max"] - counted["min"]) / counted["value"] < 0.005, counted["samples"]
+    assert found["estimated_cycles"]["value"] >= counted["value"]
 
 
 def test_host_series_arrive(live: LiveStack) -> None:
