@@ -25,6 +25,7 @@ from cli.parsers import (
     hyperfine,
     pyperf,
     pytest_benchmark,
+    rust_libtest,
 )
 from cli.parsers.common import Document, check_count
 
@@ -54,10 +55,11 @@ FRAMEWORKS: dict[str, Framework] = {
         Framework("google-benchmark", google_benchmark.parse, _json_with("context", "time_unit")),
         Framework("hyperfine", hyperfine.parse, _json_with("results", "command", "times")),
         Framework(
-            "criterion", criterion.parse,
-            re.compile(r'(?m)^test .+ \.\.\. bench:|^\s*\{"mean":\{"confidence_interval"'),
+            "criterion", criterion.parse, re.compile(r'^\s*\{"mean":\{"confidence_interval"'),
             parse_many=criterion.parse_documents, companions=criterion.COMPANIONS,
         ),
+        # criterion's bencher text is libtest's format: auto reads it as rust-libtest
+        Framework("rust-libtest", rust_libtest.parse, re.compile(r"(?m)^test .+ \.\.\. bench:")),
         Framework("pyperf", pyperf.parse, _json_with("benchmarks", "runs", "version")),
         Framework("catch2", catch2.parse, re.compile(r"\A\s*(<\?xml[^>]*>\s*)?<Catch[\s>]")),
         Framework("json", benchhub_json.parse, re.compile(r'^\s*\{\s*"benchhub"\s*:')),

@@ -9,20 +9,15 @@ median estimate; mean, std_dev, slope and confidence bounds come from the estima
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import PurePath
 
 from central.schemas import ResultIn
 from cli.errors import ParseError
+from cli.parsers import rust_libtest
 from cli.parsers.common import Document, flat, load_json, make_result, num, nums, obj, opt_num, string
 
 COMPANIONS = ("benchmark.json", "sample.json")
-_BENCHER = re.compile(
-    r"^test (?P<name>.+?) \.\.\. (?:bench:\s+(?P<value>[\d,.]+) (?P<unit>\S+)(?: \(\+/- (?P<dev>[\d,.]+)\))?"
-    r"|(?P<failed>FAILED))[ \t]*$",
-    re.MULTILINE,
-)
 
 
 def _estimate(estimates: dict[str, object], key: str, where: str) -> float | None:
@@ -96,30 +91,11 @@ def _from_estimates(estimates_doc: Document, siblings: dict[str, Document]) -> l
     return results
 
 
-def _number(text: str, where: str) -> float:
-    try:
-        return num(float(text.replace(",", "")), where)
-    except ValueError:
-        raise ParseError(f"{where}: {text!r} is not a number") from None
-
-
 def parse(text: str) -> list[ResultIn]:
     """bencher text, or one estimates.json on its own (the name then cannot be known)."""
     if text.lstrip().startswith("{"):
         return _from_estimates(Document("estimates.json", text), {})
-    results = []
-    for m in _BENCHER.finditer(text):
-        line = text.count("\n", 0, m.start()) + 1
-        name = m.group("name")
-        if m.group("failed"):
-            results.append(make_result(name, benchmark=name, measure="time", unit="ns/iter",
-                                       error="the benchmark failed (libtest printed FAILED)"))  # fmt: skip
-            continue
-        context = {"deviation": flat(_number(m.group("dev"), f"line {line}"))} if m.group("dev") else {}
-        results.append(
-            make_result(f"line {line}", benchmark=name, measure="time", unit=m.group("unit"),
-                        value=_number(m.group("value"), f"line {line}"), context=context)
-        )  # fmt: skip
+    results = rust_libtest.results(text, "deviation", "libtest")  # the bencher format is libtest's
     if not results:
         raise ParseError(
             "no criterion result found: expected 'test name ... bench: 1,234 ns/iter (+/- 5)' lines "

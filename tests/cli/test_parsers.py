@@ -28,6 +28,7 @@ from cli.parsers import (
     parse_documents,
     pyperf,
     pytest_benchmark,
+    rust_libtest,
 )
 
 DATA = Path(__file__).parents[1] / "data"
@@ -217,6 +218,24 @@ def test_criterion_bencher_text_and_name_from_path_without_benchmark_json() -> N
     assert only[0].benchmark == "sizes/sum/100"
 
 
+def test_rust_libtest_bench_lines_of_cargo_bench() -> None:
+    results = rust_libtest.parse((DATA / "rust-libtest/bench.txt").read_text())
+    assert [(r.benchmark, r.measure, r.value, r.unit, r.context) for r in results] == [
+        ("benches::bench_bytes", "time", 580.49, "ns/iter", {"range": "513.61"}),
+        ("benches::bench_bytes", "throughput", 7062.0, "MB/s", {}),
+        ("benches::bench_fib_15", "time", 1671.32, "ns/iter", {"range": "474.53"}),
+        ("benches::bench_sum_1000", "time", 1.24, "ns/iter", {"range": "0.31"}),
+    ]  # fmt: skip (the ignored benchmark is no result)
+    failing = rust_libtest.parse((DATA / "rust-libtest/failing.txt").read_text())
+    (panicked,) = [r for r in failing if r.error]
+    assert panicked.benchmark == "benches::bench_panics" and panicked.value is None
+    assert len(failing) == 5  # the others are kept
+    with pytest.raises(ParseError, match="no libtest benchmark found"):
+        rust_libtest.parse("running 0 tests\n\ntest result: ok.\n")
+    # criterion's bencher output is the same format; named as criterion, (+/- N) keeps its name
+    assert criterion.parse("test a ... bench: 5 ns/iter (+/- 1)\n")[0].context == {"deviation": "1.0"}
+
+
 @pytest.mark.parametrize("name", ["suite", "timeit"])
 def test_pyperf_values_of_every_run(name: str) -> None:
     raw = load(f"pyperf/{name}.json")
@@ -300,7 +319,8 @@ def test_parse_error_names_the_file() -> None:
     [
         ("go/features.txt", "go"), ("go/failing.json", "go-json"), ("pytest-benchmark/sorting.json", "pytest-benchmark"),
         ("google-benchmark/single.json", "google-benchmark"), ("hyperfine/scan.json", "hyperfine"),
-        ("criterion/bencher.txt", "criterion"), ("criterion/criterion/sum 1000/new/estimates.json", "criterion"),
+        ("criterion/bencher.txt", "rust-libtest"), ("criterion/criterion/sum 1000/new/estimates.json", "criterion"),
+        ("rust-libtest/bench.txt", "rust-libtest"), ("rust-libtest/failing.txt", "rust-libtest"),
         ("pyperf/suite.json", "pyperf"), ("catch2/benchmarks.xml", "catch2"),
         ("google-benchmark/complexity.json", "google-benchmark"), ("google-benchmark/crashed.json", "google-benchmark"),
     ],

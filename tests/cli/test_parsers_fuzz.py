@@ -29,6 +29,7 @@ REAL = {
     "pyperf": ["pyperf/suite.json", "pyperf/timeit.json"],
     "json": [],
     "catch2": ["catch2/benchmarks.xml"],
+    "rust-libtest": ["rust-libtest/bench.txt", "rust-libtest/failing.txt"],
 }
 BENCHHUB_JSON = json.dumps({"benchhub": 1, "results": [
     {"benchmark": "a", "measure": "time", "unit": "s", "samples": [1.0, 2.0]},
@@ -120,7 +121,9 @@ def _pick_path(doc: object, data: st.DataObject) -> Path_:
     return data.draw(st.sampled_from(by_name[name]))
 
 
-@pytest.mark.parametrize("framework", sorted(k for k in FRAMEWORKS if k not in ("go", "go-json", "catch2")))
+@pytest.mark.parametrize(
+    "framework", sorted(k for k in FRAMEWORKS if k not in ("go", "go-json", "catch2", "rust-libtest"))
+)
 @FUZZ
 @given(data=st.data())
 def test_real_json_with_a_wrongly_typed_node(framework: str, data: st.DataObject) -> None:
