@@ -52,7 +52,10 @@ FRAMEWORKS: dict[str, Framework] = {
         Framework("go", go.parse, re.compile(r"(?m)^Benchmark\S*[ \t]+\d+[ \t]+\S+ \S+/op")),
         Framework("go-json", go_json.parse, re.compile(r'^\s*\{"Time":"[^"]*","Action":')),
         Framework("pytest-benchmark", pytest_benchmark.parse, _json_with("machine_info", "benchmarks")),
-        Framework("google-benchmark", google_benchmark.parse, _json_with("context", "time_unit")),
+        Framework(
+            "google-benchmark", google_benchmark.parse,
+            re.compile(_json_with("context", "time_unit").pattern + "|" + google_benchmark.TEXT_LOOKS_LIKE),
+        ),
         Framework("hyperfine", hyperfine.parse, _json_with("results", "command", "times")),
         Framework(
             "criterion", criterion.parse, re.compile(r'^\s*\{"mean":\{"confidence_interval"'),

@@ -150,6 +150,50 @@ def test_google_benchmark_complexity_fit_is_a_result_not_an_error() -> None:
     assert all(results[(b["name"], "time")].value == b["real_time"] for b in sizes)
 
 
+@pytest.mark.parametrize(
+    ("text_file", "json_file", "rel"),
+    [  # each pair is one run: the table or CSV as output, the JSON through --benchmark_out
+        ("console.txt", "console.json", 2e-3),  # the console prints 3-4 significant digits
+        ("results.csv", "results-csv.json", 1e-5),  # CSV prints 6
+    ],
+)
+def test_google_benchmark_console_and_csv_say_what_the_json_of_the_same_run_says(
+    text_file: str, json_file: str, rel: float
+) -> None:
+    raw = [b for b in load(f"google-benchmark/{json_file}")["benchmarks"]]
+    results = by_key(google_benchmark.parse((DATA / f"google-benchmark/{text_file}").read_text()))
+    measures = {"real_time": "time", "cpu_time": "cpu_time", "bytes_per_second": "throughput",
+                "items_per_second": "items_per_second", "rate": "rate", "widgets": "widgets"}  # fmt: skip
+    compared = 0
+    for row in raw:
+        if row.get("error_occurred"):
+            failed = results[(row["run_name"], "time")]
+            assert failed.value is None and failed.error == row["error_message"]
+            continue
+        for key, measure in measures.items():
+            if key in row:
+                result = results[(row["run_name"], measure)]
+                assert result.value == pytest.approx(row[key], rel=rel), (row["name"], key)
+                assert result.context["threads"] == str(row["threads"])
+                compared += 1
+        assert results[(row["run_name"], "time")].iterations == row["iterations"]
+    assert compared >= 8 and len(results) == compared + 1  # every result checked, the error too
+
+
+@pytest.mark.parametrize(("text_file", "json_file"), [("complexity-console.txt", "complexity-console.json"),
+                                                      ("complexity.csv", "complexity-csv.json")])  # fmt: skip
+def test_google_benchmark_complexity_fit_in_console_and_csv(text_file: str, json_file: str) -> None:
+    raw = load(f"google-benchmark/{json_file}")["benchmarks"]
+    results = by_key(google_benchmark.parse((DATA / f"google-benchmark/{text_file}").read_text()))
+    big_o = next(b for b in raw if b["run_name"] == "BM_Sort" and b.get("aggregate_name") == "BigO")
+    rms = next(b for b in raw if b["run_name"] == "BM_Sort" and b.get("aggregate_name") == "RMS")
+    fit = results[("BM_Sort", "big_o_coefficient")]
+    assert fit.context["big_o"] == big_o["big_o"]
+    # the console prints the coefficient with 2 decimals (0.00 here) and the RMS in whole percent
+    assert fit.value == pytest.approx(big_o["real_coefficient"], abs=0.005)
+    assert float(fit.context["rms"]) == pytest.approx(rms["rms"], abs=0.005)
+
+
 def test_google_benchmark_cut_off_by_a_crash_keeps_its_complete_rows() -> None:
     """crashed.json: the same binary with BENCH_CRASH=1, which aborts in BM_Crash (exit 134)."""
     text = (DATA / "google-benchmark/crashed.json").read_text()
@@ -323,6 +367,9 @@ def test_parse_error_names_the_file() -> None:
         ("rust-libtest/bench.txt", "rust-libtest"), ("rust-libtest/failing.txt", "rust-libtest"),
         ("pyperf/suite.json", "pyperf"), ("catch2/benchmarks.xml", "catch2"),
         ("google-benchmark/complexity.json", "google-benchmark"), ("google-benchmark/crashed.json", "google-benchmark"),
+        ("google-benchmark/console.txt", "google-benchmark"), ("google-benchmark/results.csv", "google-benchmark"),
+        ("google-benchmark/complexity-console.txt", "google-benchmark"),
+        ("google-benchmark/complexity.csv", "google-benchmark"),
     ],
 )  # fmt: skip
 def test_auto_detection_of_every_real_output(path: str, framework: str) -> None:
