@@ -64,7 +64,7 @@ FRAMEWORKS: dict[str, Framework] = {
         # criterion's bencher text is libtest's format: auto reads it as rust-libtest
         Framework("rust-libtest", rust_libtest.parse, re.compile(r"(?m)^test .+ \.\.\. bench:")),
         Framework("pyperf", pyperf.parse, _json_with("benchmarks", "runs", "version")),
-        Framework("catch2", catch2.parse, re.compile(r"\A\s*(<\?xml[^>]*>\s*)?<Catch[\s>]")),
+        Framework("catch2", catch2.parse, catch2.LOOKS_LIKE),
         Framework("json", benchhub_json.parse, re.compile(r'^\s*\{\s*"benchhub"\s*:')),
     )
 }  # fmt: skip

@@ -194,6 +194,51 @@ def test_google_benchmark_complexity_fit_in_console_and_csv(text_file: str, json
     assert float(fit.context["rms"]) == pytest.approx(rms["rms"], abs=0.005)
 
 
+CATCH2_ROWS = {  # what catch2/console.txt prints: mean, low, high; std dev, low, high (and their units)
+    "fib 15": ("642.248 ns", "616.042 ns", "745.063 ns", "108.365 ns", "0.517555 ns", "214.869 ns", 20, 42),
+    "fib 20": ("7.66889 us", "7.62809 us", "7.81969 us", "162.824 ns", "21.133 ns", "323.89 ns", 20, 4),
+    "sum 10000": ("2.92936 us", "2.91634 us", "2.93947 us", "26.1598 ns", "18.2852 ns", "40.5448 ns", 20, 11),
+    "string concat": (
+        "415.205 ns",
+        "410.452 ns",
+        "434.08 ns",
+        "20.3141 ns",
+        "0.539376 ns",
+        "40.38 ns",
+        20,
+        63,
+    ),
+}
+
+
+def _ns(text: str) -> float:
+    value, unit = text.split()
+    return float(value) * {"ns": 1, "us": 1e3}[unit]
+
+
+def test_catch2_console_table_with_its_bounds_and_wrapped_names() -> None:
+    results = catch2.parse((DATA / "catch2/console.txt").read_text())
+    assert [r.benchmark for r in results] == list(CATCH2_ROWS)
+    for r in results:
+        mean, low, high, dev, dev_low, dev_high, samples, per_sample = CATCH2_ROWS[r.benchmark]
+        assert (r.value, r.mean, r.stddev, r.unit) == (pytest.approx(_ns(mean)), pytest.approx(_ns(mean)),
+                                                        pytest.approx(_ns(dev)), "ns")  # fmt: skip
+        assert (r.sample_count, r.iterations) == (samples, samples * per_sample)
+        bounds = [float(r.context[k]) for k in ("mean_low", "mean_high", "stddev_low", "stddev_high")]
+        assert bounds == pytest.approx([_ns(low), _ns(high), _ns(dev_low), _ns(dev_high)])
+        assert r.context["test_case"] == ("Fibonacci" if r.benchmark.startswith("fib") else "Vectors")
+    assert results[1].value == 7668.89  # 7.66889 us in ns exactly, not 7668.889999999999
+    wrapped = catch2.parse((DATA / "catch2/console-long.txt").read_text())
+    assert (
+        wrapped[-1].benchmark == "string concat of one hundred characters, one at a time, into a std::string"
+    )
+    assert len(wrapped) == 4 and wrapped[-1].sample_count == 5
+    with pytest.raises(ParseError, match="line 6: expected 'mean low high'"):
+        catch2.parse(
+            "benchmark name   samples   iterations   estimated\n  a\n  b\n---\nx    5  3  1.0 us\nbad\nbad\n"
+        )
+
+
 def test_google_benchmark_cut_off_by_a_crash_keeps_its_complete_rows() -> None:
     """crashed.json: the same binary with BENCH_CRASH=1, which aborts in BM_Crash (exit 134)."""
     text = (DATA / "google-benchmark/crashed.json").read_text()
@@ -370,6 +415,7 @@ def test_parse_error_names_the_file() -> None:
         ("google-benchmark/console.txt", "google-benchmark"), ("google-benchmark/results.csv", "google-benchmark"),
         ("google-benchmark/complexity-console.txt", "google-benchmark"),
         ("google-benchmark/complexity.csv", "google-benchmark"),
+        ("catch2/console.txt", "catch2"), ("catch2/console-long.txt", "catch2"),
     ],
 )  # fmt: skip
 def test_auto_detection_of_every_real_output(path: str, framework: str) -> None:

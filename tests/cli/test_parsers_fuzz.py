@@ -31,7 +31,7 @@ REAL = {
     "criterion": ["criterion/bencher.txt", "criterion/criterion/sum 1000/new/estimates.json"],
     "pyperf": ["pyperf/suite.json", "pyperf/timeit.json"],
     "json": [],
-    "catch2": ["catch2/benchmarks.xml"],
+    "catch2": ["catch2/benchmarks.xml", "catch2/console.txt", "catch2/console-long.txt"],
     "rust-libtest": ["rust-libtest/bench.txt", "rust-libtest/failing.txt"],
 }
 BENCHHUB_JSON = json.dumps({"benchhub": 1, "results": [
