@@ -17,6 +17,7 @@ from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers import (
     benchhub_json,
+    benchmark_ips,
     catch2,
     criterion,
     go,
@@ -65,6 +66,7 @@ FRAMEWORKS: dict[str, Framework] = {
         Framework("rust-libtest", rust_libtest.parse, re.compile(r"(?m)^test .+ \.\.\. bench:")),
         Framework("pyperf", pyperf.parse, _json_with("benchmarks", "runs", "version")),
         Framework("catch2", catch2.parse, catch2.LOOKS_LIKE),
+        Framework("benchmark-ips", benchmark_ips.parse, benchmark_ips.LOOKS_LIKE),
         Framework("json", benchhub_json.parse, re.compile(r'^\s*\{\s*"benchhub"\s*:')),
     )
 }  # fmt: skip

@@ -18,6 +18,7 @@ from cli.parsers import (
     FRAMEWORKS,
     Document,
     benchhub_json,
+    benchmark_ips,
     catch2,
     criterion,
     detect,
@@ -239,6 +240,25 @@ def test_catch2_console_table_with_its_bounds_and_wrapped_names() -> None:
         )
 
 
+def test_benchmark_ips_json_and_the_text_of_the_same_run() -> None:
+    raw = load("benchmark-ips/ips.json")
+    from_json = by_key(benchmark_ips.parse((DATA / "benchmark-ips/ips.json").read_text()))
+    from_text = by_key(benchmark_ips.parse((DATA / "benchmark-ips/ips.txt").read_text()))
+    assert len(from_json) == len(from_text) == len(raw) == 3
+    for row in raw:
+        exact, printed = from_json[(row["name"], "ips")], from_text[(row["name"], "ips")]
+        assert (exact.value, exact.stddev, exact.iterations, exact.unit) == (
+            row["central_tendency"], row["stddev"], row["iterations"], "i/s",
+        )  # fmt: skip
+        assert exact.context["cycles"] == str(row["cycles"])
+        # the text: the Comparison's one decimal, the ± to 0.1%, iterations to 5 digits
+        assert printed.value == pytest.approx(row["central_tendency"], abs=0.051)
+        assert printed.stddev == pytest.approx(row["stddev"], rel=0.01)
+        assert printed.iterations == pytest.approx(row["iterations"], rel=1e-4)
+    with pytest.raises(ParseError, match="no 'Calculating ----' section"):
+        benchmark_ips.parse("Warming up ----\n")
+
+
 def test_google_benchmark_cut_off_by_a_crash_keeps_its_complete_rows() -> None:
     """crashed.json: the same binary with BENCH_CRASH=1, which aborts in BM_Crash (exit 134)."""
     text = (DATA / "google-benchmark/crashed.json").read_text()
@@ -416,6 +436,7 @@ def test_parse_error_names_the_file() -> None:
         ("google-benchmark/complexity-console.txt", "google-benchmark"),
         ("google-benchmark/complexity.csv", "google-benchmark"),
         ("catch2/console.txt", "catch2"), ("catch2/console-long.txt", "catch2"),
+        ("benchmark-ips/ips.txt", "benchmark-ips"), ("benchmark-ips/ips.json", "benchmark-ips"),
     ],
 )  # fmt: skip
 def test_auto_detection_of_every_real_output(path: str, framework: str) -> None:

@@ -32,6 +32,7 @@ REAL = {
     "pyperf": ["pyperf/suite.json", "pyperf/timeit.json"],
     "json": [],
     "catch2": ["catch2/benchmarks.xml", "catch2/console.txt", "catch2/console-long.txt"],
+    "benchmark-ips": ["benchmark-ips/ips.txt", "benchmark-ips/ips.json"],
     "rust-libtest": ["rust-libtest/bench.txt", "rust-libtest/failing.txt"],
 }
 BENCHHUB_JSON = json.dumps({"benchhub": 1, "results": [
@@ -130,7 +131,7 @@ def _pick_path(doc: object, data: st.DataObject) -> Path_:
 @FUZZ
 @given(data=st.data())
 def test_real_json_with_a_wrongly_typed_node(framework: str, data: st.DataObject) -> None:
-    texts = [t for t in real_inputs(framework) if t.lstrip().startswith("{")]
+    texts = [t for t in real_inputs(framework) if t.lstrip().startswith(("{", "["))]
     doc = json.loads(data.draw(st.sampled_from(texts)))
     only_parse_errors(framework, json.dumps(_replaced(doc, _pick_path(doc, data), data.draw(JSON_VALUES))))
 
