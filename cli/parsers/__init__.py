@@ -18,6 +18,7 @@ from cli.errors import ParseError
 from cli.parsers import (
     benchhub_json,
     benchmark_ips,
+    benchmarkjs,
     catch2,
     criterion,
     go,
@@ -67,6 +68,7 @@ FRAMEWORKS: dict[str, Framework] = {
         Framework("pyperf", pyperf.parse, _json_with("benchmarks", "runs", "version")),
         Framework("catch2", catch2.parse, catch2.LOOKS_LIKE),
         Framework("benchmark-ips", benchmark_ips.parse, benchmark_ips.LOOKS_LIKE),
+        Framework("benchmarkjs", benchmarkjs.parse, benchmarkjs.LOOKS_LIKE),
         Framework("json", benchhub_json.parse, re.compile(r'^\s*\{\s*"benchhub"\s*:')),
     )
 }  # fmt: skip

@@ -8,6 +8,7 @@ import statistics
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from cli.parsers import (
     Document,
     benchhub_json,
     benchmark_ips,
+    benchmarkjs,
     catch2,
     criterion,
     detect,
@@ -37,6 +39,11 @@ DATA = Path(__file__).parents[1] / "data"
 
 def load(path: str) -> dict:
     return json.loads((DATA / path).read_text())
+
+
+def load_list(path: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = json.loads((DATA / path).read_text())
+    return found
 
 
 def by_key(results: list[ResultIn]) -> dict[tuple[str, str], ResultIn]:
@@ -259,6 +266,19 @@ def test_benchmark_ips_json_and_the_text_of_the_same_run() -> None:
         benchmark_ips.parse("Warming up ----\n")
 
 
+def test_benchmarkjs_lines_against_the_stats_of_the_same_run() -> None:
+    """benchmarkjs-stats.json: hz, rme and the sample count the same script wrote on 'complete'."""
+    stats = load_list("benchmarkjs/benchmarkjs-stats.json")
+    results = benchmarkjs.parse((DATA / "benchmarkjs/benchmarkjs.txt").read_text())
+    assert [r.benchmark for r in results] == [s["name"] for s in stats]
+    for r, s in zip(results, stats, strict=True):
+        assert (r.measure, r.unit, r.sample_count) == ("ops", "ops/s", s["samples"])
+        assert r.value == pytest.approx(s["hz"], abs=0.5)  # printed as a whole number
+        assert float(r.context["rme_percent"]) == pytest.approx(s["rme"], abs=0.005)
+    with pytest.raises(ParseError, match="no Benchmark.js result"):
+        benchmarkjs.parse("Fastest is a\n")
+
+
 def test_google_benchmark_cut_off_by_a_crash_keeps_its_complete_rows() -> None:
     """crashed.json: the same binary with BENCH_CRASH=1, which aborts in BM_Crash (exit 134)."""
     text = (DATA / "google-benchmark/crashed.json").read_text()
@@ -437,6 +457,7 @@ def test_parse_error_names_the_file() -> None:
         ("google-benchmark/complexity.csv", "google-benchmark"),
         ("catch2/console.txt", "catch2"), ("catch2/console-long.txt", "catch2"),
         ("benchmark-ips/ips.txt", "benchmark-ips"), ("benchmark-ips/ips.json", "benchmark-ips"),
+        ("benchmarkjs/benchmarkjs.txt", "benchmarkjs"),
     ],
 )  # fmt: skip
 def test_auto_detection_of_every_real_output(path: str, framework: str) -> None:

@@ -32,6 +32,7 @@ REAL = {
     "pyperf": ["pyperf/suite.json", "pyperf/timeit.json"],
     "json": [],
     "catch2": ["catch2/benchmarks.xml", "catch2/console.txt", "catch2/console-long.txt"],
+    "benchmarkjs": ["benchmarkjs/benchmarkjs.txt"],
     "benchmark-ips": ["benchmark-ips/ips.txt", "benchmark-ips/ips.json"],
     "rust-libtest": ["rust-libtest/bench.txt", "rust-libtest/failing.txt"],
 }
@@ -126,7 +127,8 @@ def _pick_path(doc: object, data: st.DataObject) -> Path_:
 
 
 @pytest.mark.parametrize(
-    "framework", sorted(k for k in FRAMEWORKS if k not in ("go", "go-json", "catch2", "rust-libtest"))
+    "framework",
+    sorted(k for k in FRAMEWORKS if k not in ("go", "go-json", "catch2", "rust-libtest", "benchmarkjs")),
 )
 @FUZZ
 @given(data=st.data())
