@@ -25,6 +25,7 @@ from cli.parsers import (
     go_json,
     google_benchmark,
     hyperfine,
+    mitata,
     pyperf,
     pytest_benchmark,
     rust_libtest,
@@ -65,7 +66,8 @@ FRAMEWORKS: dict[str, Framework] = {
         ),
         # criterion's bencher text is libtest's format: auto reads it as rust-libtest
         Framework("rust-libtest", rust_libtest.parse, re.compile(r"(?m)^test .+ \.\.\. bench:")),
-        Framework("pyperf", pyperf.parse, _json_with("benchmarks", "runs", "version")),
+        Framework("pyperf", pyperf.parse, _json_with("benchmarks", "runs", "version", "metadata")),
+        Framework("mitata", mitata.parse, mitata.LOOKS_LIKE),
         Framework("catch2", catch2.parse, catch2.LOOKS_LIKE),
         Framework("benchmark-ips", benchmark_ips.parse, benchmark_ips.LOOKS_LIKE),
         Framework("benchmarkjs", benchmarkjs.parse, benchmarkjs.LOOKS_LIKE),

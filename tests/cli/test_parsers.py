@@ -28,6 +28,7 @@ from cli.parsers import (
     go_json,
     google_benchmark,
     hyperfine,
+    mitata,
     parse_documents,
     pyperf,
     pytest_benchmark,
@@ -279,6 +280,28 @@ def test_benchmarkjs_lines_against_the_stats_of_the_same_run() -> None:
         benchmarkjs.parse("Fastest is a\n")
 
 
+def test_mitata_json_every_run_with_its_group() -> None:
+    raw = load("mitata/mitata.json")
+    results = by_key(mitata.parse((DATA / "mitata/mitata.json").read_text()))
+    assert len(results) == sum(len(b["runs"]) for b in raw["benchmarks"]) == 3
+    for bench in raw["benchmarks"]:
+        (run,) = bench["runs"]
+        r, stats = results[(run["name"], "time")], run["stats"]
+        assert (r.value, r.mean, r.min, r.max, r.unit) == (
+            stats["p50"],
+            stats["avg"],
+            stats["min"],
+            stats["max"],
+            "ns",
+        )
+        assert r.context["p99"] == str(stats["p99"]) and r.context["ticks"] == str(stats["ticks"])
+        assert r.context.get("group") == raw["layout"][bench["group"]]["name"]
+    threw = {"layout": [], "benchmarks": [{"alias": "x", "runs": [{"name": "x", "args": {"n": 8},
+                                                                   "error": {"message": "boom"}}]}]}  # fmt: skip
+    (failed,) = mitata.parse(json.dumps(threw))
+    assert (failed.error, failed.labels, failed.value) == ("boom", {"n": "8"}, None)
+
+
 def test_google_benchmark_cut_off_by_a_crash_keeps_its_complete_rows() -> None:
     """crashed.json: the same binary with BENCH_CRASH=1, which aborts in BM_Crash (exit 134)."""
     text = (DATA / "google-benchmark/crashed.json").read_text()
@@ -457,7 +480,7 @@ def test_parse_error_names_the_file() -> None:
         ("google-benchmark/complexity.csv", "google-benchmark"),
         ("catch2/console.txt", "catch2"), ("catch2/console-long.txt", "catch2"),
         ("benchmark-ips/ips.txt", "benchmark-ips"), ("benchmark-ips/ips.json", "benchmark-ips"),
-        ("benchmarkjs/benchmarkjs.txt", "benchmarkjs"),
+        ("benchmarkjs/benchmarkjs.txt", "benchmarkjs"), ("mitata/mitata.json", "mitata"),
     ],
 )  # fmt: skip
 def test_auto_detection_of_every_real_output(path: str, framework: str) -> None:

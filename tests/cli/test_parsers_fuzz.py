@@ -32,6 +32,7 @@ REAL = {
     "pyperf": ["pyperf/suite.json", "pyperf/timeit.json"],
     "json": [],
     "catch2": ["catch2/benchmarks.xml", "catch2/console.txt", "catch2/console-long.txt"],
+    "mitata": ["mitata/mitata.json"],
     "benchmarkjs": ["benchmarkjs/benchmarkjs.txt"],
     "benchmark-ips": ["benchmark-ips/ips.txt", "benchmark-ips/ips.json"],
     "rust-libtest": ["rust-libtest/bench.txt", "rust-libtest/failing.txt"],
