@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers import (
+    asv,
     benchhub_json,
     benchmark_ips,
     benchmarkjs,
@@ -68,6 +69,7 @@ FRAMEWORKS: dict[str, Framework] = {
         Framework("rust-libtest", rust_libtest.parse, re.compile(r"(?m)^test .+ \.\.\. bench:")),
         Framework("pyperf", pyperf.parse, _json_with("benchmarks", "runs", "version", "metadata")),
         Framework("mitata", mitata.parse, mitata.LOOKS_LIKE),
+        Framework("asv", asv.parse, asv.LOOKS_LIKE, parse_many=asv.parse_documents),
         Framework("catch2", catch2.parse, catch2.LOOKS_LIKE),
         Framework("benchmark-ips", benchmark_ips.parse, benchmark_ips.LOOKS_LIKE),
         Framework("benchmarkjs", benchmarkjs.parse, benchmarkjs.LOOKS_LIKE),
