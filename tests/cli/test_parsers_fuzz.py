@@ -33,6 +33,7 @@ REAL = {
     "json": [],
     "catch2": ["catch2/benchmarks.xml", "catch2/console.txt", "catch2/console-long.txt"],
     "mitata": ["mitata/mitata.json"],
+    "jmh": ["jmh/constructed.json"],
     "asv": ["asv/results/vm/e9801b77-existing.json"],
     "benchmarkjs": ["benchmarkjs/benchmarkjs.txt"],
     "benchmark-ips": ["benchmark-ips/ips.txt", "benchmark-ips/ips.json"],
