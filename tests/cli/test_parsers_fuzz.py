@@ -34,6 +34,7 @@ REAL = {
     "catch2": ["catch2/benchmarks.xml", "catch2/console.txt", "catch2/console-long.txt"],
     "mitata": ["mitata/mitata.json"],
     "jmh": ["jmh/constructed.json"],
+    "benchmarkdotnet": ["benchmarkdotnet/constructed-report-full.json"],
     "asv": ["asv/results/vm/e9801b77-existing.json"],
     "benchmarkjs": ["benchmarkjs/benchmarkjs.txt"],
     "benchmark-ips": ["benchmark-ips/ips.txt", "benchmark-ips/ips.json"],
