@@ -26,7 +26,7 @@ MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
 Framework = Literal[
     "command", "auto", "go", "go-json", "pytest-benchmark", "google-benchmark", "hyperfine",
     "criterion", "pyperf", "json", "catch2", "rust-libtest", "benchmark-ips", "benchmarkjs", "mitata", "asv",
-    "jmh", "benchmarkdotnet",
+    "jmh", "benchmarkdotnet", "vitest",
 ]  # fmt: skip
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 

@@ -32,6 +32,7 @@ from cli.parsers import (
     pyperf,
     pytest_benchmark,
     rust_libtest,
+    vitest,
 )
 from cli.parsers.common import Document, check_count
 
@@ -74,6 +75,7 @@ FRAMEWORKS: dict[str, Framework] = {
         Framework("asv", asv.parse, asv.LOOKS_LIKE, parse_many=asv.parse_documents),
         Framework("jmh", jmh.parse, jmh.LOOKS_LIKE),
         Framework("benchmarkdotnet", benchmarkdotnet.parse, benchmarkdotnet.LOOKS_LIKE),
+        Framework("vitest", vitest.parse, vitest.LOOKS_LIKE),
         Framework("catch2", catch2.parse, catch2.LOOKS_LIKE),
         Framework("benchmark-ips", benchmark_ips.parse, benchmark_ips.LOOKS_LIKE),
         Framework("benchmarkjs", benchmarkjs.parse, benchmarkjs.LOOKS_LIKE),

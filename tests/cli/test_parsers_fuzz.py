@@ -34,6 +34,7 @@ REAL = {
     "catch2": ["catch2/benchmarks.xml", "catch2/console.txt", "catch2/console-long.txt"],
     "mitata": ["mitata/mitata.json"],
     "jmh": ["jmh/constructed.json"],
+    "vitest": ["vitest/vitest.json"],
     "benchmarkdotnet": ["benchmarkdotnet/constructed-report-full.json"],
     "asv": ["asv/results/vm/e9801b77-existing.json"],
     "benchmarkjs": ["benchmarkjs/benchmarkjs.txt"],
