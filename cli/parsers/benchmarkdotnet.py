@@ -21,7 +21,18 @@ import re
 
 from central.schemas import ResultIn
 from cli.errors import ParseError
-from cli.parsers.common import arr, check_count, flat, load_json, make_result, num, obj, opt_num, string
+from cli.parsers.common import (
+    arr,
+    check_count,
+    flat,
+    load_json,
+    make_result,
+    num,
+    obj,
+    opt_num,
+    stat_fields,
+    string,
+)
 
 LOOKS_LIKE = re.compile(r'\A(?=\s*\{)(?=[\s\S]*?"HostEnvironmentInfo")(?=[\s\S]*?"Benchmarks")')
 _GC = ("Gen0Collections", "Gen1Collections", "Gen2Collections", "TotalOperations")
@@ -79,10 +90,8 @@ def parse(text: str) -> list[ResultIn]:
         median = num(stats.get("Median"), f"{where}.Statistics.Median")
         results.append(make_result(
             where, benchmark=name, measure="time", unit="ns", value=median, median=median,
-            mean=opt_num(stats.get("Mean"), f"{where}.Statistics.Mean"),
-            stddev=opt_num(stats.get("StandardDeviation"), f"{where}.Statistics.StandardDeviation"),
-            min=opt_num(stats.get("Min"), f"{where}.Statistics.Min"),
-            max=opt_num(stats.get("Max"), f"{where}.Statistics.Max"),
+            **stat_fields(stats, f"{where}.Statistics", mean="Mean", stddev="StandardDeviation", min="Min",
+                          max="Max"),
             sample_count=int(n) if n is not None else None, samples=samples, labels=labels,
             context={**context, **extra},
         ))  # fmt: skip

@@ -79,6 +79,11 @@ def opt_num(value: object, where: str) -> float | None:
     return None if value is None else num(value, where)
 
 
+def stat_fields(row: dict[str, object], where: str, **keys: str) -> dict[str, float | None]:
+    """A tool's optional statistics by its own field names: ``stat_fields(row, w, mean="Mean")``."""
+    return {field: opt_num(row.get(key), f"{where}.{key}") for field, key in keys.items()}
+
+
 def integer(value: object, where: str) -> int:
     number = num(value, where)
     if not number.is_integer() or number < 0:

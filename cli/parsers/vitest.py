@@ -14,7 +14,19 @@ import re
 
 from central.schemas import ResultIn
 from cli.errors import ParseError
-from cli.parsers.common import arr, check_count, flat, load_json, make_result, num, nums, obj, opt_num, string
+from cli.parsers.common import (
+    arr,
+    check_count,
+    flat,
+    load_json,
+    make_result,
+    num,
+    nums,
+    obj,
+    opt_num,
+    stat_fields,
+    string,
+)
 
 LOOKS_LIKE = re.compile(r'\A\s*\{\s*"files"\s*:(?=[\s\S]*?"groups")(?=[\s\S]*?"benchmarks")')
 _CONTEXT = ("hz", "rme", "p75", "p99", "p995", "p999", "rank")
@@ -40,9 +52,7 @@ def parse(text: str) -> list[ResultIn]:
                 median = num(bench.get("median"), f"{at}.median")
                 results.append(make_result(
                     at, benchmark=name, measure="time", unit="ms", value=median, median=median,
-                    mean=opt_num(bench.get("mean"), f"{at}.mean"),
-                    stddev=opt_num(bench.get("sd"), f"{at}.sd"),
-                    min=opt_num(bench.get("min"), f"{at}.min"), max=opt_num(bench.get("max"), f"{at}.max"),
+                    **stat_fields(bench, at, mean="mean", stddev="sd", min="min", max="max"),
                     sample_count=int(count) if count is not None else None, samples=samples, context=context,
                 ))  # fmt: skip
                 check_count(len(results))
