@@ -572,3 +572,30 @@ def test_an_output_another_process_still_writes_is_not_read(tmp_path: Path) -> N
         writer.kill()
         writer.wait()
     assert len(collect_documents("hyperfine", "out/*.json", tmp_path, "", started_at=time.time() - 5)) == 2
+
+
+# Files in tests/data that are not a tool's output: sources, notes, companions read beside an
+# output, and the side files a recording script wrote to check an output against.
+NOT_OUTPUTS = {"README.md", "benchmark.json", "sample.json", "machine.json", "benchmarks.json",
+               "benchmarkjs-stats.json", "go.mod", "bench_test.go"}  # fmt: skip
+FOLDER_FRAMEWORK = {"go": None, "criterion": None, "cachegrind": "-"}  # several formats, or none (not parsed)
+
+
+def test_auto_detection_picks_exactly_one_format_for_every_output_in_tests_data() -> None:
+    checked = 0
+    for path in sorted(DATA.rglob("*")):
+        if not path.is_file() or "src" in path.relative_to(DATA).parts or path.name in NOT_OUTPUTS:
+            continue
+        folder = path.relative_to(DATA).parts[0]
+        expected = FOLDER_FRAMEWORK.get(folder, folder)
+        if expected == "-":
+            continue  # cachegrind's counts are read by measure: instructions, not by a parser
+        found = detect(path.read_text())
+        if expected is None:  # go/ holds go and go-json; criterion/ holds criterion and libtest text
+            assert found in {"go": ("go", "go-json"), "criterion": ("criterion", "rust-libtest")}[folder], (
+                path
+            )
+        else:
+            assert found == expected, path
+        checked += 1
+    assert checked >= 35
