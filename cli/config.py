@@ -244,11 +244,14 @@ targets:
     command: go test -run '^$' -bench . -benchmem ./...
     framework: go              # command (time the whole command) | auto | go | go-json |
                                # pytest-benchmark | google-benchmark | hyperfine | criterion |
-                               # pyperf | catch2 | json (BenchHub's own format)
+                               # pyperf | catch2 | rust-libtest | benchmark-ips | benchmarkjs |
+                               # mitata | vitest | asv | jmh | benchmarkdotnet |
+                               # json (BenchHub's own format)
     # output: bench.json       # read results from this file (glob) instead of the output
     cwd: .                     # relative to this file
     env: {}                    # extra environment variables
     repeat: 1                  # 'command' framework: how many timed runs
+    # measure: instructions    # 'command': count instructions under valgrind instead of timing
     timeout: 600               # seconds; the run fails and the command is stopped after it
     labels: {}                 # extra labels stored with the run
     thresholds:                # when 'bhubctl compare' and the CI gate call a change real
