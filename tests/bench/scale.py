@@ -115,8 +115,11 @@ def history(
         yield run, results
 
 
-def seed_both(v1: str, v2: str, benchmarks: int, runs: int, now: int) -> None:
-    """Write the history to both: v2 all that central writes, v1 the per-run part of it."""
+def seed_both(
+    v1: str, v2: str, benchmarks: int, runs: int, now: int, layouts: tuple[str, ...] = ("v1", "v2")
+) -> None:
+    """Write the history to both: v2 all that central writes, v1 the per-run part of it (only
+    the ``layouts`` asked for)."""
     prior: dict[tuple[str, str, str, str, str], list[float]] = {}
     kept = {m.BENCHMARK_TREND.name, m.BENCHMARK_CHANGE.name}
     pending: dict[str, list[str]] = {v1: [], v2: []}
@@ -141,6 +144,8 @@ def seed_both(v1: str, v2: str, benchmarks: int, runs: int, now: int) -> None:
             markers = marker_text(run)
             pending[v1].append(markers)
             pending[v2].append(markers)
+            if "v1" not in layouts:
+                pending[v1] = []
             for result in results:
                 base, unit = to_base_unit(result.value or 0.0, result.unit)
                 values = prior.setdefault((result.benchmark, result.measure, "2", "", unit), [])
@@ -150,7 +155,7 @@ def seed_both(v1: str, v2: str, benchmarks: int, runs: int, now: int) -> None:
             if (r + 1) % max(1, runs // 10) == 0:
                 print(f"  seeded {r + 1}/{runs} runs", file=sys.stderr, flush=True)
         flush(force=True)
-        for url in (v1, v2):
+        for url in (v1, v2) if "v1" in layouts else (v2,):
             http.get(f"{url}/internal/force_flush").raise_for_status()
             wait_searchable(http, url, f'{m.BENCHMARK_VALUE.name}{{run_id="run-{runs - 1:05d}"}}')
 
@@ -248,8 +253,9 @@ def cell(outcomes: list[Outcome] | None) -> str:
 def report(r: int, found: dict[str, dict[str, list[Outcome]]], sizes: dict[str, tuple[int, int]]) -> None:
     print(f"\n## R = {r} runs (latency ms: median max; {len(next(iter(found['v2'].values())))} tries)")
     print(f"{'query':70} {'v1 (per-run only)':>20} {'v2 (trend layout)':>20}")
-    for where in sorted(set(found["v1"]) | set(found["v2"])):
-        print(f"{where[:70]:70} {cell(found['v1'].get(where)):>20} {cell(found['v2'].get(where)):>20}")
+    old = found.get("v1", {})
+    for where in sorted(set(old) | set(found["v2"])):
+        print(f"{where[:70]:70} {cell(old.get(where)):>20} {cell(found['v2'].get(where)):>20}")
     for layout, (count, size) in sizes.items():
         print(f"{layout}: {count:,} series, {size / 1e6:,.1f} MB on disk")
 
@@ -259,6 +265,7 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
     parser.add_argument("--benchmarks", type=int, default=1000)
     parser.add_argument("--runs", default="60,240,960", help="comma-separated R values")
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--layouts", default="v1,v2", help="v2 alone: today's layout without the slow v1")
     args = parser.parse_args(argv)
     print(
         f"# make bench-scale: {args.benchmarks} benchmarks x {len(MEASURES)} measures, runs over {DAYS} days"
@@ -272,16 +279,18 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
             with victoria_metrics(root / "v1", *LIMITS) as v1, victoria_metrics(root / "v2", *LIMITS) as v2:
                 now = int(time.time())
                 started = time.monotonic()
-                seed_both(v1, v2, args.benchmarks, r, now)
+                layouts = tuple(args.layouts.split(","))
+                seed_both(v1, v2, args.benchmarks, r, now, layouts)
                 print(f"  seeded R={r} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
                 wait_quiet(root)
                 commit = f"{r // 2:040x}"
                 found = {
                     layout: measure(url, layout, args.reps, commit)
                     for layout, url in (("v1", v1), ("v2", v2))
+                    if layout in layouts
                 }
                 sizes = {layout: (series_count(url), disk_bytes(root / layout / "vm-data"))
-                         for layout, url in (("v1", v1), ("v2", v2))}  # fmt: skip
+                         for layout, url in (("v1", v1), ("v2", v2)) if layout in layouts}  # fmt: skip
             report(r, found, sizes)
             every[r] = found
     return every
