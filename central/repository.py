@@ -208,10 +208,13 @@ def prior_values(
 
     Key: (benchmark, measure, procs, pkg, base unit); values in base units, as the series hold
     them. Runs that end later never count, so writing a run again gives the same baselines.
+    No runs asked (no baseline windows): nothing, without a query.
     """
+    if runs <= 0:
+        return {}
     with sessions() as session:
         run = session.get(Run, run_id)
-        if run is None or run.finished_at is None or runs <= 0:
+        if run is None or run.finished_at is None:
             return {}
         size = session.scalar(select(func.count()).select_from(Result).where(Result.run_id == run_id)) or 1
         runs = min(runs, BASELINE_MAX_ROWS // size)

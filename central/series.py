@@ -188,7 +188,7 @@ class VictoriaMetricsSink:
         if self._results_of is None:
             write_run(self._http, self.url, run, ())
             return
-        prior = self._prior_of(run.id, max(self.windows)) if self._prior_of and self.windows else {}
+        prior = self._prior_of(run.id, max(self.windows, default=0)) if self._prior_of else {}
         with self._results_of(run.id) as results:
             write_run(self._http, self.url, run, results, prior, self.windows)
 

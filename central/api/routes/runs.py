@@ -126,7 +126,7 @@ def reexport_run(run_id: str, session: SessionDep, who: WriterDep, request: Requ
     results = repository.list_results(session, org_id, run_id)
     settings = request.app.state.settings
     windows = settings.baseline_runs
-    prior = repository.prior_values(request.app.state.sessions, run.id, max(windows)) if windows else {}
+    prior = repository.prior_values(request.app.state.sessions, run.id, max(windows, default=0))
     return ReexportPublic(run_id=run.id, samples=reexport(settings.write_url, run, results, prior, windows))
 
 
