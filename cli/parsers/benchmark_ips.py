@@ -15,7 +15,7 @@ import re
 
 from central.schemas import ResultIn
 from cli.errors import ParseError
-from cli.parsers.common import arr, flat, load_json, make_result, num, obj, string
+from cli.parsers.common import arr, flat, load_json, make_result, num, obj, string, text_number
 
 LOOKS_LIKE = re.compile(
     r"(?m:^Calculating -{5,}\s*$)|\A\s*\[\s*\{(?=[\s\S]*?\"(?:central_tendency|ips)\")(?=[\s\S]*?\"cycles\")"
@@ -33,10 +33,7 @@ _COMPARED = re.compile(r"^\s*(?P<name>.*?):\s+(?P<ips>[\d.]+) i/s\b")
 
 
 def _scaled(number: str, suffix: str, where: str) -> float:
-    try:
-        return num(float(number) * _SCALE[suffix], where)
-    except ValueError:
-        raise ParseError(f"{where}: {number!r} is not a number") from None
+    return num(text_number(number, where) * _SCALE[suffix], where)
 
 
 def _from_json(text: str) -> list[ResultIn]:

@@ -13,7 +13,7 @@ import re
 
 from central.schemas import ResultIn
 from cli.errors import ParseError
-from cli.parsers.common import check_count, make_result, num
+from cli.parsers.common import check_count, make_result, text_number
 
 LINE = re.compile(
     r"^(?P<name>.+?) x (?P<hz>[\d,]+(?:\.\d+)?) ops/sec \xb1(?P<rme>[\d.]+)% "
@@ -27,13 +27,10 @@ def parse(text: str) -> list[ResultIn]:
     results = []
     for m in LINE.finditer(text):
         where = f"line {text.count(chr(10), 0, m.start()) + 1}"
-        try:
-            hz, rme = float(m.group("hz").replace(",", "")), float(m.group("rme"))
-        except ValueError:
-            raise ParseError(f"{where}: {m.group('hz')!r} ops/sec is not a number") from None
+        hz, rme = text_number(m.group("hz"), where), text_number(m.group("rme"), where)
         context = {"rme_percent": m.group("rme"), "moe": repr(hz * rme / 100)}
         results.append(make_result(where, benchmark=m.group("name").strip(), measure="ops", unit="ops/s",
-                                   value=num(hz, where), sample_count=int(m.group("runs")),
+                                   value=hz, sample_count=int(m.group("runs")),
                                    context=context))  # fmt: skip
         check_count(len(results))
     if not results:

@@ -36,14 +36,13 @@ def _number(element: ET.Element, attribute: str, where: str) -> float:
     return value
 
 
-def _result(bench: ET.Element, case: ET.Element, labels: dict[str, str], where: str) -> ResultIn:
+def _result(bench: ET.Element, case: ET.Element, where: str) -> ResultIn:
     name = bench.get("name") or ""
     context = {"test_case": case.get("name", ""), "tags": case.get("tags", "")}
     failed = bench.find("failed")
     if failed is not None:
         message = (failed.get("message") or failed.text or "the benchmark failed").strip()
-        return make_result(where, benchmark=name, measure="time", unit="ns", error=message, labels=labels,
-                           context=context)  # fmt: skip
+        return make_result(where, benchmark=name, measure="time", unit="ns", error=message, context=context)
     mean, deviation = bench.find("mean"), bench.find("standardDeviation")
     if mean is None or deviation is None:
         raise ParseError(f"{where}: expected <mean> and <standardDeviation> in BenchmarkResults {name!r}")
@@ -63,7 +62,7 @@ def _result(bench: ET.Element, case: ET.Element, labels: dict[str, str], where: 
     return make_result(
         where, benchmark=name, measure="time", unit="ns", value=value, mean=value,
         stddev=_number(deviation, "value", f"{where}.standardDeviation"), sample_count=samples,
-        iterations=samples * per_sample, labels=labels, context=context,
+        iterations=samples * per_sample, context=context,
     )  # fmt: skip
 
 
@@ -82,13 +81,9 @@ def parse(text: str) -> list[ResultIn]:
     if not found:
         raise ParseError("no <BenchmarkResults> in the report: did the test filter select no BENCHMARK?")
     check_count(len(found))
-    cases_of = Counter(bench.get("name") for _, bench in {(c.get("name"), b.get("name")): (c, b)
-                                                          for c, b in found}.values())  # fmt: skip
-    results = []
-    for i, (case, bench) in enumerate(found):
-        labels = {"test_case": case.get("name", "")} if cases_of[bench.get("name")] > 1 else {}
-        results.append(_result(bench, case, labels, f"BenchmarkResults[{i}]"))
-    return results
+    return _labelled(
+        [_result(bench, case, f"BenchmarkResults[{i}]") for i, (case, bench) in enumerate(found)]
+    )
 
 
 # -- the console reporter (the default) ---------------------------------------------------------

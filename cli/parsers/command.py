@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from central.schemas import ResultIn
 from cli.cachegrind import MEASURES, Counts
@@ -22,33 +22,27 @@ _MEASURES = (
 )
 
 
+def _medians(target: str, measured: Iterable[tuple[str, str, list[float]]]) -> list[ResultIn]:
+    """A result per (measure, unit, one sample per execution): the median, with the samples' statistics."""
+    results = []
+    for measure, unit, samples in measured:
+        stats = stats_fields(samples)
+        results.append(make_result(target, benchmark=target, measure=measure, unit=unit,
+                                   value=stats["median"], iterations=len(samples), **stats))  # fmt: skip
+    return results
+
+
 def timing_results(target: str, executions: Sequence[Execution]) -> list[ResultIn]:
     """Wall, CPU (user+system, and each), max RSS per timed run; headline values are medians."""
     if not executions:
         return []
-    results = []
-    for measure, unit, read in _MEASURES:
-        samples = [read(ex) for ex in executions]
-        stats = stats_fields(samples)
-        results.append(
-            make_result(
-                target, benchmark=target, measure=measure, unit=unit, value=stats["median"],
-                iterations=len(samples), **stats,
-            )
-        )  # fmt: skip
-    return results
+    return _medians(
+        target, ((measure, unit, [read(ex) for ex in executions]) for measure, unit, read in _MEASURES)
+    )
 
 
 def instruction_results(target: str, counts: Sequence[Counts]) -> list[ResultIn]:
     """Instructions, cache misses and estimated cycles per execution under cachegrind; medians."""
-    results = []
-    for measure in MEASURES if counts else ():
-        samples = [c.measure(measure) for c in counts]
-        stats = stats_fields(samples)
-        results.append(
-            make_result(
-                target, benchmark=target, measure=measure, unit=_COUNT_UNITS[measure], value=stats["median"],
-                iterations=len(samples), **stats,
-            )
-        )  # fmt: skip
-    return results
+    if not counts:
+        return []
+    return _medians(target, ((m, _COUNT_UNITS[m], [c.measure(m) for c in counts]) for m in MEASURES))

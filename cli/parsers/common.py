@@ -75,6 +75,14 @@ def num(value: object, where: str) -> float:
     raise ParseError(f"{where}: expected a finite number, got {_shown(value)}")
 
 
+def text_number(text: str, where: str) -> float:
+    """A finite number printed by a tool, thousands separated by commas or not (``1,234.5``)."""
+    try:
+        return num(float(text.replace(",", "")), where)
+    except ValueError:
+        raise ParseError(f"{where}: {text!r} is not a number") from None
+
+
 def opt_num(value: object, where: str) -> float | None:
     return None if value is None else num(value, where)
 

@@ -218,7 +218,7 @@ def _counter(key: str, text: str, where: str) -> float:
     return num(float(m.group("number")) * scale, where)
 
 
-def _row(name: str, real: float | None, cpu: float | None, unit: str, where: str) -> dict[str, object]:
+def _row(name: str, real: float | None, cpu: float | None, unit: str) -> dict[str, object]:
     run_name, aggregate = _aggregate(name)
     row: dict[str, object] = {"name": name, "run_name": run_name, "time_unit": unit}
     if (threads := _THREADS.search(run_name)) is not None:
@@ -261,12 +261,12 @@ def _console_rows(text: str) -> list[object]:
         real_unit = m.group("real_unit")
         _, aggregate = _aggregate(name)
         if aggregate == "BigO":
-            row = _row(name, real, cpu, unit, where) | {"big_o": real_unit}
+            row = _row(name, real, cpu, unit) | {"big_o": real_unit}
         elif real_unit == "%":  # RMS and cv are printed as percentages
-            row = _row(name, real / 100, cpu / 100, unit, where)
+            row = _row(name, real / 100, cpu / 100, unit)
         else:
             unit = real_unit
-            row = _row(name, real, cpu, unit, where)
+            row = _row(name, real, cpu, unit)
         if m.group("iterations"):
             row["iterations"] = int(m.group("iterations"))
         for token in (m.group("counters") or "").split():
@@ -307,10 +307,10 @@ def _csv_rows(text: str) -> list[object]:
         real, cpu = value("real_time"), value("cpu_time")
         _, aggregate = _aggregate(name)
         if aggregate == "BigO":
-            row = _row(name, real, cpu, unit, where) | {"big_o": record.get("time_unit") or "?"}
+            row = _row(name, real, cpu, unit) | {"big_o": record.get("time_unit") or "?"}
         else:
             unit = record.get("time_unit") or unit
-            row = _row(name, real, cpu, unit, where)
+            row = _row(name, real, cpu, unit)
         if (iterations := value("iterations")) is not None:
             row["iterations"] = int(iterations)
         for key in (

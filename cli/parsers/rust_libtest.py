@@ -14,20 +14,13 @@ import re
 
 from central.schemas import ResultIn
 from cli.errors import ParseError
-from cli.parsers.common import flat, make_result, num
+from cli.parsers.common import flat, make_result, text_number
 
 LINE = re.compile(
     r"^test (?P<name>.+?) +\.\.\. (?:bench:\s+(?P<value>[\d,.]+) (?P<unit>\S+)"
     r"(?: \(\+/- (?P<dev>[\d,.]+)\))?(?: = (?P<mbs>[\d,.]+) MB/s)?|(?P<failed>FAILED))[ \t]*$",
     re.MULTILINE,
 )
-
-
-def _number(text: str, where: str) -> float:
-    try:
-        return num(float(text.replace(",", "")), where)
-    except ValueError:
-        raise ParseError(f"{where}: {text!r} is not a number") from None
 
 
 def results(text: str, spread: str, tool: str) -> list[ResultIn]:
@@ -40,13 +33,13 @@ def results(text: str, spread: str, tool: str) -> list[ResultIn]:
             found.append(make_result(name, benchmark=name, measure="time", unit="ns/iter",
                                      error=f"the benchmark failed ({tool} printed FAILED)"))  # fmt: skip
             continue
-        context = {spread: flat(_number(m.group("dev"), where))} if m.group("dev") else {}
-        value = _number(m.group("value"), where)
+        context = {spread: flat(text_number(m.group("dev"), where))} if m.group("dev") else {}
+        value = text_number(m.group("value"), where)
         found.append(make_result(where, benchmark=name, measure="time", unit=m.group("unit"), value=value,
                                  median=value, context=context))  # fmt: skip
         if m.group("mbs"):
             found.append(make_result(where, benchmark=name, measure="throughput", unit="MB/s",
-                                     value=_number(m.group("mbs"), where)))  # fmt: skip
+                                     value=text_number(m.group("mbs"), where)))  # fmt: skip
     return found
 
 
