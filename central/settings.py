@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-def benchhub_home() -> Path:
-    """$BENCHHUB_HOME, default ~/.local/share/benchhub."""
-    return Path(os.environ.get("BENCHHUB_HOME") or Path.home() / ".local/share/benchhub")
+from central.home import benchhub_home
 
 
 class CentralSettings(BaseSettings):

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from pydantic import BaseModel
 
 from central.schemas import (
@@ -36,6 +35,7 @@ from central.schemas import (
     WhoAmI,
 )
 from cli.errors import ServiceError
+from cli.http import HttpClient, Params, Response, TransportError
 from exporter.schemas import WatchRequest
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from central.regression_schemas import HistoryPublic, RegressionPublic, RegressionsPublic
 
 M = TypeVar("M", bound=BaseModel)
-Params = dict[str, str | list[str]]
 _START_HINT = "start the stack with 'bhubctl stack up' or set {var}"
 _AUTH_HINTS = {
     401: " (set BENCHHUB_TOKEN to a token of your org, or 'bhubctl stack up' for the local one)",
@@ -58,7 +57,7 @@ class _Service:
     def __init__(self, base_url: str, timeout: float, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
+        self._http = HttpClient(self.base_url, timeout, headers)
 
     def close(self) -> None:
         self._http.close()
@@ -69,14 +68,14 @@ class _Service:
         path: str,
         body: BaseModel | bytes | None = None,
         params: Params | None = None,
-    ) -> httpx.Response:
-        content = body.model_dump_json() if isinstance(body, BaseModel) else body
+    ) -> Response:
+        content = body.model_dump_json().encode() if isinstance(body, BaseModel) else body
         try:
             response = self._http.request(
                 method, path, content=content, params=params,
                 headers={"content-type": "application/json"} if body is not None else None,
             )  # fmt: skip
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             hint = _START_HINT.format(var=self.url_var)
             raise ServiceError(
                 f"{self.name} is not reachable at {self.base_url} ({exc}): {hint}", retryable=True
@@ -220,8 +219,8 @@ class CentralClient(_Service):
     def backup_target(self, org: str | None) -> BackupTargetPublic | None:
         """The org's backup bucket; None when it has none."""
         try:
-            response = self._http.get("/api/v1/backup/target", params=_org(org))
-        except httpx.HTTPError as exc:
+            response = self._http.request("GET", "/api/v1/backup/target", params=_org(org))
+        except TransportError as exc:
             raise ServiceError(f"central is not reachable at {self.base_url} ({exc})") from None
         if response.status_code == 404:
             return None
@@ -238,17 +237,18 @@ class CentralClient(_Service):
     def stream(self, path: str, org: str | None) -> Iterator[dict[str, Any]]:
         """POST ``path`` and yield its JSON lines (progress, then done or error)."""
         try:
-            with self._http.stream(
-                "POST", path, params=_org(org), timeout=httpx.Timeout(30, read=None)
-            ) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    detail = response.json().get("detail", response.text) if response.text else ""
-                    raise ServiceError(f"central refused POST {path} ({response.status_code}): {detail}")
-                for line in response.iter_lines():
+            with self._http.stream("POST", path, params=_org(org), read_timeout=None) as (status, lines):
+                if status >= 400:
+                    text = b"".join(lines).decode("utf-8", "replace")
+                    try:
+                        detail = json.loads(text).get("detail", text)
+                    except ValueError:
+                        detail = text[:500]
+                    raise ServiceError(f"central refused POST {path} ({status}): {detail}")
+                for line in lines:
                     if line.strip():
                         yield json.loads(line)
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             raise ServiceError(f"central at {self.base_url} failed during POST {path}: {exc}") from None
 
     def list_alerts(self, state: AlertState | None) -> AlertsPublic:

@@ -7,12 +7,11 @@ when unset, the files 'bhubctl stack up' writes under $BENCHHUB_HOME/secrets are
 from __future__ import annotations
 
 import json
+import math
+import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from central.settings import benchhub_home
+from central.home import benchhub_home
 from cli.client import CentralClient
 from cli.errors import ConfigError
 
@@ -36,30 +35,47 @@ def admin_token_file(home: Path) -> Path:
     return home / "secrets" / "admin-token"
 
 
-class CliSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BENCHHUB_", extra="ignore")
+class CliSettings:
+    """Read from the environment when made (keyword arguments win, as in tests).
 
-    # unset: the URLs of the stack 'bhubctl stack up' started under home, else the default ports
-    central_url: str | None = None
-    agent_url: str | None = None
-    home: Path = Field(default_factory=benchhub_home)
-    request_timeout: float = Field(default=10.0, gt=0)
-    token: SecretStr | None = None
-    admin_token: SecretStr | None = None
-    grafana_url: str | None = None  # reports link to its run-detail and trends dashboards
+    A plain class, not pydantic-settings: importing that costs every bhubctl command ~100 ms
+    (issue 16) for seven variables.
+    """
 
-    @model_validator(mode="after")
-    def _local_stack(self) -> CliSettings:
-        """The token of $BENCHHUB_HOME goes to the central of that stack, wherever it listens."""
+    def __init__(
+        self,
+        *,
+        central_url: str | None = None,
+        agent_url: str | None = None,
+        home: Path | None = None,
+        request_timeout: float | None = None,
+        token: str | None = None,
+        admin_token: str | None = None,
+        grafana_url: str | None = None,
+    ) -> None:
+        env = os.environ
+        self.home = home or benchhub_home()
+        self.request_timeout = request_timeout or _timeout(env.get("BENCHHUB_REQUEST_TIMEOUT"))
+        self.token = token or env.get("BENCHHUB_TOKEN") or None
+        self.admin_token = admin_token or env.get("BENCHHUB_ADMIN_TOKEN") or None
+        # reports link to its run-detail and trends dashboards
+        self.grafana_url = grafana_url or env.get("BENCHHUB_GRAFANA_URL") or None
+        # unset: the URLs of the stack 'bhubctl stack up' started under home, else the default ports;
+        # the token of $BENCHHUB_HOME goes to the central of that stack, wherever it listens
+        central_url = central_url or env.get("BENCHHUB_CENTRAL_URL") or None
+        agent_url = agent_url or env.get("BENCHHUB_AGENT_URL") or None
         recorded: dict[str, str] = {}
-        if self.central_url is None or self.agent_url is None:
+        if central_url is None or agent_url is None:
             try:
                 recorded = json.loads(stack_file(self.home).read_text())
             except (OSError, ValueError):
                 recorded = {}
-        self.central_url = self.central_url or recorded.get("central_url") or DEFAULT_CENTRAL_URL
-        self.agent_url = self.agent_url or recorded.get("agent_url") or DEFAULT_AGENT_URL
-        return self
+        self.central_url: str = central_url or recorded.get("central_url") or DEFAULT_CENTRAL_URL
+        self.agent_url: str = agent_url or recorded.get("agent_url") or DEFAULT_AGENT_URL
+
+    def __repr__(self) -> str:  # the tokens stay out of tracebacks and logs
+        where = f"central_url={self.central_url!r}, agent_url={self.agent_url!r}"
+        return f"CliSettings({where}, home={self.home!r})"
 
     def central_token(self) -> str:
         return _token(self.token, token_file(self.home), "BENCHHUB_TOKEN", "an org token")
@@ -70,17 +86,29 @@ class CliSettings(BaseSettings):
 
     def central(self, admin: bool = False) -> CentralClient:
         token = self.bootstrap_token() if admin else self.central_token()
-        return CentralClient(self.central_url or DEFAULT_CENTRAL_URL, self.request_timeout, token=token)
+        return CentralClient(self.central_url, self.request_timeout, token=token)
 
     def where(self) -> str:
         """' on central URL' when that is not the local default (said by the commands' summaries)."""
-        url = (self.central_url or DEFAULT_CENTRAL_URL).rstrip("/")
+        url = self.central_url.rstrip("/")
         return "" if url == DEFAULT_CENTRAL_URL else f" on central {url}"
 
 
-def _token(value: SecretStr | None, path: Path, var: str, what: str) -> str:
+def _timeout(text: str | None) -> float:
+    if text is None or not text.strip():
+        return 10.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"BENCHHUB_REQUEST_TIMEOUT={text!r}: give a number of seconds above 0, such as 10")
+    return value
+
+
+def _token(value: str | None, path: Path, var: str, what: str) -> str:
     if value is not None:
-        return value.get_secret_value()
+        return value
     try:
         return path.read_text().strip()
     except FileNotFoundError:

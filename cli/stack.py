@@ -25,7 +25,7 @@ import psutil
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from central.settings import benchhub_home
+from central.home import benchhub_home
 from cli.errors import StackError
 from cli.settings import admin_token_file, stack_file, token_file
 

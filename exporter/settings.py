@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from central.settings import benchhub_home
+from central.home import benchhub_home
 from exporter.collectors.host import DEFAULT_FS_EXCLUDE
 
 

@@ -93,7 +93,7 @@ def run(
     info = gitinfo.detect(path.parent, commit=commit, branch=branch, project=project or bench.project)
     central = settings.central()
     deliver_pending(central, settings.home / "runs")
-    agent = AgentClient(settings.agent_url or "", settings.request_timeout, token=settings.central_token())
+    agent = AgentClient(settings.agent_url, settings.request_timeout, token=settings.central_token())
     dirty = " (dirty)" if info.dirty else ""
     err_console.print(f"[bold]{info.project}[/] {target} @ {info.commit[:12]}{dirty} on {info.branch}")
 

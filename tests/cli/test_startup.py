@@ -34,6 +34,14 @@ def test_importing_bhubctl_loads_no_command_and_a_command_no_heavy_module() -> N
     assert heavy == [], f"loading the commands loads {heavy}: import them inside the command that needs them"
 
 
+def test_run_pays_for_no_http_library_and_no_settings_library() -> None:
+    # httpx costs ~130 ms to import and ~40 ms per client (TLS set up even for http://);
+    # pydantic-settings ~100 ms for seven variables
+    loaded = _loaded("import cli.app\ncli.app.load('run')\nimport cli.settings\ncli.settings.CliSettings()")
+    assert "cli.benchrun" in loaded
+    assert not {m for m in loaded if m.split(".")[0] in ("httpx", "httpcore", "pydantic_settings")}
+
+
 def test_help_and_version() -> None:
     helped = subprocess.run([sys.executable, "-m", "cli.main", "--help"], capture_output=True, text=True)
     assert helped.returncode == 0 and "--install-completion" in helped.stdout and "runs" in helped.stdout
