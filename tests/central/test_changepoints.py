@@ -57,7 +57,7 @@ def test_rates_on_labelled_histories_with_a_margin() -> None:
     """make bench-detect prints the full table; here: F1 and no-change alarms stay where measured."""
     cases = histories(2026, 300)
     result = score([(c, [p.index for p in detect(c.values)]) for c in cases])
-    assert result.f1 >= 0.80 and result.precision >= 0.88
+    assert result.f1 >= 0.85 and result.precision >= 0.90  # measured 0.87-0.92 over seeds
     assert result.quiet_alarmed <= result.quiet_histories / 16
 
 

@@ -91,7 +91,9 @@ def test_refusals_and_an_absent_server_are_one_line_service_errors(server: str) 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound, never listening: refused
-        with pytest.raises(ServiceError, match=rf"central is not reachable at http://127.0.0.1:{port} .*stack up"):
+        with pytest.raises(
+            ServiceError, match=rf"central is not reachable at http://127.0.0.1:{port} .*stack up"
+        ):
             CentralClient(f"http://127.0.0.1:{port}", 2, token="t").health()
 
 
