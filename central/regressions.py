@@ -18,6 +18,7 @@ import numpy as np
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from scipy import stats
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import regression_repository as repo
@@ -86,10 +87,10 @@ def scan(session: Session, run: Run, window: int) -> list[Marker]:
             if worse:
                 seen = [r for r in known if _near(series, r, point.index)]
                 if seen:  # seen before, with fewer runs after it: placed again with what is known now
-                    moved = _refine(seen[-1], series, points, i)
-                    changed.extend(
-                        [Marker(seen[-1], "regression", series.runs[point.index])] if moved else []
-                    )
+                    row, was = seen[-1], seen[-1].commit
+                    if _refine(row, series, points, i):  # its marker moves to the new first commit
+                        stale = None if _marks(session, row, was) else was
+                        changed.append(Marker(row, "regression", series.runs[point.index], replaces=stale))
                     continue
                 opened = _open(session, run, series, key, direction, points, i)
                 known.append(opened)
@@ -99,6 +100,19 @@ def scan(session: Session, run: Run, window: int) -> list[Marker]:
                 changed.extend(Marker(row, "fix", series.runs[point.index]) for row in fixed)
     session.commit()
     return changed
+
+
+def _marks(session: Session, row: Regression, commit: str) -> bool:
+    """Whether another regression still marks ``commit`` in the same marker series (markers
+    carry no benchmark labels: two label sets of a benchmark share them)."""
+    found = session.scalar(
+        select(Regression.id).where(
+            Regression.project_id == row.project_id, Regression.target == row.target,
+            Regression.branch == row.branch, Regression.benchmark == row.benchmark,
+            Regression.measure == row.measure, Regression.commit == commit, Regression.id != row.id,
+        ).limit(1)
+    )  # fmt: skip
+    return found is not None
 
 
 def _near(series: repo.Series, regression: Regression, index: int) -> bool:
@@ -169,28 +183,48 @@ class Marker:
     regression: Regression
     kind: str
     run: Run
+    replaces: str | None = None  # a regression placed again: the commit its old marker is at
+
+    def _labels(self, commit: str) -> str:
+        row = self.regression
+        values = {"org": row.project.org.name, "project": row.project.name, "target": row.target,
+                  "branch": row.branch, "benchmark": row.benchmark, "measure": row.measure,
+                  "commit": commit, "kind": self.kind}  # fmt: skip
+        return ",".join(f'{n}="{escape_label_value(values[n])}"' for n in CHANGE_POINT.labels)
 
     def text(self) -> str:
         row, at = self.regression, self.run.finished_at or self.run.created_at
-        values = {"org": row.project.org.name, "project": row.project.name, "target": row.target,
-                  "branch": row.branch, "benchmark": row.benchmark, "measure": row.measure,
-                  "commit": self.run.commit, "kind": self.kind}  # fmt: skip
-        labels = ",".join(f'{n}="{escape_label_value(values[n])}"' for n in CHANGE_POINT.labels)
         change = (
             row.change if self.kind == "regression" else (row.before / row.after - 1 if row.after else 0.0)
         )
+        labels = self._labels(self.run.commit)
         return f"{CHANGE_POINT.name}{{{labels}}} {change!r} {int(at.timestamp() * 1000)}\n"
 
+    def stale(self) -> str | None:
+        """The series selector of the marker this one replaces (deleted from VictoriaMetrics)."""
+        return None if self.replaces is None else f"{CHANGE_POINT.name}{{{self._labels(self.replaces)}}}"
 
-def scan_finished(sessions: Callable[[], Session], run_id: str, window: int, write_url: str | None) -> None:
+
+def scan_finished(
+    sessions: Callable[[], Session],
+    run_id: str,
+    window: int,
+    write_url: str | None,
+    vm_url: str | None = None,
+) -> None:
     """A finished run's scan in a session of its own (a background task: the run's own
     request has been answered), and its markers to VictoriaMetrics (the trends dashboard's
-    change-point annotations); a failure is logged, never raised into the server."""
+    change-point annotations; the marker of a regression placed again moves: the old one is
+    deleted through ``vm_url``); a failure is logged, never raised into the server."""
     try:
         with sessions() as session:
             run = session.get(Run, run_id)
             markers = scan(session, run, window) if run is not None else []
             text = "".join(m.text() for m in markers)
+            stale = [s for m in markers if (s := m.stale()) is not None]
+        if stale and vm_url:
+            delete = f"{vm_url.rstrip('/')}/api/v1/admin/tsdb/delete_series"
+            httpx.post(delete, data={"match[]": stale}, timeout=10).raise_for_status()
         if text and write_url:
             httpx.post(import_url(write_url), content=text, timeout=10).raise_for_status()
     except Exception:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+
+import httpx
 import numpy as np
 from fastapi.testclient import TestClient
 
+from central.app import create_app
+from central.settings import CentralSettings
 from tests.central.conftest import ADMIN, org_token
 from tests.central.test_compare_api import record
+from tests.servers import victoria_metrics
 
 
 def history(client: TestClient, levels: list[float], branch: str = "main", seed: int = 1,
@@ -98,3 +106,37 @@ def test_open_regressions_are_on_metrics_and_other_orgs_see_none(client: TestCli
     metrics = client.get("/metrics", headers=ADMIN).text
     line = next(x for x in metrics.splitlines() if x.startswith("benchhub_regressions_open{"))
     assert 'org="globex"' in line and 'benchmark="Parse"' in line and line.endswith(" 1.0")
+
+
+def test_a_regression_placed_again_moves_its_marker(settings: CentralSettings, tmp_path: Path) -> None:
+    # a half step at c030 (108 between 100 and 115): with few runs after it the change point is
+    # placed at c030, with more at c031 (seed 3); VictoriaMetrics must then hold one marker, at c031
+    with victoria_metrics(tmp_path) as vm:
+        app = create_app(settings.model_copy(update={"vm_url": vm}))
+        with TestClient(app) as client:
+            client.headers.update(org_token(client, "acme"))
+            commits = history(client, [100.0] * 30 + [108.0] + [115.0] * 10, seed=3)
+            (first,) = client.get("/api/v1/regressions").json()["data"]
+            assert first["commit"] == commits[30] and _markers(vm, [commits[30]]) == [commits[30]]
+            commits += history(client, [115.0] * 15, seed=4, start=41)
+            (moved,) = client.get("/api/v1/regressions").json()["data"]
+            assert moved["id"] == first["id"] and moved["commit"] == commits[31], (
+                "placed again, one run later"
+            )
+            assert _markers(vm, [commits[31]]) == [commits[31]], "the marker at c030 is gone"
+        app.state.engine.dispose()
+
+
+def _markers(vm: str, expected: list[str]) -> list[str]:
+    """The commits of the regression markers VictoriaMetrics holds, once they are ``expected``
+    or after 10 s (a new series becomes searchable within about a second)."""
+    deadline = time.monotonic() + 10
+    while True:
+        httpx.get(f"{vm}/internal/force_flush")
+        exported = httpx.get(
+            f"{vm}/api/v1/export", params={"match[]": 'benchhub_change_point{kind="regression"}'}
+        )
+        found = sorted(json.loads(line)["metric"]["commit"] for line in exported.text.splitlines())
+        if found == expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)

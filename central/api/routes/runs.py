@@ -113,7 +113,12 @@ def change_state(
     if run.state == RunState.finished and run.branch in settings.watched_branches:
         # after the answer is sent: the runner never waits for the detector
         tasks.add_task(
-            scan_finished, request.app.state.sessions, run.id, settings.detect_window, settings.write_url
+            scan_finished,
+            request.app.state.sessions,
+            run.id,
+            settings.detect_window,
+            settings.write_url,
+            settings.vm_url,
         )
     return run
 
