@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -17,7 +18,7 @@ from cli.http import HttpClient
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as uvicorn
-    connections: set[int] = set()
+    connections: ClassVar[set[int]] = set()
 
     def log_message(self, *_args: object) -> None:
         pass
@@ -28,7 +29,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         type(self).connections.add(self.client_address[1])
         if self.path.startswith("/prefix/echo"):
             self._reply(200, json.dumps({"path": self.path, "auth": self.headers["Authorization"]}).encode())
@@ -41,7 +42,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(404, b'{"detail": "no such thing"}')
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers["Content-Length"] or 0)
         self._reply(200, self.rfile.read(length))
 
