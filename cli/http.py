@@ -22,6 +22,7 @@ from urllib.parse import urlencode, urlsplit
 Params = dict[str, str | list[str]]
 # what a failed exchange raises: refused, reset, timed out, a reply that is not HTTP
 TransportError = (OSError, http.client.HTTPException)
+_DROPPED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 @dataclass(frozen=True)
@@ -84,13 +85,22 @@ class HttpClient:
         url = self._prefix + path
         if params:
             url += ("&" if "?" in url else "?") + urlencode(params, doseq=True)
-        conn = self._connection()
-        try:
-            conn.request(method, url, body=content, headers={**self._headers, **(headers or {})})
-            return conn.getresponse()
-        except BaseException:
-            self.close()
-            raise
+        for attempt in (1, 2):
+            reused = self._conn is not None and self._conn.sock is not None
+            conn = self._connection()
+            try:
+                conn.request(method, url, body=content, headers={**self._headers, **(headers or {})})
+                return conn.getresponse()
+            except _DROPPED:
+                self.close()
+                # the server closed a kept-alive connection just as the request went out (its idle
+                # timeout): it never answered, so the request goes again, once, on a new connection
+                if not reused or attempt == 2:
+                    raise
+            except BaseException:
+                self.close()
+                raise
+        raise AssertionError("unreachable")
 
     def request(
         self,

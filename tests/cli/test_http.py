@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client as http_client
 import json
 import socket
 import threading
@@ -19,6 +20,7 @@ from cli.http import HttpClient
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as uvicorn
     connections: ClassVar[set[int]] = set()
+    vanished: ClassVar[bool] = False
 
     def log_message(self, *_args: object) -> None:
         pass
@@ -36,6 +38,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/prefix/idle-close":
             self._reply(200, b"bye")
             self.close_connection = True  # closed without saying so: an idle keep-alive timing out
+        elif self.path == "/prefix/vanish" or (self.path == "/prefix/vanish-once" and not self.vanished):
+            type(self).vanished = True
+            self.close_connection = True  # no answer at all: closed as the request came in
         elif self.path == "/prefix/lines":
             body = b'{"n": 1}\n\n{"n": 2}\n'
             self._reply(200, body)
@@ -52,7 +57,7 @@ def server() -> Iterator[str]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    _Handler.connections = set()
+    _Handler.connections, _Handler.vanished = set(), False
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}/prefix/"
     finally:
@@ -75,6 +80,16 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_not_an_error(serv
     assert http.request("GET", "/idle-close").text == "bye"
     assert http.request("GET", "/echo").status_code == 200
     assert len(_Handler.connections) == 2
+    http.close()
+
+
+def test_a_request_dropped_on_a_reused_connection_is_sent_once_more_on_a_new_one(server: str) -> None:
+    http = HttpClient(server, 5)
+    http.request("GET", "/echo")
+    assert http.request("GET", "/vanish-once").status_code == 404, "answered on the second connection"
+    assert len(_Handler.connections) == 2
+    with pytest.raises(http_client.RemoteDisconnected):  # a new connection dropped: not sent again
+        HttpClient(server, 5).request("GET", "/vanish")
     http.close()
 
 
