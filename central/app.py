@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from central import auth, db, repository
-from central.api.routes import admin, alerts, backups, compare, nodes, regressions, runs
+from central.api.routes import admin, alerts, backups, compare, jobs, nodes, regressions, runs
 from central.auth import TokenCache
 from central.backup_schedule import BackupMetrics, BackupScheduler
 from central.errors import DomainError, PayloadTooLarge, Unauthorized
@@ -196,6 +196,7 @@ def create_app(settings: CentralSettings, schedule_backups: bool = True) -> Fast
     app.include_router(regressions.router)
     app.include_router(regressions.history_router)
     app.include_router(nodes.router)
+    app.include_router(jobs.router)
     app.include_router(admin.router)
     app.include_router(alerts.router)
     app.include_router(backups.router)

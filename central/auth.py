@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from central.errors import Conflict, NotFound, Unauthorized
-from central.models import ApiToken, Organization, User, utcnow
+from central.models import ApiToken, Job, Organization, User, utcnow
 from central.schemas import Role
 
 TOKEN_PREFIX = "bhub_"
@@ -38,6 +38,7 @@ class Principal:
     org: str | None
     role: Role
     actor: str
+    run_id: str | None = None  # a job token: it acts on this run only (the attempt it was given for)
 
     @property
     def bootstrap(self) -> bool:
@@ -79,6 +80,11 @@ def lookup(sessions: Callable[[], Session], digest: str) -> Principal:
     """The principal of a token's SHA-256, from the database (Unauthorized if unknown or revoked)."""
     with sessions() as session:
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+        if row is None:
+            job = session.scalar(select(Job).where(Job.token_hash == digest))
+            if job is not None and job.run.state in ("queued", "running"):
+                actor = f"job:{job.node_id}#{job.attempt}"
+                return Principal(job.org_id, job.run.project.org.name, Role.writer, actor, run_id=job.run_id)
         if row is None or row.revoked_at is not None:
             raise Unauthorized(f"the token is unknown or revoked: {_HOW}")
         actor = f"user:{row.user.name}" if row.user else f"token:{row.name}"

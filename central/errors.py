@@ -32,6 +32,11 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
+class TooManyRequests(DomainError):
+    status_code = 429
+    code = "too_many_requests"
+
+
 class NotConfigured(DomainError):
     status_code = 503
     code = "not_configured"

@@ -269,6 +269,31 @@ class Regression(Base):
     project: Mapped[Project] = relationship(lazy="joined")
 
 
+class Job(Base):
+    """A run queued for benchmark machines: what to run, and which agent holds it (one attempt).
+
+    Its life is its run's (queued, running, finished, failed, cancelled); a claim sets the node
+    and a token for that attempt only, stored hashed like every token.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_queue", "org_id", "node_id"),)
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    repository_url: Mapped[str] = mapped_column(String(2000))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)  # the bhub.yaml target, as submitted
+    requirements: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # labels a node must have
+    exclusive: Mapped[bool] = mapped_column(Boolean, default=True)  # alone on its machine
+    node_id: Mapped[str | None] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    run: Mapped[Run] = relationship(lazy="joined")
+
+
 class Event(Base):
     """An appended, never updated, record of one state change."""
 

@@ -291,7 +291,9 @@ def abandon_overdue(
     failed = []
     for run in candidates:
         allowed = run.timeout_seconds if run.timeout_seconds is not None else default_seconds
-        if run.created_at + timedelta(seconds=allowed + grace_seconds) >= now:
+        if run.state == RunState.queued.value:  # a queued job's timeout starts when it does
+            allowed = max(allowed, default_seconds)
+        if (run.started_at or run.created_at) + timedelta(seconds=allowed + grace_seconds) >= now:
             continue
         message = (f"abandoned: no runner said how the run ended within its {allowed:g} s timeout "
                    f"and {grace_seconds:g} s of grace; late results are still accepted")  # fmt: skip

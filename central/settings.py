@@ -45,6 +45,12 @@ class CentralSettings(BaseSettings):
         default=["main", "master"], max_length=100,
         description="branches whose change points open regressions (JSON list in the environment)",
     )  # fmt: skip
+    max_queued_jobs: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="queued jobs an org may have; past it a submit is refused (429)",
+    )
     detect_window: int = Field(
         default=100, ge=20, le=1000, description="runs of a series the detector reads when a run finishes"
     )

@@ -63,7 +63,9 @@ def _a(word: str) -> str:
 
 
 def _member(role: Role) -> Any:
-    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(get_principal)], request: Request) -> Principal:
+        if principal.run_id is not None and request.path_params.get("run_id") != principal.run_id:
+            raise Forbidden("a job token acts on its own run only (the attempt it was given for)")
         if principal.bootstrap:
             raise Forbidden(
                 "the bootstrap admin token manages organizations and tokens only: "

@@ -1,0 +1,55 @@
+"""Remote jobs: submit a run for benchmark machines, agents claim it (long-poll), cancel."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request, Response
+
+from central import job_repository as jobs
+from central import repository
+from central.api.deps import AgentDep, ClockDep, ReaderDep, SessionDep, WriterDep
+from central.job_schemas import JobClaim, JobClaimed, JobStatus, JobSubmit
+from central.schemas import RunPublic
+
+router = APIRouter(prefix="/api/v1", tags=["jobs"])
+_POLL_SECONDS = 0.5
+
+
+@router.post("/jobs", status_code=201)
+def submit_job(body: JobSubmit, session: SessionDep, who: WriterDep, request: Request) -> RunPublic:
+    """Queue the run; an agent of the org whose labels meet the requirements will take it."""
+    limit = request.app.state.settings.max_queued_jobs
+    return repository.run_public(jobs.submit(session, body, who, limit))
+
+
+@router.post("/jobs/claim", response_model=None)
+def claim_job(body: JobClaim, who: AgentDep, request: Request, now: ClockDep) -> JobClaimed | Response:
+    """The oldest job this agent can take, with a token for this attempt; 204 when none came
+    within ``wait_seconds``. Each try uses a session of its own: none is held while waiting."""
+    deadline = time.monotonic() + body.wait_seconds
+    while True:
+        with request.app.state.sessions() as session:
+            got = jobs.claim(session, body, who, now())
+            if got is not None:
+                job, token = got
+                return JobClaimed(
+                    run=repository.run_public(job.run), repository_url=job.repository_url,
+                    definition=job.definition, attempt=job.attempt, token=token,
+                )  # fmt: skip
+        if time.monotonic() + _POLL_SECONDS > deadline:
+            return Response(status_code=204)
+        time.sleep(_POLL_SECONDS)
+
+
+@router.get("/jobs/{run_id}")
+def job_status(run_id: str, session: SessionDep, who: ReaderDep) -> JobStatus:
+    """What the job's agent polls while it runs (its job token may ask): whether to stop."""
+    run, job = jobs.status(session, run_id, who)
+    return JobStatus(state=run.state, cancel_requested=job.cancel_requested)
+
+
+@router.post("/runs/{run_id}/cancel")
+def cancel_run(run_id: str, session: SessionDep, who: WriterDep) -> RunPublic:
+    """A queued job is cancelled at once; a running one is stopped by its agent within seconds."""
+    return repository.run_public(jobs.cancel(session, run_id, who))

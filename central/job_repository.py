@@ -1,0 +1,108 @@
+"""The job queue in central's database (SQLite and PostgreSQL alike): submit, claim, cancel.
+
+A claim is a compare-and-set: ``UPDATE jobs SET node_id = ... WHERE run_id = ? AND node_id IS
+NULL``; of agents racing for one job exactly one updates a row, the others try the next job.
+(Written so rather than with ``SELECT ... FOR UPDATE SKIP LOCKED``: SQLite has no row locks,
+and the same code must run on both.)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from central import auth
+from central.auth import Principal
+from central.errors import Conflict, NotFound, TooManyRequests
+from central.job_schemas import JobClaim, JobSubmit
+from central.models import Job, Node, Run
+from central.repository import _record, check_org, create_run, get_run
+from central.schemas import RunState
+
+_CANDIDATES = 50  # queued jobs looked at per claim attempt, oldest first
+
+
+def submit(session: Session, body: JobSubmit, who: Principal, max_queued: int) -> Run:
+    """Queue a run for benchmark machines; refused (429) past ``max_queued`` queued runs."""
+    org_id = check_org(who, body.run.org)
+    queued = session.scalar(
+        select(func.count()).select_from(Job).join(Run, Run.id == Job.run_id)
+        .where(Job.org_id == org_id, Run.state == RunState.queued.value)
+    )  # fmt: skip
+    if (queued or 0) >= max_queued:
+        raise TooManyRequests(
+            f"your org has {queued} queued jobs, the most it may have: wait for some to start or cancel them"
+        )
+    run = create_run(session, body.run.model_copy(update={"state": RunState.queued, "host": "-"}), who)
+    session.add(
+        Job(run_id=run.id, org_id=org_id, repository_url=body.repository_url, definition=body.definition,
+            requirements=body.requirements, exclusive=body.exclusive, attempt=0, cancel_requested=False)
+    )  # fmt: skip
+    session.commit()
+    return run
+
+
+def claim(session: Session, body: JobClaim, who: Principal, now: datetime) -> tuple[Job, str] | None:
+    """The oldest queued job of the agent's org it can take, now its own; None when there is none."""
+    org_id = check_org(who, None)
+    node = session.get(Node, body.node_id)
+    if node is None or node.org_id != org_id:
+        raise NotFound(f"no node {body.node_id!r} in your org: the agent registers before it takes jobs")
+    query = (
+        select(Job).join(Run, Run.id == Job.run_id)
+        .where(Job.org_id == org_id, Job.node_id.is_(None), Run.state == RunState.queued.value)
+        .order_by(Run.created_at, Run.id).limit(_CANDIDATES)
+    )  # fmt: skip
+    for job in session.scalars(query).all():
+        if any(body.labels.get(k) != v for k, v in job.requirements.items()):
+            continue
+        if job.exclusive and not body.exclusive_ok:
+            continue
+        token = auth.mint()
+        taken = session.execute(
+            update(Job).where(Job.run_id == job.run_id, Job.node_id.is_(None))
+            .values(node_id=body.node_id, attempt=Job.attempt + 1, token_hash=auth.hash_token(token),
+                    claimed_at=now)
+        )  # fmt: skip
+        if taken.rowcount != 1:  # type: ignore[attr-defined]  # another agent was first
+            session.rollback()
+            continue
+        run = job.run
+        run.host = node.hostname
+        _record(session, org_id, run, RunState.queued.value, "claimed", f"node:{body.node_id}")
+        session.commit()
+        session.refresh(job)
+        return job, token
+    session.rollback()
+    return None
+
+
+def cancel(session: Session, run_id: str, who: Principal) -> Run:
+    """A queued job is cancelled now; a running one is asked to stop (its agent polls)."""
+    org_id = check_org(who, None)
+    run = get_run(session, org_id, run_id)
+    job = session.get(Job, run_id)
+    if job is None:
+        raise Conflict(f"run {run_id} is not a queued job: stop 'bhubctl run' where it runs (Ctrl-C)")
+    if run.state == RunState.queued.value:
+        run.state = RunState.cancelled.value
+        run.message = f"cancelled by {who.actor} before it started"
+        run.finished_at = datetime.now(run.created_at.tzinfo)
+        _record(session, org_id, run, RunState.queued.value, RunState.cancelled.value, who.actor)
+    elif run.state == RunState.running.value:
+        job.cancel_requested = True
+    else:
+        raise Conflict(f"run {run_id} is already {run.state}")
+    session.commit()
+    return run
+
+
+def status(session: Session, run_id: str, who: Principal) -> tuple[Run, Job]:
+    org_id = check_org(who, None)
+    run = get_run(session, org_id, run_id)
+    job = session.get(Job, run_id)
+    if job is None:
+        raise NotFound(f"run {run_id} is not a job")
+    return run, job

@@ -1,0 +1,38 @@
+"""jobs: runs queued for benchmark machines, claimed by one agent per attempt
+
+Revision ID: 0013
+Revises: 0012
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "jobs",
+        sa.Column("run_id", sa.String(36), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "org_id", sa.Integer(), sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("repository_url", sa.String(2000), nullable=False),
+        sa.Column("definition", sa.JSON(), nullable=False),
+        sa.Column("requirements", sa.JSON(), nullable=False),
+        sa.Column("exclusive", sa.Boolean(), nullable=False),
+        sa.Column("node_id", sa.String(64), nullable=True),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(64), nullable=True, unique=True),
+        sa.Column("claimed_at", sa.DateTime(), nullable=True),
+        sa.Column("cancel_requested", sa.Boolean(), nullable=False),
+    )
+    op.create_index("ix_jobs_queue", "jobs", ["org_id", "node_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_jobs_queue", "jobs")
+    op.drop_table("jobs")

@@ -1,0 +1,178 @@
+"""Remote jobs in central: submit, the per-org cap, atomic claims, job tokens, cancel (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from central import job_repository
+from central.auth import Principal
+from central.job_schemas import JobClaim
+from tests.central.conftest import org_token
+from tests.central.test_nodes_api import agent
+from tests.central.test_nodes_api import body as node_body
+
+
+def job(target: str = "strings", **extra: Any) -> dict[str, Any]:
+    run = {"project": "shop", "target": target, "commit": "c" * 40, "branch": "main", "host": "laptop",
+           "parser": "go", "state": "running", "timeout_seconds": 600}  # fmt: skip
+    return {"run": run, "repository_url": "https://git.example.org/shop.git",
+            "definition": {"command": "go test -bench .", "framework": "go"}} | extra  # fmt: skip
+
+
+def node(client: TestClient, node_id: str = "n1", org: str = "acme") -> dict[str, str]:
+    headers = agent(client, org)
+    registered = client.put(
+        f"/api/v1/nodes/{node_id}", json=node_body(org=org, hostname=node_id), headers=headers
+    )
+    assert registered.status_code == 200, registered.text
+    return headers
+
+
+def claim(client: TestClient, headers: dict[str, str], node_id: str = "n1", **extra: Any) -> Any:
+    return client.post("/api/v1/jobs/claim", json={"node_id": node_id, **extra}, headers=headers)
+
+
+def test_a_submitted_job_is_queued_and_claimed_once_with_a_token_for_its_run(client: TestClient) -> None:
+    submitted = client.post("/api/v1/jobs", json=job())
+    assert submitted.status_code == 201, submitted.text
+    run = submitted.json()
+    assert run["state"] == "queued" and run["host"] == "-"
+    headers = node(client)
+    got = claim(client, headers)
+    assert got.status_code == 200, got.text
+    taken = got.json()
+    assert taken["run"]["id"] == run["id"] and taken["run"]["host"] == "n1" and taken["attempt"] == 1
+    assert taken["definition"]["command"] == "go test -bench ." and taken["token"].startswith("bhub_")
+    assert claim(client, headers).status_code == 204, "claimed once: nothing left"
+    # the job token acts on its run: start it, upload, finish; read its state
+    mine = {"Authorization": f"Bearer {taken['token']}"}
+    started = client.post(f"/api/v1/runs/{run['id']}/state", json={"state": "running"}, headers=mine)
+    assert started.status_code == 200, started.text
+    result = {"benchmark": "BenchmarkX", "measure": "time", "unit": "ns", "value": 12.5}
+    assert (
+        client.post(f"/api/v1/runs/{run['id']}/results", json={"results": [result]}, headers=mine).status_code
+        == 200
+    )
+    assert client.get(f"/api/v1/jobs/{run['id']}", headers=mine).json() == {
+        "state": "running",
+        "cancel_requested": False,
+    }
+    done = client.post(f"/api/v1/runs/{run['id']}/state", json={"state": "finished"}, headers=mine)
+    assert done.json()["state"] == "finished"
+    events = client.get(f"/api/v1/runs/{run['id']}/events").json()["data"]
+    assert [(e["from_state"], e["to_state"]) for e in events] == [
+        (None, "queued"), ("queued", "claimed"), ("queued", "running"), ("running", "finished")
+    ]  # fmt: skip
+    assert events[1]["actor"] == "node:n1" and events[2]["actor"] == "job:n1#1"
+
+
+def test_a_job_token_does_nothing_else(client: TestClient) -> None:
+    other = client.post("/api/v1/runs", json=job()["run"]).json()["id"]
+    run_id = client.post("/api/v1/jobs", json=job()).json()["id"]
+    token = claim(client, node(client)).json()["token"]
+    mine = {"Authorization": f"Bearer {token}"}
+    for method, path, payload in (
+        ("POST", "/api/v1/runs", job()["run"]),  # create runs
+        ("POST", "/api/v1/jobs", job()),  # submit jobs
+        ("POST", "/api/v1/jobs/claim", {"node_id": "n1"}),  # claim jobs
+        ("GET", f"/api/v1/runs/{other}", None),  # read another run
+        ("POST", f"/api/v1/runs/{other}/state", {"state": "failed"}),  # close another run
+        ("GET", "/api/v1/runs", None),  # list the org's runs
+    ):
+        answer = client.request(method, path, json=payload, headers=mine)
+        assert answer.status_code == 403, (path, answer.text)
+        assert (
+            "job token acts on its own run only" in answer.json()["detail"]
+            or "agent" in answer.json()["detail"]
+        )
+    assert client.get(f"/api/v1/runs/{run_id}", headers=mine).status_code == 200
+
+
+def test_the_queue_is_capped_per_org_with_a_one_line_429(client: TestClient) -> None:
+    client.app.state.settings.max_queued_jobs = 2  # type: ignore[attr-defined]
+    assert [client.post("/api/v1/jobs", json=job()).status_code for _ in range(2)] == [201, 201]
+    refused = client.post("/api/v1/jobs", json=job())
+    assert refused.status_code == 429
+    assert refused.json()["detail"] == (
+        "your org has 2 queued jobs, the most it may have: wait for some to start or cancel them"
+    )
+    other = org_token(client, "globex")
+    assert client.post("/api/v1/jobs", json=job(), headers=other).status_code == 201, "another org's queue"
+
+
+def test_requirements_and_exclusive_jobs_pick_their_nodes(client: TestClient) -> None:
+    gpu = client.post("/api/v1/jobs", json=job(requirements={"gpu": "a100"})).json()["id"]
+    shared = client.post("/api/v1/jobs", json=job(exclusive=False)).json()["id"]
+    headers = node(client)
+    # a busy node without the label: only the non-exclusive job fits
+    assert claim(client, headers, exclusive_ok=False).json()["run"]["id"] == shared
+    assert claim(client, headers, labels={"gpu": "h100"}).status_code == 204
+    assert claim(client, headers, labels={"gpu": "a100"}).json()["run"]["id"] == gpu
+
+
+def test_racing_agents_claim_each_job_exactly_once(client: TestClient) -> None:
+    ids = {client.post("/api/v1/jobs", json=job(exclusive=False)).json()["id"] for _ in range(12)}
+    for n in range(6):
+        node(client, f"n{n}")
+    sessions = client.app.state.sessions  # type: ignore[attr-defined]
+    principal = _agent_principal(client)
+    taken: list[str] = []
+    lock = threading.Lock()
+
+    def agent_loop(n: int) -> None:
+        while True:
+            with sessions() as session:
+                got = job_repository.claim(session, JobClaim(node_id=f"n{n}"), principal, _now())
+            if got is None:
+                return
+            with lock:
+                taken.append(got[0].run_id)
+
+    threads = [threading.Thread(target=agent_loop, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(taken) == sorted(ids), "every job claimed, none twice"
+
+
+def test_cancel_a_queued_job_now_and_a_running_one_through_its_agent(client: TestClient) -> None:
+    queued = client.post("/api/v1/jobs", json=job()).json()["id"]
+    running = client.post("/api/v1/jobs", json=job()).json()["id"]
+    cancelled = client.post(f"/api/v1/runs/{queued}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    taken = claim(client, node(client)).json()
+    assert taken["run"]["id"] == running, "a cancelled job is never claimed"
+    mine = {"Authorization": f"Bearer {taken['token']}"}
+    client.post(f"/api/v1/runs/{running}/state", json={"state": "running"}, headers=mine)
+    assert client.post(f"/api/v1/runs/{running}/cancel").json()["state"] == "running"
+    assert client.get(f"/api/v1/jobs/{running}", headers=mine).json()["cancel_requested"] is True
+    again = client.post(f"/api/v1/runs/{queued}/cancel")
+    assert again.status_code == 409 and again.json()["detail"] == f"run {queued} is already cancelled"
+    plain = client.post("/api/v1/runs", json=job()["run"]).json()["id"]
+    assert "not a queued job" in client.post(f"/api/v1/runs/{plain}/cancel").json()["detail"]
+
+
+def test_other_orgs_neither_claim_nor_cancel(client: TestClient) -> None:
+    run_id = client.post("/api/v1/jobs", json=job()).json()["id"]
+    globex = node(client, "g1", org="globex")
+    assert claim(client, globex, node_id="g1").status_code == 204
+    assert claim(client, globex, node_id="n9").status_code == 404, "a node of another org, or none"
+    assert (
+        client.post(f"/api/v1/runs/{run_id}/cancel", headers=org_token(client, "globex")).status_code == 404
+    )
+
+
+def _agent_principal(client: TestClient) -> Principal:
+    from central import auth
+
+    token = agent(client)["Authorization"].removeprefix("Bearer ")
+    return auth.lookup(client.app.state.sessions, auth.hash_token(token))  # type: ignore[attr-defined]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
