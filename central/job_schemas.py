@@ -66,6 +66,7 @@ class JobClaimed(BaseModel):
     run: RunPublic
     repository_url: str
     definition: dict[str, Any]
+    exclusive: bool
     attempt: int
     token: str
 

@@ -168,7 +168,7 @@ def _failed_results(results: list[ResultIn]) -> str | None:
     return f"{len(failed)} benchmark(s) reported an error: {first.benchmark}: {first.error}{more}"
 
 
-def _allowed_seconds(target: Target) -> float:
+def allowed_seconds(target: Target) -> float:
     """How long the run may take: each execution's timeout, and a minute to parse and deliver."""
     executions = target.warmup + target.repeat if target.framework == "command" else 1
     return min(target.timeout * executions + 60, MAX_RUN_SECONDS)
@@ -195,11 +195,31 @@ def run_target(
         RunCreate(
             org=git.named_org, project=git.project, repository_url=git.remote_url, target=name,
             commit=git.commit, branch=git.branch, dirty=git.dirty, host=socket.gethostname(),
-            parser=target.framework, labels=target.labels, timeout_seconds=_allowed_seconds(target),
+            parser=target.framework, labels=target.labels, timeout_seconds=allowed_seconds(target),
             thresholds=target.thresholds,
         )
     )  # fmt: skip
     on_started(run)
+    return _run_registered(name, target, cwd, run, central, agent, runs_dir, echo)
+
+
+def run_job(
+    *, name: str, target: Target, workdir: Path, run: RunPublic, central: CentralClient, agent: AgentClient,
+    runs_dir: Path, echo: Callable[[bytes], None],
+) -> RunOutcome:  # fmt: skip
+    """Run a job an agent claimed (``run`` is queued; ``central`` holds the job's token): started,
+    then everything as ``bhubctl run`` does it, in a checkout of the job's commit."""
+    cwd = (workdir / target.cwd).resolve()
+    if not cwd.is_dir() or not cwd.is_relative_to(workdir.resolve()):
+        raise BenchHubError(f"target {name!r}: cwd {target.cwd!r} is not a folder of the repository")
+    run = central.transition(run.id, RunTransition(state=RunState.running))
+    return _run_registered(name, target, cwd, run, central, agent, runs_dir, echo)
+
+
+def _run_registered(
+    name: str, target: Target, cwd: Path, run: RunPublic, central: CentralClient, agent: AgentClient,
+    runs_dir: Path, echo: Callable[[bytes], None],
+) -> RunOutcome:  # fmt: skip
     run_dir = runs_dir / run.id
     with contextlib.suppress(OSError):  # a full disk: the output is kept in memory instead
         runs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # raw outputs, spooled results: the owner's

@@ -111,6 +111,13 @@ class CentralClient(_Service):
         """A batch already encoded as ResultsIn JSON (see cli.delivery)."""
         self._request("POST", f"/api/v1/runs/{run_id}/results", body)
 
+    def submit_job(self, body: bytes) -> RunPublic:
+        """POST /api/v1/jobs (a JobSubmit, encoded by the caller: its schema loads only for submit)."""
+        return RunPublic.model_validate_json(self._request("POST", "/api/v1/jobs", body).content)
+
+    def cancel_run(self, run_id: str) -> RunPublic:
+        return self._call(RunPublic, "POST", f"/api/v1/runs/{run_id}/cancel")
+
     def transition(self, run_id: str, change: RunTransition) -> RunPublic:
         return self._call(RunPublic, "POST", f"/api/v1/runs/{run_id}/state", change)
 

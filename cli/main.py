@@ -14,6 +14,7 @@ SUMMARY = "BenchHub: continuous benchmarking on VictoriaMetrics and Grafana."
 # name -> (module, attribute: a command function or a Typer group, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("cli.commands.run", "run", "Run a benchmark target and record it in central."),
+    "submit": ("cli.commands.submit", "submit", "Queue a target for benchmark machines (the agents run it)."),
     "init": ("cli.commands.run", "init", "Write a commented example bhub.yaml."),
     "compare": ("cli.commands.compare", "compare", "Compare two branches, commits or runs, with statistics."),
     "analyze": ("cli.commands.analyze", "analyze", "Find where a history (a CSV) stepped: change points."),
@@ -26,7 +27,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Back up an organization, every organization, or the instance.",
     ),
     "restore": ("cli.commands.backup", "restore", "Restore an org's backup, or the whole instance."),
-    "runs": ("cli.commands.runs", "app", "Runs recorded in central: list, show, logs, sync, reexport."),
+    "runs": (
+        "cli.commands.runs",
+        "app",
+        "Runs recorded in central: list, show, logs, cancel, sync, reexport.",
+    ),
     "backups": ("cli.commands.backup", "backups", "Backups of an organization in its own S3 bucket."),
     "stack": ("cli.commands.stack", "app", "Start, check and stop the local stack on 127.0.0.1."),
     "admin": ("cli.commands.admin", "app", "Organizations, users and API tokens."),

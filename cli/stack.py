@@ -150,7 +150,7 @@ class Stack:
                 [self._python, "-m", "exporter.main", "--listen", f"127.0.0.1:{s.agent_port}"],
                 s.agent_port, "/healthz",
                 {**common, "BENCHHUB_AGENT_STATE_DIR": str(home / "agent"),
-                 "BENCHHUB_AGENT_CENTRAL_URL": central,
+                 "BENCHHUB_AGENT_CENTRAL_URL": central, "BENCHHUB_AGENT_JOBS": "1",
                  "BENCHHUB_AGENT_CENTRAL_TOKEN_FILE": str(agent_token_file(home))},
             ),
             Service(

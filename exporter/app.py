@@ -65,12 +65,26 @@ def create_app(
             settings.central_url, node_id(settings.state_dir), facts, token=settings.token
         )
 
+    worker = None
+    if reporter is not None and settings.jobs > 0:
+        from exporter.jobs import JobWorker
+
+        worker = JobWorker(
+            settings.central_url or "", node_id(settings.state_dir), settings.token,
+            settings.workspace_dir or settings.state_dir / "jobs", f"http://127.0.0.1:{settings.port}",
+            settings.labels, settings.jobs, ready=lambda: reporter.registered,
+        )  # fmt: skip
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         watches.start()
         if reporter is not None:
             reporter.start()
+        if worker is not None:
+            worker.start()
         yield
+        if worker is not None:
+            worker.stop()
         if reporter is not None:
             reporter.stop()
         watches.stop()
@@ -86,6 +100,7 @@ def create_app(
         return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
     app.state.reporter = reporter
+    app.state.worker = worker
 
     @app.get("/metrics")
     def metrics() -> Response:

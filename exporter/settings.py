@@ -45,6 +45,12 @@ class AgentSettings(BaseSettings):
     # every request body (watches are a few hundred bytes)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     heartbeat_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # Jobs from central (off at 0): at most this many at once, an exclusive one alone
+    jobs: int = Field(default=0, ge=0, le=64)
+    # what a job's requirements are matched with (JSON object in the environment)
+    labels: dict[str, str] = Field(default_factory=dict, max_length=50)
+    # repository mirrors and per-job checkouts; default: state_dir/jobs
+    workspace_dir: Path | None = None
     provider: str = Field(default="local", min_length=1)
     role: str = Field(default="runner", min_length=1)
 

@@ -137,6 +137,15 @@ def logs(run: Annotated[str, typer.Argument(help="the run's id, or the start of 
 
 
 @app.command()
+def cancel(run: Annotated[str, typer.Argument(help="the run's id, or the start of it")]) -> None:
+    """Cancel a submitted run: a queued one now, a running one through its agent."""
+    central = CliSettings().central()
+    done = central.cancel_run(central.resolve_run(run))
+    what = "cancelled" if done.state.value == "cancelled" else "asked to stop (its agent stops it)"
+    err_console.print(f"run [cyan]{done.id}[/] {what}", highlight=False)
+
+
+@app.command()
 def reexport(
     run_id: Annotated[str | None, typer.Argument(help="the run's id (bhubctl run prints it)")] = None,
     every: Annotated[

@@ -35,7 +35,7 @@ def claim_job(body: JobClaim, who: AgentDep, request: Request, now: ClockDep) ->
                 job, token = got
                 return JobClaimed(
                     run=repository.run_public(job.run), repository_url=job.repository_url,
-                    definition=job.definition, attempt=job.attempt, token=token,
+                    definition=job.definition, exclusive=job.exclusive, attempt=job.attempt, token=token,
                 )  # fmt: skip
         if time.monotonic() + _POLL_SECONDS > deadline:
             return Response(status_code=204)

@@ -1,0 +1,99 @@
+"""bhubctl submit TARGET: queue a target of this repository's bhub.yaml for benchmark machines."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from cli import git as gitinfo
+from cli.benchrun import allowed_seconds
+from cli.commands.run import find_config
+from cli.config import load_config
+from cli.errors import ConfigError, GitError
+from cli.output import err_console
+from cli.settings import CliSettings
+
+_FINAL = ("finished", "failed", "cancelled")
+
+
+def submit(
+    target: Annotated[str, typer.Argument(help="target name from bhub.yaml")],
+    ref: Annotated[str, typer.Option(help="the commit to run (any git revision; pushed)")] = "HEAD",
+    config: Annotated[Path | None, typer.Option(help="bhub.yaml to use (default: nearest)")] = None,
+    requires: Annotated[
+        list[str] | None, typer.Option("--requires", help="KEY=VALUE a node's labels must have (repeat)")
+    ] = None,
+    shared: Annotated[
+        bool, typer.Option(help="may share its machine with other jobs (default: alone)")
+    ] = False,
+    wait: Annotated[bool, typer.Option(help="wait for the end; exit with the run's exit code")] = False,
+) -> None:
+    """Queue a target for benchmark machines: an agent of your org checks out the commit and runs
+    it as 'bhubctl run' would. Prints the run id at once; --wait waits for the run to end."""
+    from central.job_schemas import JobSubmit
+    from central.schemas import RunCreate, RunState
+
+    settings = CliSettings()
+    path = config.resolve() if config else find_config(Path.cwd())
+    bench = load_config(path)
+    spec = bench.target(target, path)
+    info = gitinfo.detect(path.parent, project=bench.project)
+    if info.root is None:
+        raise GitError(f"{path.parent} is not in a git repository: agents fetch the commit from one")
+    commit = gitinfo.rev_parse(info.root, ref)
+    if commit is None:
+        raise GitError(f"--ref {ref!r} names no commit of {info.root}")
+    if info.dirty and ref == "HEAD":
+        err_console.print(
+            "[yellow]warning:[/] uncommitted changes are not part of the job: commit and push them"
+        )
+    # the target's folder, relative to the repository's root: where the agent's checkout runs it
+    folder = (path.parent / spec.cwd).resolve().relative_to(info.root.resolve())
+    definition = spec.model_copy(update={"cwd": str(folder)}).model_dump(mode="json")
+    wanted = dict(_pair(item) for item in requires or [])
+    body = JobSubmit(
+        run=RunCreate(
+            org=info.named_org, project=info.project, repository_url=info.remote_url, target=target,
+            commit=commit, branch=info.branch, host=socket.gethostname(), parser=spec.framework,
+            labels=spec.labels, state=RunState.queued, timeout_seconds=allowed_seconds(spec),
+            thresholds=spec.thresholds,
+        ),
+        repository_url=info.remote_url or str(info.root), definition=definition, requirements=wanted,
+        exclusive=not shared,
+    )  # fmt: skip
+    central = settings.central()
+    run = central.submit_job(body.model_dump_json().encode())
+    print(run.id, flush=True)
+    err_console.print(
+        f"queued {escape(f'{run.org}/{run.project}')} {target} @ {commit[:12]}{settings.where()}",
+        highlight=False,
+    )
+    if not wait:
+        return
+    state = run.state.value
+    while True:
+        run = central.get_run(run.id)
+        if run.state.value != state:
+            state = run.state.value
+            where = f" on {run.host}" if run.host != "-" else ""
+            err_console.print(f"run [cyan]{run.id}[/] {state}{where}", highlight=False)
+        if state in _FINAL:
+            break
+        time.sleep(1.0)
+    if run.message:
+        err_console.print(escape(run.message), highlight=False)
+    if state == "finished":
+        raise typer.Exit(0)
+    raise typer.Exit(130 if state == "cancelled" else (run.exit_code or 1))
+
+
+def _pair(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--requires {item!r}: write KEY=VALUE, such as --requires gpu=a100")
+    return key, value

@@ -1,0 +1,203 @@
+"""The agent as a runner: it takes jobs from central and runs them as ``bhubctl run`` would.
+
+Pull, never push: the agent long-polls ``POST /api/v1/jobs/claim`` with its agent token (no
+inbound port is needed on a benchmark machine), at most ``slots`` jobs at once, and an
+exclusive job (the default: one benchmark at a time on a quiet machine) alone. A claimed job
+comes with a token for that attempt only; everything the job does in central goes through it.
+
+Each attempt gets a fresh workspace: a mirror of the repository kept per URL (fetched again
+for each job), then a shared clone checked out at the job's exact commit, removed afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from pydantic import ValidationError
+
+from central.job_schemas import JobClaimed
+from central.schemas import RunState, RunTransition
+
+log = logging.getLogger("exporter.jobs")
+_GIT_TIMEOUT = 600.0
+_RETRY_SECONDS = 5.0
+
+
+class JobFailed(Exception):
+    """A job that could not start (its checkout or its definition): the run fails with this."""
+
+
+class Workspace:
+    """Repository mirrors and per-attempt checkouts under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def checkout(self, url: str, commit: str, name: str) -> Path:
+        """A clone of ``url`` at ``commit`` in a folder of its own (``name``)."""
+        key = hashlib.sha256(url.encode()).hexdigest()[:16]
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        mirror = self.root / "mirrors" / f"{key}.git"
+        with lock:  # two jobs of one repository: one fetch at a time into its mirror
+            if (mirror / "HEAD").exists():
+                _git(["git", "-C", str(mirror), "remote", "update", "--prune"], f"fetch {url}")
+            else:
+                mirror.parent.mkdir(parents=True, exist_ok=True)
+                shutil.rmtree(mirror, ignore_errors=True)
+                _git(["git", "clone", "--quiet", "--mirror", url, str(mirror)], f"clone {url}")
+        work = self.root / "work" / name
+        shutil.rmtree(work, ignore_errors=True)
+        work.parent.mkdir(parents=True, exist_ok=True)
+        _git(
+            ["git", "clone", "--quiet", "--shared", "--no-checkout", str(mirror), str(work)],
+            "clone the mirror",
+        )
+        try:
+            _git(["git", "-C", str(work), "checkout", "--quiet", "--detach", commit], f"check out {commit}")
+        except JobFailed:
+            shutil.rmtree(work, ignore_errors=True)
+            raise JobFailed(f"commit {commit} is not in {url}: push it before submitting") from None
+        return work
+
+    def remove(self, work: Path) -> None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _git(argv: list[str], what: str) -> None:
+    try:
+        subprocess.run(argv, check=True, capture_output=True, text=True, timeout=_GIT_TIMEOUT,
+                       env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})  # fmt: skip
+    except subprocess.CalledProcessError as exc:
+        detail = (exc.stderr or exc.stdout or "").strip().splitlines()
+        raise JobFailed(
+            f"git could not {what}: {detail[-1] if detail else f'exit {exc.returncode}'}"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise JobFailed(f"git could not {what} within {_GIT_TIMEOUT:g} s") from None
+
+
+class JobWorker:
+    """Claims jobs for this node and runs each in a thread of its own."""
+
+    def __init__(
+        self, central_url: str, node: str, token: Callable[[], str | None], workspace: Path, agent_url: str,
+        labels: dict[str, str], slots: int, ready: Callable[[], bool], wait_seconds: float = 20.0,
+    ) -> None:  # fmt: skip
+        self._base = central_url.rstrip("/")
+        self._node, self._token, self._agent_url = node, token, agent_url
+        self._labels, self._slots, self._ready, self._wait = labels, slots, ready, wait_seconds
+        self.workspace = Workspace(workspace)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._running: dict[str, bool] = {}  # run id -> exclusive
+        self._threads: list[threading.Thread] = []
+        self._loop_thread: threading.Thread | None = None
+        self.finished = 0
+
+    def start(self) -> None:
+        self._loop_thread = threading.Thread(target=self._loop, name="job-worker", daemon=True)
+        self._loop_thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._loop_thread is not None:
+            self._loop_thread.join(self._wait + 5)
+
+    def _free(self) -> tuple[bool, bool]:
+        """(whether a job may be claimed now, whether it may be an exclusive one)."""
+        with self._lock:
+            if any(self._running.values()) or len(self._running) >= self._slots:
+                return False, False
+            return True, not self._running
+
+    def _loop(self) -> None:
+        with httpx.Client(timeout=self._wait + 10) as http:
+            while not self._stop.is_set():
+                can, exclusive_ok = self._free()
+                if not can or not self._ready():
+                    self._stop.wait(0.2)
+                    continue
+                try:
+                    claimed = self._claim(http, exclusive_ok)
+                except (httpx.HTTPError, OSError, ValueError) as exc:
+                    log.warning(
+                        "claiming a job from %s failed (%s); again in %g s", self._base, exc, _RETRY_SECONDS
+                    )
+                    self._stop.wait(_RETRY_SECONDS)
+                    continue
+                if claimed is None:
+                    continue
+                with self._lock:
+                    self._running[claimed.run.id] = claimed.exclusive
+                thread = threading.Thread(target=self._run, args=(claimed,), name=f"job-{claimed.run.id[:8]}")
+                thread.start()
+
+    def _claim(self, http: httpx.Client, exclusive_ok: bool) -> JobClaimed | None:
+        token = self._token()
+        response = http.post(
+            f"{self._base}/api/v1/jobs/claim",
+            json={"node_id": self._node, "labels": self._labels, "exclusive_ok": exclusive_ok,
+                  "wait_seconds": self._wait},
+            headers={"Authorization": f"Bearer {token}"} if token else {},
+        )  # fmt: skip
+        if response.status_code == 204:
+            return None
+        if response.status_code != 200:
+            raise ValueError(f"central answered {response.status_code}: {response.text[:200]}")
+        return JobClaimed.model_validate_json(response.content)
+
+    def _run(self, claimed: JobClaimed) -> None:
+        # bhubctl's run path, loaded here: an agent that takes no jobs never imports it
+        from cli.benchrun import run_job
+        from cli.client import AgentClient, CentralClient
+        from cli.config import Target
+        from cli.errors import BenchHubError
+
+        run = claimed.run
+        central = CentralClient(self._base, 30, token=claimed.token)
+        agent = AgentClient(self._agent_url, 10, token=claimed.token)
+        work: Path | None = None
+        try:
+            try:
+                target = Target.model_validate(claimed.definition)
+                work = self.workspace.checkout(
+                    claimed.repository_url, run.commit, f"{run.id}-{claimed.attempt}"
+                )
+            except (JobFailed, ValidationError) as exc:
+                reason = str(exc).splitlines()[0] if isinstance(exc, JobFailed) else f"bad target: {exc}"
+                log.warning("job %s could not start: %s", run.id, reason)
+                central.transition(run.id, RunTransition(state=RunState.running))
+                central.transition(
+                    run.id, RunTransition(state=RunState.failed, message=f"the job could not start: {reason}")
+                )
+                return
+            outcome = run_job(
+                name=run.target, target=target, workdir=work, run=run, central=central, agent=agent,
+                runs_dir=self.workspace.root / "runs", echo=lambda _chunk: None,
+            )  # fmt: skip
+            log.info("job %s %s (exit %d)", run.id, outcome.run.state.value, outcome.exit_code)
+        except BenchHubError as exc:
+            log.warning("job %s: %s", run.id, exc)
+        except Exception:
+            log.exception("job %s failed in the agent", run.id)
+        finally:
+            if work is not None:
+                self.workspace.remove(work)
+            with contextlib.suppress(Exception):
+                central.close()
+                agent.close()
+            with self._lock:
+                self._running.pop(run.id, None)
+                self.finished += 1

@@ -1,0 +1,106 @@
+"""Remote jobs on the real stack (issue 20): bhubctl submit queues, the stack's agent claims the
+job, checks out the pushed commit and runs it as bhubctl run would; results reach central and
+VictoriaMetrics; the exit code comes back through --wait."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import LiveStack, bhubctl, git, make_repo
+
+pytestmark = pytest.mark.e2e
+
+BHUB_YAML = """version: 1
+project: jobsdemo
+targets:
+  bench:
+    command: cat out.txt
+    framework: go
+    cwd: sub
+  broken:
+    command: "echo 'before the crash'; exit 3"
+    framework: command
+"""
+GO_OUTPUT = "BenchmarkQueued-2   1000   2500 ns/op\nPASS\n"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("jobs")
+    origin = root / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    path = root / "work"
+    (path / "sub").mkdir(parents=True)
+    commit = make_repo(path, {"bhub.yaml": BHUB_YAML, "sub/out.txt": GO_OUTPUT}, str(origin))
+    git(path, "push", "-q", "origin", "main")
+    return path, commit
+
+
+def show(live: LiveStack, path: Path, run_id: str) -> dict[str, Any]:
+    proc = bhubctl(live, path, "runs", "show", run_id, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return dict(json.loads(proc.stdout))
+
+
+def test_a_submitted_target_runs_on_the_agent_with_its_results_everywhere(
+    live: LiveStack, repo: tuple[Path, str]
+) -> None:
+    path, commit = repo
+    proc = bhubctl(live, path, "submit", "bench", "--wait")
+    assert proc.returncode == 0, proc.stderr
+    run_id = proc.stdout.split()[0]
+    assert f"queued e2e-org/jobsdemo bench @ {commit[:12]}" in proc.stderr and "finished on" in proc.stderr
+    shown = show(live, path, run_id)
+    run = shown["run"]
+    assert (run["state"], run["commit"], run["target"], run["project"]) == (
+        "finished",
+        commit,
+        "bench",
+        "jobsdemo",
+    )
+    assert run["host"] != "-", "the claiming node's host"
+    assert [(r["benchmark"], r["value"]) for r in shown["results"]] == [("BenchmarkQueued", 2500.0)]
+    states = [(e["from_state"], e["to_state"]) for e in shown["events"]]
+    assert states == [(None, "queued"), ("queued", "claimed"), ("queued", "running"), ("running", "finished")]
+    assert [
+        s["metric"]["benchmark"]
+        for s in live.wait_for_series(f'benchhub_benchmark_value{{run_id="{run_id}"}}', 1)
+    ] == ["BenchmarkQueued"]
+
+
+def test_the_exit_code_comes_back_and_an_unpushed_commit_fails_clearly(
+    live: LiveStack, repo: tuple[Path, str]
+) -> None:
+    path, _ = repo
+    broken = bhubctl(live, path, "submit", "broken", "--wait")
+    assert broken.returncode == 3, broken.stderr
+    assert "the command exited with code 3" in broken.stderr
+    (path / "sub" / "out.txt").write_text(GO_OUTPUT.replace("2500", "2600"))
+    git(path, "commit", "-qam", "not pushed")
+    unpushed = bhubctl(live, path, "submit", "bench", "--wait")
+    assert unpushed.returncode == 1
+    assert (
+        "the job could not start: commit" in unpushed.stderr
+        and "push it before submitting" in unpushed.stderr
+    )
+
+
+def test_a_bad_requirement_is_one_line_and_a_queued_job_can_be_cancelled(
+    live: LiveStack, repo: tuple[Path, str]
+) -> None:
+    path, commit = repo
+    bad = bhubctl(live, path, "submit", "bench", "--requires", "gpu")
+    assert bad.returncode != 0 and "--requires 'gpu': write KEY=VALUE" in bad.stderr
+    # no node has gpu=a100: the job waits in the queue until cancelled
+    queued = bhubctl(live, path, "submit", "bench", "--ref", commit, "--requires", "gpu=a100")
+    assert queued.returncode == 0, queued.stderr
+    run_id = queued.stdout.split()[0]
+    assert show(live, path, run_id)["run"]["state"] == "queued"
+    cancelled = bhubctl(live, path, "runs", "cancel", run_id[:8])
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert show(live, path, run_id)["run"]["state"] == "cancelled"
