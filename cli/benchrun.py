@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -55,6 +56,7 @@ def _execute_target(
     echo: Callable[[bytes], None],
     on_spawn: Callable[[int], None],
     log: OutputLog,
+    cancel: threading.Event | None = None,
 ) -> tuple[Execution, list[ResultIn], str | None]:
     """Run the target (repeats for 'command': the last execution, with the CPU and peak RSS of
     all of them); return that execution, the results, a parse error.
@@ -69,7 +71,7 @@ def _execute_target(
             if target.measure == "instructions":
                 with tempfile.TemporaryDirectory(prefix="bhub-cachegrind-") as tmp:
                     command = cachegrind.wrap(target.command, user_shell(), Path(tmp))
-                    ex = execute(command, cwd, target.env, target.timeout, echo, on_spawn, log)
+                    ex = execute(command, cwd, target.env, target.timeout, echo, on_spawn, log, cancel)
                     try:
                         counts = cachegrind.read_counts(Path(tmp)) if ex.exit_code == 0 else None
                     except BenchHubError as exc:
@@ -77,7 +79,7 @@ def _execute_target(
                 if counts is not None and index >= target.warmup:
                     counted.append(counts)
             else:
-                ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn, log)
+                ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn, log, cancel)
             executions.append(ex)
             if ex.exit_code != 0:
                 break
@@ -97,7 +99,7 @@ def _execute_target(
             return combined, instruction_results(name, counted), None
         return combined, timing_results(name, timed), None
     started = time.time()
-    ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn, log)
+    ex = execute(target.command, cwd, target.env, target.timeout, echo, on_spawn, log, cancel)
     try:
         if target.output is None:
             return ex, parse_output(target.framework, log.chunks), None
@@ -205,7 +207,7 @@ def run_target(
 
 def run_job(
     *, name: str, target: Target, workdir: Path, run: RunPublic, central: CentralClient, agent: AgentClient,
-    runs_dir: Path, echo: Callable[[bytes], None],
+    runs_dir: Path, echo: Callable[[bytes], None], cancel: threading.Event | None = None,
 ) -> RunOutcome:  # fmt: skip
     """Run a job an agent claimed (``run`` is queued; ``central`` holds the job's token): started,
     then everything as ``bhubctl run`` does it, in a checkout of the job's commit."""
@@ -213,12 +215,12 @@ def run_job(
     if not cwd.is_dir() or not cwd.is_relative_to(workdir.resolve()):
         raise BenchHubError(f"target {name!r}: cwd {target.cwd!r} is not a folder of the repository")
     run = central.transition(run.id, RunTransition(state=RunState.running))
-    return _run_registered(name, target, cwd, run, central, agent, runs_dir, echo)
+    return _run_registered(name, target, cwd, run, central, agent, runs_dir, echo, cancel)
 
 
 def _run_registered(
     name: str, target: Target, cwd: Path, run: RunPublic, central: CentralClient, agent: AgentClient,
-    runs_dir: Path, echo: Callable[[bytes], None],
+    runs_dir: Path, echo: Callable[[bytes], None], cancel: threading.Event | None = None,
 ) -> RunOutcome:  # fmt: skip
     run_dir = runs_dir / run.id
     with contextlib.suppress(OSError):  # a full disk: the output is kept in memory instead
@@ -227,7 +229,7 @@ def _run_registered(
     watcher = _AgentWatch(agent, run)
     closer = _Closer(central, run, run_dir)
     try:
-        return _run_and_close(name, target, cwd, echo, run, run_dir, watcher, closer)
+        return _run_and_close(name, target, cwd, echo, run, run_dir, watcher, closer, cancel)
     except (Cancelled, KeyboardInterrupt) as exc:
         reason = str(exc) or "interrupted"
         closer.close_once(RunTransition(state=RunState.cancelled, message=reason, resources=watcher.finish()))
@@ -261,12 +263,12 @@ class _Closer:
 
 def _run_and_close(
     name: str, target: Target, cwd: Path, echo: Callable[[bytes], None], run: RunPublic, run_dir: Path,
-    watcher: _AgentWatch, closer: _Closer,
+    watcher: _AgentWatch, closer: _Closer, cancel: threading.Event | None = None,
 ) -> RunOutcome:  # fmt: skip
     output_path = run_dir / "output.log"
     log = OutputLog(output_path)
     try:
-        ex, results, parse_error = _execute_target(name, target, cwd, echo, watcher.spawned, log)
+        ex, results, parse_error = _execute_target(name, target, cwd, echo, watcher.spawned, log, cancel)
     finally:
         log.close()
     resources = with_exact_usage(watcher.finish(), ex)

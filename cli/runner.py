@@ -129,12 +129,14 @@ def execute(
     echo: Callable[[bytes], None],
     on_spawn: Callable[[int], None] = lambda _pid: None,
     log: OutputLog | None = None,
+    cancel: threading.Event | None = None,
 ) -> Execution:
     """Run ``command`` in the user's shell; stdout and stderr merged, echoed as they come.
 
     ``on_spawn`` gets the pid of the measuring helper whose children are the command. With
     ``log`` the output goes there as it arrives and ``Execution.output`` is only its tail;
-    without, it is all kept in memory.
+    without, it is all kept in memory. ``cancel`` set (from another thread: an agent's job
+    cancelled in central) stops the command's process group as Ctrl-C does.
     """
     start = time.perf_counter()
     report_read, report_write = os.pipe()
@@ -172,7 +174,14 @@ def execute(
         reader.start()
         reaper.start()
         on_spawn(proc.pid)
-        reaper.join(timeout)
+        deadline = time.monotonic() + timeout
+        while reaper.is_alive() and time.monotonic() < deadline:
+            reaper.join(min(0.2, max(deadline - time.monotonic(), 0)) if cancel is not None else timeout)
+            if cancel is not None and cancel.is_set() and reaper.is_alive():
+                _stop(proc.pid)
+                reaper.join(GRACE_SECONDS)
+                reader.join(GRACE_SECONDS)
+                raise Cancelled(f"cancelled: {command!r} was stopped")
         if reaper.is_alive():
             timed_out = True
             _stop(proc.pid)

@@ -30,6 +30,7 @@ from central.schemas import RunState, RunTransition
 log = logging.getLogger("exporter.jobs")
 _GIT_TIMEOUT = 600.0
 _RETRY_SECONDS = 5.0
+CANCEL_POLL_SECONDS = 1.0
 
 
 class JobFailed(Exception):
@@ -158,6 +159,19 @@ class JobWorker:
             raise ValueError(f"central answered {response.status_code}: {response.text[:200]}")
         return JobClaimed.model_validate_json(response.content)
 
+    def _watch_cancel(self, run_id: str, token: str, cancel: threading.Event, done: threading.Event) -> None:
+        """Asks central every CANCEL_POLL_SECONDS whether the job was cancelled; sets ``cancel``."""
+        with httpx.Client(timeout=10, headers={"Authorization": f"Bearer {token}"}) as http:
+            while not done.wait(CANCEL_POLL_SECONDS):
+                try:
+                    answer = http.get(f"{self._base}/api/v1/jobs/{run_id}")
+                except httpx.HTTPError:
+                    continue  # central away for a moment: asked again at the next poll
+                if answer.status_code == 200 and answer.json().get("cancel_requested"):
+                    log.info("job %s cancelled in central: stopping it", run_id)
+                    cancel.set()
+                    return
+
     def _run(self, claimed: JobClaimed) -> None:
         # bhubctl's run path, loaded here: an agent that takes no jobs never imports it
         from cli.benchrun import run_job
@@ -169,6 +183,10 @@ class JobWorker:
         central = CentralClient(self._base, 30, token=claimed.token)
         agent = AgentClient(self._agent_url, 10, token=claimed.token)
         work: Path | None = None
+        cancel, done = threading.Event(), threading.Event()
+        watch = (run.id, claimed.token, cancel, done)
+        name = f"cancel-{run.id[:8]}"
+        threading.Thread(target=self._watch_cancel, args=watch, name=name, daemon=True).start()
         try:
             try:
                 target = Target.model_validate(claimed.definition)
@@ -185,7 +203,7 @@ class JobWorker:
                 return
             outcome = run_job(
                 name=run.target, target=target, workdir=work, run=run, central=central, agent=agent,
-                runs_dir=self.workspace.root / "runs", echo=lambda _chunk: None,
+                runs_dir=self.workspace.root / "runs", echo=lambda _chunk: None, cancel=cancel,
             )  # fmt: skip
             log.info("job %s %s (exit %d)", run.id, outcome.run.state.value, outcome.exit_code)
         except BenchHubError as exc:
@@ -193,6 +211,7 @@ class JobWorker:
         except Exception:
             log.exception("job %s failed in the agent", run.id)
         finally:
+            done.set()
             if work is not None:
                 self.workspace.remove(work)
             with contextlib.suppress(Exception):

@@ -1,11 +1,12 @@
 import os
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from cli.parsers.command import timing_results
-from cli.runner import Execution, execute
+from cli.runner import Cancelled, Execution, execute
 
 
 def test_streams_and_captures_merged_output(tmp_path: Path) -> None:
@@ -37,6 +38,24 @@ def test_timeout_stops_the_whole_process_group(tmp_path: Path) -> None:
     except (ProcessLookupError, FileNotFoundError):
         alive = False
     assert not alive, "the background child of the timed-out command survived"
+
+
+def test_cancel_from_another_thread_stops_the_whole_process_group(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()  # an agent's job cancelled in central
+    with pytest.raises(Cancelled, match="cancelled: .* was stopped"):
+        execute(f"sleep 60 & echo $! > {pidfile}; wait", tmp_path, {}, 60, lambda _c: None, cancel=cancel)
+    child = int(pidfile.read_text())
+    time.sleep(0.2)
+    try:
+        with open(f"/proc/{child}/stat") as fh:
+            alive = fh.read().split()[2] != "Z"
+    except FileNotFoundError:
+        alive = False
+    assert not alive, "the background child of the cancelled command survived"
+    # not cancelled: the timeout still applies as before
+    assert execute("sleep 5", tmp_path, {}, 0.3, lambda _c: None, cancel=threading.Event()).timed_out
 
 
 def _ex(wall: float, user: float, system: float, rss: int) -> Execution:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +105,29 @@ def test_a_bad_requirement_is_one_line_and_a_queued_job_can_be_cancelled(
     cancelled = bhubctl(live, path, "runs", "cancel", run_id[:8])
     assert cancelled.returncode == 0, cancelled.stderr
     assert show(live, path, run_id)["run"]["state"] == "cancelled"
+
+
+def test_cancel_stops_a_running_job_on_its_agent(live: LiveStack, repo: tuple[Path, str]) -> None:
+    path, _ = repo
+    (path / "bhub.yaml").write_text(BHUB_YAML + "  slow:\n    command: sleep 61.25\n    framework: command\n")
+    git(path, "commit", "-qam", "a slow target")
+    git(path, "push", "-q", "origin", "HEAD:main")
+    submitted = bhubctl(live, path, "submit", "slow")
+    assert submitted.returncode == 0, submitted.stderr
+    run_id = submitted.stdout.split()[0]
+    deadline = time.monotonic() + 60
+    while show(live, path, run_id)["run"]["state"] != "running":
+        assert time.monotonic() < deadline, "the job did not start"
+        time.sleep(0.3)
+    assert _sleeping(), "the command runs on the agent"
+    asked = bhubctl(live, path, "runs", "cancel", run_id)
+    assert asked.returncode == 0 and "asked to stop" in asked.stderr
+    while (run := show(live, path, run_id)["run"])["state"] == "running":
+        assert time.monotonic() < deadline + 15, "not stopped within seconds"
+        time.sleep(0.3)
+    assert run["state"] == "cancelled" and "sleep 61.25" in run["message"]
+    assert not _sleeping(), "its process is gone"
+
+
+def _sleeping() -> bool:
+    return subprocess.run(["pgrep", "-f", "sleep 61.25"], capture_output=True).returncode == 0
