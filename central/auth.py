@@ -85,6 +85,8 @@ def lookup(sessions: Callable[[], Session], digest: str) -> Principal:
             if job is not None and job.run.state in ("queued", "running"):
                 actor = f"job:{job.node_id}#{job.attempt}"
                 return Principal(job.org_id, job.run.project.org.name, Role.writer, actor, run_id=job.run_id)
+            if job is not None:  # a stale attempt: its agent stops its copy
+                raise Conflict(f"this job attempt is over: run {job.run_id} is {job.run.state}; stop it")
         if row is None or row.revoked_at is not None:
             raise Unauthorized(f"the token is unknown or revoked: {_HOW}")
         actor = f"user:{row.user.name}" if row.user else f"token:{row.name}"

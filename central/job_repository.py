@@ -8,7 +8,7 @@ and the same code must run on both.)
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from central import auth
 from central.auth import Principal
 from central.errors import Conflict, NotFound, TooManyRequests
 from central.job_schemas import JobClaim, JobSubmit
-from central.models import Job, Node, Run
+from central.models import Event, Job, Node, Run
 from central.repository import _record, check_org, create_run, get_run
 from central.schemas import RunState
 
@@ -44,7 +44,9 @@ def submit(session: Session, body: JobSubmit, who: Principal, max_queued: int) -
     return run
 
 
-def claim(session: Session, body: JobClaim, who: Principal, now: datetime) -> tuple[Job, str] | None:
+def claim(
+    session: Session, body: JobClaim, who: Principal, now: datetime, lease_seconds: float = 30
+) -> tuple[Job, str] | None:
     """The oldest queued job of the agent's org it can take, now its own; None when there is none."""
     org_id = check_org(who, None)
     node = session.get(Node, body.node_id)
@@ -64,7 +66,7 @@ def claim(session: Session, body: JobClaim, who: Principal, now: datetime) -> tu
         taken = session.execute(
             update(Job).where(Job.run_id == job.run_id, Job.node_id.is_(None))
             .values(node_id=body.node_id, attempt=Job.attempt + 1, token_hash=auth.hash_token(token),
-                    claimed_at=now)
+                    claimed_at=now, lease_until=now + timedelta(seconds=lease_seconds))
         )  # fmt: skip
         if taken.rowcount != 1:  # type: ignore[attr-defined]  # another agent was first
             session.rollback()
@@ -106,3 +108,60 @@ def status(session: Session, run_id: str, who: Principal) -> tuple[Run, Job]:
     if job is None:
         raise NotFound(f"run {run_id} is not a job")
     return run, job
+
+
+def heartbeat(
+    session: Session, run_id: str, who: Principal, now: datetime, lease_seconds: float
+) -> tuple[Run, Job]:
+    """The job's agent is alive: its lease runs ``lease_seconds`` more (written when half used)."""
+    run, job = status(session, run_id, who)
+    if job.lease_until is None or job.lease_until < now + timedelta(seconds=lease_seconds / 2):
+        job.lease_until = now + timedelta(seconds=lease_seconds)
+        session.commit()
+    return run, job
+
+
+def reap(session: Session, now: datetime) -> tuple[list[Run], list[Run]]:
+    """Jobs whose agent went silent (lease expired): a claimed job that never started goes back
+    to the queue for another agent (its token dies with the attempt); a running one fails,
+    reason ``node_lost`` (its agent, if it comes back, is refused and stops its copy).
+
+    Each change is a compare-and-set on the lease read, so two sweepers act once. Returns
+    (requeued, failed).
+    """
+    expired = session.scalars(
+        select(Job).where(Job.node_id.is_not(None), Job.lease_until < now)
+    ).all()  # fmt: skip
+    requeued: list[Run] = []
+    failed: list[Run] = []
+    for job in expired:
+        run, node = job.run, job.node_id
+        if run.state == RunState.queued.value:
+            moved = session.execute(
+                update(Job).where(Job.run_id == job.run_id, Job.lease_until == job.lease_until)
+                .values(node_id=None, token_hash=None, claimed_at=None, lease_until=None)
+            )  # fmt: skip
+            if moved.rowcount == 1:  # type: ignore[attr-defined]
+                session.add(Event(org_id=job.org_id, subject="run", subject_id=run.id, from_state="claimed",
+                                  to_state=RunState.queued.value, actor="central", at=now,
+                                  reason=f"node {node} did not start it before its lease ended"))  # fmt: skip
+                requeued.append(run)
+        elif run.state == RunState.running.value:
+            message = (f"node_lost: node {node} stopped renewing the job's lease; the run is failed and "
+                       "that attempt's results are refused")  # fmt: skip
+            moved = session.execute(
+                update(Run).where(Run.id == run.id, Run.state == RunState.running.value)
+                .values(state=RunState.failed.value, reason="node_lost", message=message, finished_at=now)
+            )  # fmt: skip
+            session.execute(update(Job).where(Job.run_id == job.run_id).values(lease_until=None))
+            if moved.rowcount == 1:  # type: ignore[attr-defined]
+                session.add(Event(org_id=job.org_id, subject="run", subject_id=run.id,
+                                  from_state=RunState.running.value, to_state=RunState.failed.value,
+                                  actor="central", at=now, reason=message))  # fmt: skip
+                failed.append(run)
+        else:  # over: nothing holds it any more
+            session.execute(update(Job).where(Job.run_id == job.run_id).values(lease_until=None))
+    session.commit()
+    for run in requeued + failed:
+        session.refresh(run)
+    return requeued, failed

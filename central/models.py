@@ -289,6 +289,7 @@ class Job(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # renewed by the agent's heartbeats
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
 
     run: Mapped[Run] = relationship(lazy="joined")

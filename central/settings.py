@@ -51,6 +51,10 @@ class CentralSettings(BaseSettings):
         le=100_000,
         description="queued jobs an org may have; past it a submit is refused (429)",
     )
+    job_lease_seconds: float = Field(
+        default=30, gt=0, le=3600,
+        description="a claimed job's lease, renewed by its agent's heartbeats; past it the reaper acts",
+    )  # fmt: skip
     detect_window: int = Field(
         default=100, ge=20, le=1000, description="runs of a series the detector reads when a run finishes"
     )

@@ -5,6 +5,8 @@ the end and that never ran again: each leaves a run 'running' with no one left t
 Every ``interval`` seconds the sweeper fails the runs past their timeout plus a grace
 (``failed``, reason ``abandoned``); a runner that comes back later still delivers its results
 and final state (``bhubctl runs sync``), and the run's markers are written either way.
+
+It also reaps jobs whose agent stopped renewing their lease (``job_repository.reap``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from central import repository
+from central import job_repository, repository
 from central.markers import RunMarkers
 from central.models import utcnow
 from central.periodic import Periodic
@@ -40,11 +42,18 @@ class AbandonedRuns:
     def sweep(self) -> int:
         """Fail the overdue runs now; how many."""
         with self._sessions() as session:
-            runs = repository.abandon_overdue(session, utcnow(), self._default, self._grace)
+            now = utcnow()
+            requeued, lost = job_repository.reap(session, now)
+            for run in requeued:
+                log.warning("job %s back in the queue: its agent did not start it in time", run.id)
+            runs = repository.abandon_overdue(session, now, self._default, self._grace)
             for run in runs:
                 log.warning("run %s failed as abandoned: no final state from its runner in time", run.id)
+            for run in lost:
+                log.warning("job %s failed: its node stopped renewing the lease (node_lost)", run.id)
+            for run in [*runs, *lost]:
                 self._markers.run_ended(repository.run_public(run))
-            return len(runs)
+            return len(runs) + len(lost)
 
     def start(self) -> None:
         self._periodic.start()

@@ -30,7 +30,7 @@ from central.schemas import RunState, RunTransition
 log = logging.getLogger("exporter.jobs")
 _GIT_TIMEOUT = 600.0
 _RETRY_SECONDS = 5.0
-CANCEL_POLL_SECONDS = 1.0
+HEARTBEAT_SECONDS = 1.0
 
 
 class JobFailed(Exception):
@@ -159,18 +159,25 @@ class JobWorker:
             raise ValueError(f"central answered {response.status_code}: {response.text[:200]}")
         return JobClaimed.model_validate_json(response.content)
 
-    def _watch_cancel(self, run_id: str, token: str, cancel: threading.Event, done: threading.Event) -> None:
-        """Asks central every CANCEL_POLL_SECONDS whether the job was cancelled; sets ``cancel``."""
+    def _heartbeat(self, run_id: str, token: str, cancel: threading.Event, done: threading.Event) -> None:
+        """Every HEARTBEAT_SECONDS: renew the job's lease in central and learn whether to stop
+        (cancelled, or this attempt is over: the job was given up on or given to another agent)."""
         with httpx.Client(timeout=10, headers={"Authorization": f"Bearer {token}"}) as http:
-            while not done.wait(CANCEL_POLL_SECONDS):
+            while not done.wait(HEARTBEAT_SECONDS):
                 try:
-                    answer = http.get(f"{self._base}/api/v1/jobs/{run_id}")
+                    answer = http.post(f"{self._base}/api/v1/jobs/{run_id}/heartbeat")
                 except httpx.HTTPError:
-                    continue  # central away for a moment: asked again at the next poll
-                if answer.status_code == 200 and answer.json().get("cancel_requested"):
+                    continue  # central away for a moment: the lease outlasts a few misses
+                if answer.status_code in (401, 403, 409):
+                    log.warning(
+                        "job %s: central ended this attempt (%s): stopping it", run_id, answer.text[:200]
+                    )
+                elif answer.status_code != 200 or not answer.json().get("cancel_requested"):
+                    continue
+                else:
                     log.info("job %s cancelled in central: stopping it", run_id)
-                    cancel.set()
-                    return
+                cancel.set()
+                return
 
     def _run(self, claimed: JobClaimed) -> None:
         # bhubctl's run path, loaded here: an agent that takes no jobs never imports it
@@ -186,7 +193,7 @@ class JobWorker:
         cancel, done = threading.Event(), threading.Event()
         watch = (run.id, claimed.token, cancel, done)
         name = f"cancel-{run.id[:8]}"
-        threading.Thread(target=self._watch_cancel, args=watch, name=name, daemon=True).start()
+        threading.Thread(target=self._heartbeat, args=watch, name=name, daemon=True).start()
         try:
             try:
                 target = Target.model_validate(claimed.definition)

@@ -54,7 +54,8 @@ async def get_principal(
     if (known := cache.get(digest)) is not None:
         return known
     principal = await run_in_threadpool(auth.lookup, request.app.state.sessions, digest)
-    cache.put(digest, principal)
+    if principal.run_id is None:  # a job token is looked up each time: it dies with its attempt
+        cache.put(digest, principal)
     return principal
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,7 +12,7 @@ from central import job_repository
 from central.auth import Principal
 from central.job_schemas import JobClaim
 from tests.central.conftest import org_token
-from tests.central.test_nodes_api import agent
+from tests.central.test_nodes_api import Clock, agent
 from tests.central.test_nodes_api import body as node_body
 
 
@@ -176,3 +176,55 @@ def _agent_principal(client: TestClient) -> Principal:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def test_a_silent_agent_loses_its_job_requeued_before_it_started_failed_after(client: TestClient) -> None:
+    clock = client.app.state.clock = Clock()  # type: ignore[attr-defined]
+    lease = client.app.state.settings.job_lease_seconds  # type: ignore[attr-defined]
+    sessions = client.app.state.sessions  # type: ignore[attr-defined]
+    first = client.post("/api/v1/jobs", json=job()).json()["id"]
+    second = client.post("/api/v1/jobs", json=job()).json()["id"]
+    headers = node(client, "n1")
+    node(client, "n2")
+    lost_start = claim(client, headers, node_id="n1").json()
+    started = claim(client, headers, node_id="n1", exclusive_ok=True).json()
+    assert (lost_start["run"]["id"], started["run"]["id"]) == (first, second)
+    mine = {"Authorization": f"Bearer {started['token']}"}
+    assert (
+        client.post(f"/api/v1/runs/{second}/state", json={"state": "running"}, headers=mine).status_code
+        == 200
+    )
+    # heartbeats renew the running job's lease; the claimed one never started nor beat: requeued
+    requeued: list[str] = []
+    for _ in range(3):
+        clock.now += timedelta(seconds=lease * 0.6)
+        beat = client.post(f"/api/v1/jobs/{second}/heartbeat", headers=mine)
+        assert beat.json() == {"state": "running", "cancel_requested": False}
+        with sessions() as session:
+            back, failed = job_repository.reap(session, clock.now)
+            assert failed == [], "a job whose agent beats is never reaped"
+            requeued += [r.id for r in back]
+    assert requeued == [first]
+    # then the running job's agent falls silent
+    clock.now += timedelta(seconds=lease + 1)
+    with sessions() as session:
+        back, failed = job_repository.reap(session, clock.now)
+        assert (back, [r.id for r in failed]) == ([], [second])
+    lost = client.get(f"/api/v1/runs/{second}").json()
+    assert lost["state"] == "failed" and lost["message"].startswith("node_lost: node n1 stopped renewing")
+    # the stale attempts are refused: the failed run's with 409, the requeued one's token is gone
+    late = client.post(f"/api/v1/runs/{second}/state", json={"state": "finished"}, headers=mine)
+    assert late.status_code == 409 and "this job attempt is over" in late.json()["detail"]
+    result = {"benchmark": "BenchmarkX", "measure": "time", "unit": "ns", "value": 1.0}
+    refused = client.post(f"/api/v1/runs/{second}/results", json={"results": [result]}, headers=mine)
+    assert refused.status_code == 409, "the lost attempt's results are not stored"
+    old = {"Authorization": f"Bearer {lost_start['token']}"}
+    assert client.post(f"/api/v1/jobs/{first}/heartbeat", headers=old).status_code == 401
+    # the requeued job goes to another agent, attempt 2
+    again = claim(client, agent(client), node_id="n2").json()
+    assert (again["run"]["id"], again["attempt"], again["run"]["host"]) == (first, 2, "n2")
+    events = client.get(f"/api/v1/runs/{first}/events").json()["data"]
+    assert [(e["from_state"], e["to_state"], e["actor"]) for e in events] == [
+        (None, "queued", events[0]["actor"]), ("queued", "claimed", "node:n1"), ("claimed", "queued", "central"),
+        ("queued", "claimed", "node:n2"),
+    ]  # fmt: skip

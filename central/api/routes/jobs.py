@@ -30,7 +30,7 @@ def claim_job(body: JobClaim, who: AgentDep, request: Request, now: ClockDep) ->
     deadline = time.monotonic() + body.wait_seconds
     while True:
         with request.app.state.sessions() as session:
-            got = jobs.claim(session, body, who, now())
+            got = jobs.claim(session, body, who, now(), request.app.state.settings.job_lease_seconds)
             if got is not None:
                 job, token = got
                 return JobClaimed(
@@ -46,6 +46,16 @@ def claim_job(body: JobClaim, who: AgentDep, request: Request, now: ClockDep) ->
 def job_status(run_id: str, session: SessionDep, who: ReaderDep) -> JobStatus:
     """What the job's agent polls while it runs (its job token may ask): whether to stop."""
     run, job = jobs.status(session, run_id, who)
+    return JobStatus(state=run.state, cancel_requested=job.cancel_requested)
+
+
+@router.post("/jobs/{run_id}/heartbeat")
+def job_heartbeat(
+    run_id: str, session: SessionDep, who: WriterDep, request: Request, now: ClockDep
+) -> JobStatus:
+    """The job's agent, every second or so with the job token: renews the lease; whether to stop."""
+    lease = request.app.state.settings.job_lease_seconds
+    run, job = jobs.heartbeat(session, run_id, who, now(), lease)
     return JobStatus(state=run.state, cancel_requested=job.cancel_requested)
 
 

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(64), nullable=True, unique=True),
         sa.Column("claimed_at", sa.DateTime(), nullable=True),
+        sa.Column("lease_until", sa.DateTime(), nullable=True),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
     )
     op.create_index("ix_jobs_queue", "jobs", ["org_id", "node_id"])
