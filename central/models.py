@@ -93,6 +93,8 @@ class Run(Base):
     # how long its runner may take; past it (and a grace) central fails the run as abandoned
     timeout_seconds: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str | None] = mapped_column(String(20))  # 'abandoned': failed by central
+    # characters of output received live (a job's agent streams it); raw_output keeps the tail
+    output_chars: Mapped[int | None] = mapped_column(Integer)
     # bhub.yaml's thresholds for the target at this commit, by measure: compare uses the head's
     thresholds: Mapped[dict[str, dict[str, object]] | None] = mapped_column(JSON)
 

@@ -265,6 +265,8 @@ def transition(session: Session, org_id: int, run_id: str, change: RunTransition
         run.message = change.message
     if change.raw_output is not None:
         run.raw_output = change.raw_output[-MAX_RAW_OUTPUT:]
+        if run.output_chars is None or run.output_chars <= MAX_RAW_OUTPUT:  # the whole output is kept
+            run.output_chars = len(run.raw_output)
     if change.raw_output_ref is not None:
         run.raw_output_ref = change.raw_output_ref
     if change.resources is not None:
@@ -364,3 +366,28 @@ def list_subject_events(session: Session, org_id: int, subject: str, subject_id:
         Event.org_id == org_id, Event.subject == subject, Event.subject_id == subject_id
     )
     return session.scalars(query.order_by(Event.id)).all()
+
+
+def append_output(session: Session, org_id: int, run_id: str, offset: int, text: str) -> int:
+    """Output a running run's runner streams: ``text`` starts at character ``offset`` of the
+    whole output (a chunk sent again overlaps and is skipped; a gap is refused). Central keeps
+    the last MAX_RAW_OUTPUT characters. The total received."""
+    run = get_run(session, org_id, run_id)
+    if run.state != RunState.running.value:
+        raise Conflict(f"run {run_id} is {run.state}: output is streamed only while it runs")
+    have = run.output_chars or 0
+    if offset > have:
+        raise Conflict(f"output of run {run_id} has {have} characters: send from offset {have}, not {offset}")
+    new = text[have - offset :]
+    run.raw_output = ((run.raw_output or "") + new)[-MAX_RAW_OUTPUT:]
+    run.output_chars = have + len(new)
+    session.commit()
+    return run.output_chars
+
+
+def output_from(run: Run, offset: int) -> str:
+    """The run's output from character ``offset`` on, as far as central still keeps it."""
+    kept = run.raw_output or ""
+    total = run.output_chars if run.output_chars is not None else len(kept)
+    start = max(offset - (total - len(kept)), 0)
+    return kept[start:]

@@ -136,6 +136,21 @@ class CentralClient(_Service):
     def run_output(self, run_id: str) -> str:
         return self._request("GET", f"/api/v1/runs/{run_id}/output").text
 
+    def output_from(self, run_id: str, offset: int) -> tuple[str, int, str]:
+        """The run's output from character ``offset``, the characters so far, and the run's state."""
+        response = self._request("GET", f"/api/v1/runs/{run_id}/output", None, {"offset": str(offset)})
+        return (
+            response.text,
+            int(response.headers.get("x-output-length", "0")),
+            response.headers.get("x-run-state", ""),
+        )
+
+    def append_output(self, run_id: str, offset: int, text: str) -> int:
+        """Stream a running run's output (text from character ``offset``); the characters central has."""
+        path = f"/api/v1/runs/{run_id}/output?offset={offset}"
+        length: int = self._request("POST", path, text.encode()).json()["length"]
+        return length
+
     def resolve_run(self, name: str) -> str:
         """The id of the one run whose id starts with ``name`` (what the user typed)."""
         if len(name) == 36:

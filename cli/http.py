@@ -15,7 +15,7 @@ import select
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -29,6 +29,7 @@ _DROPPED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeErro
 class Response:
     status_code: int
     content: bytes
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
 
     @property
     def text(self) -> str:
@@ -119,7 +120,7 @@ class HttpClient:
             raise
         if response.will_close:
             self.close()
-        return Response(response.status, body)
+        return Response(response.status, body, {k.lower(): v for k, v in response.getheaders()})
 
     @contextmanager
     def stream(

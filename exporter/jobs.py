@@ -31,6 +31,7 @@ log = logging.getLogger("exporter.jobs")
 _GIT_TIMEOUT = 600.0
 _RETRY_SECONDS = 5.0
 HEARTBEAT_SECONDS = 1.0
+SHIP_SECONDS = 0.5
 
 
 class JobFailed(Exception):
@@ -87,6 +88,67 @@ def _git(argv: list[str], what: str) -> None:
         ) from None
     except subprocess.TimeoutExpired:
         raise JobFailed(f"git could not {what} within {_GIT_TIMEOUT:g} s") from None
+
+
+class LogShipper:
+    """Streams a job's output to central every SHIP_SECONDS (``bhubctl runs logs -f`` reads it).
+
+    The command's bytes are decoded as they come (a character split between chunks waits for
+    its rest); what central has not confirmed is sent again from its offset, so a failed send
+    loses nothing. Kept at most MAX_PENDING characters behind (older text is skipped: central
+    keeps only the last MiB anyway, and the runner's log file has all of it).
+    """
+
+    MAX_PENDING = 1 << 20
+
+    def __init__(self, send: Callable[[int, str], int]) -> None:
+        import codecs
+
+        self._send = send
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._lock = threading.Lock()
+        self._pending = ""
+        self._offset = 0  # where _pending starts in the whole output
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="log-shipper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def write(self, chunk: bytes) -> None:
+        text = self._decoder.decode(chunk)
+        with self._lock:
+            self._pending += text
+            if len(self._pending) > self.MAX_PENDING:
+                cut = len(self._pending) - self.MAX_PENDING
+                self._pending, self._offset = self._pending[cut:], self._offset + cut
+
+    def ship(self) -> None:
+        with self._lock:
+            text, offset = self._pending, self._offset
+        if not text:
+            return
+        try:
+            have = self._send(offset, text)
+        except Exception as exc:  # central away or refusing: sent again next time
+            log.debug("output not shipped yet: %s", exc)
+            return
+        with self._lock:
+            done = min(max(have - self._offset, 0), len(self._pending))
+            self._pending, self._offset = self._pending[done:], self._offset + done
+
+    def _loop(self) -> None:
+        while not self._stop.wait(SHIP_SECONDS):
+            self.ship()
+
+    def close(self) -> None:
+        """Ship what is left (before the run is closed: a closed run takes no more)."""
+        self._stop.set()
+        self._thread.join(SHIP_SECONDS + 15)
+        self.write(b"")
+        with self._lock:
+            self._pending += self._decoder.decode(b"", final=True)
+        self.ship()
 
 
 class JobWorker:
@@ -208,10 +270,17 @@ class JobWorker:
                     run.id, RunTransition(state=RunState.failed, message=f"the job could not start: {reason}")
                 )
                 return
-            outcome = run_job(
-                name=run.target, target=target, workdir=work, run=run, central=central, agent=agent,
-                runs_dir=self.workspace.root / "runs", echo=lambda _chunk: None, cancel=cancel,
-            )  # fmt: skip
+            shipping = CentralClient(self._base, 30, token=claimed.token)  # a connection per thread
+            shipper = LogShipper(lambda offset, text: shipping.append_output(run.id, offset, text))
+            shipper.start()
+            try:
+                outcome = run_job(
+                    name=run.target, target=target, workdir=work, run=run, central=central, agent=agent,
+                    runs_dir=self.workspace.root / "runs", echo=shipper.write, cancel=cancel,
+                )  # fmt: skip
+            finally:  # the run is closed by now with its whole output's tail: nothing is lost either way
+                shipper.close()
+                shipping.close()
             log.info("job %s %s (exit %d)", run.id, outcome.run.state.value, outcome.exit_code)
         except BenchHubError as exc:
             log.warning("job %s: %s", run.id, exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import datetime
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from central.schemas import RunPublic, RunState
+from cli.client import CentralClient
 from cli.delivery import pending_runs, sync_one
 from cli.errors import BenchHubError
 from cli.humanize import size
@@ -129,11 +131,38 @@ def show(
 
 
 @app.command()
-def logs(run: Annotated[str, typer.Argument(help="the run's id, or the start of it")]) -> None:
+def logs(
+    run: Annotated[str, typer.Argument(help="the run's id, or the start of it")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing until the run ends")] = False,
+) -> None:
     """The raw output central keeps of a run (its last MiB; bhubctl keeps it all in runs/<id>/output.log)."""
     central = CliSettings().central()
-    text = central.run_output(central.resolve_run(run))
+    run_id = central.resolve_run(run)
+    if follow:
+        follow_output(central, run_id)
+        return
+    text = central.run_output(run_id)
     sys.stdout.write(text if not text or text.endswith("\n") else text + "\n")
+
+
+FINAL_STATES = ("finished", "failed", "cancelled")
+
+
+def follow_output(central: CentralClient, run_id: str, poll_seconds: float = 0.5) -> str:
+    """Print a run's output as central receives it (a job's agent streams it) until the run
+    ends; the run's last state."""
+    offset = 0
+    while True:
+        text, length, state = central.output_from(run_id, offset)
+        if text:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        offset = max(length, offset)  # what central has up to now was all in this answer
+        if state in FINAL_STATES:
+            if text and not text.endswith("\n"):
+                sys.stdout.write("\n")
+            return state
+        time.sleep(poll_seconds)
 
 
 @app.command()

@@ -32,6 +32,7 @@ def submit(
         bool, typer.Option(help="may share its machine with other jobs (default: alone)")
     ] = False,
     wait: Annotated[bool, typer.Option(help="wait for the end; exit with the run's exit code")] = False,
+    follow: Annotated[bool, typer.Option(help="--wait, and print the run's output as it comes")] = False,
 ) -> None:
     """Queue a target for benchmark machines: an agent of your org checks out the commit and runs
     it as 'bhubctl run' would. Prints the run id at once; --wait waits for the run to end."""
@@ -73,9 +74,13 @@ def submit(
         f"queued {escape(f'{run.org}/{run.project}')} {target} @ {commit[:12]}{settings.where()}",
         highlight=False,
     )
-    if not wait:
+    if not wait and not follow:
         return
     state = run.state.value
+    if follow:
+        from cli.commands.runs import follow_output
+
+        follow_output(central, run.id)
     while True:
         run = central.get_run(run.id)
         if run.state.value != state:

@@ -14,6 +14,7 @@ from central.app import create_app
 from central.auth import BOOTSTRAP, TokenCache
 from central.settings import CentralSettings
 from tests.central.conftest import ADMIN, org_token
+from tests.central.test_jobs_api import job
 from tests.central.test_nodes_api import body as node_body
 from tests.central.test_runs_api import RESULT, RUN
 from tests.servers import serve_app
@@ -37,6 +38,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/alertmanager/api/v2/alerts"): [{"labels": {"alertname": "BenchmarkRegression"}}],
     ("POST", "/api/v1/admin/orgs/{org}/tokens"): {"name": "x"},
     ("POST", "/api/v1/regressions/{regression_id}/ack"): {"reason": "mine now"},
+    ("POST", "/api/v1/jobs"): job(),
+    ("POST", "/api/v1/jobs/claim"): {"node_id": "other-node"},
+    ("POST", "/api/v1/jobs/{run_id}/heartbeat"): None,
+    ("POST", "/api/v1/runs/{run_id}/cancel"): None,
+    ("POST", "/api/v1/runs/{run_id}/output"): None,  # text, at ?offset=
 }
 
 
@@ -123,12 +129,18 @@ def test_a_token_never_reaches_another_orgs_objects(client: TestClient, other: d
             params = {"base": other["run_id"], "head": f"run:{other['run_id']}"}
             response = call(client, method, path, other, params=params)
             assert response.status_code == 404, f"{method} {path}: {response.status_code} {response.text}"
+        elif path == "/api/v1/jobs/claim":  # acme's agent claiming as other's node
+            response = call(client, method, path, other, headers=agent)
+            assert response.status_code == 404, f"{method} {path}: {response.status_code} {response.text}"
         elif path.startswith("/api/v1/admin/"):
             response = call(client, method, path, other)  # acme's admin token is no bootstrap token
             assert response.status_code == 403, f"{method} {path}: {response.status_code}"
         elif "{" in path:  # an object of org 'other', addressed with acme's admin (or agent) token
             node_write = path.startswith("/api/v1/nodes/") and method != "GET"
-            response = call(client, method, path, other, **({"headers": agent} if node_write else {}))
+            extra: dict[str, Any] = {"headers": agent} if node_write else {}
+            if path.endswith("/output") and method == "POST":
+                extra["params"] = {"offset": "0"}
+            response = call(client, method, path, other, **extra)
             assert response.status_code == 404, f"{method} {path}: {response.status_code} {response.text}"
         else:  # lists and creations: acme's own, never other's
             response = call(client, method, path, other)

@@ -228,3 +228,28 @@ def test_a_silent_agent_loses_its_job_requeued_before_it_started_failed_after(cl
         (None, "queued", events[0]["actor"]), ("queued", "claimed", "node:n1"), ("claimed", "queued", "central"),
         ("queued", "claimed", "node:n2"),
     ]  # fmt: skip
+
+
+def test_streamed_output_appends_by_offset_skips_resent_text_and_refuses_gaps(client: TestClient) -> None:
+    run_id = client.post("/api/v1/jobs", json=job()).json()["id"]
+    mine = {"Authorization": f"Bearer {claim(client, node(client)).json()['token']}"}
+    out = f"/api/v1/runs/{run_id}/output"
+    assert client.post(out, params={"offset": 0}, content=b"abc", headers=mine).status_code == 409, (
+        "not running"
+    )
+    client.post(f"/api/v1/runs/{run_id}/state", json={"state": "running"}, headers=mine)
+    assert client.post(out, params={"offset": 0}, content="abcé".encode(), headers=mine).json() == {
+        "length": 4
+    }
+    assert client.post(out, params={"offset": 2}, content=b"c\xc3\xa9de", headers=mine).json() == {
+        "length": 6
+    }
+    gap = client.post(out, params={"offset": 9}, content=b"x", headers=mine)
+    assert gap.status_code == 409 and "send from offset 6" in gap.json()["detail"]
+    tail = client.get(out, params={"offset": 3})
+    assert (tail.text, tail.headers["x-output-length"], tail.headers["x-run-state"]) == (
+        "éde",
+        "6",
+        "running",
+    )
+    assert client.get(out).text == "abcéde"

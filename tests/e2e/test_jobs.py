@@ -131,3 +131,30 @@ def test_cancel_stops_a_running_job_on_its_agent(live: LiveStack, repo: tuple[Pa
 
 def _sleeping() -> bool:
     return subprocess.run(["pgrep", "-f", "sleep 61.25"], capture_output=True).returncode == 0
+
+
+def test_a_jobs_output_streams_while_it_runs_and_follow_prints_it_once(
+    live: LiveStack, repo: tuple[Path, str]
+) -> None:
+    path, _ = repo
+    slow = "  chatty:\n    command: for i in 1 2 3 4 5 6 7 8; do echo line $i; sleep 0.5; done\n    framework: command\n"
+    (path / "bhub.yaml").write_text(BHUB_YAML + slow)
+    git(path, "commit", "-qam", "a chatty target")
+    git(path, "push", "-q", "origin", "HEAD:main")
+    run_id = bhubctl(live, path, "submit", "chatty").stdout.split()[0]
+    deadline = time.monotonic() + 60
+    while True:  # seen in central while the command still runs
+        logs = bhubctl(live, path, "runs", "logs", run_id).stdout
+        state = show(live, path, run_id)["run"]["state"]
+        if "line 2" in logs and state == "running":
+            assert "line 8" not in logs
+            break
+        assert time.monotonic() < deadline and state in ("queued", "running"), (state, logs)
+        time.sleep(0.2)
+    followed = bhubctl(live, path, "runs", "logs", run_id, "--follow")
+    assert followed.returncode == 0, followed.stderr
+    assert followed.stdout.splitlines() == [f"line {i}" for i in range(1, 9)]
+    assert show(live, path, run_id)["run"]["state"] == "finished"
+    submitted = bhubctl(live, path, "submit", "chatty", "--follow")
+    assert submitted.returncode == 0, submitted.stderr
+    assert submitted.stdout.splitlines()[1:] == [f"line {i}" for i in range(1, 9)]

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
 from central import repository
@@ -95,9 +96,33 @@ def get_run(run_id: str, session: SessionDep, who: ReaderDep) -> RunPublic:
 
 
 @router.get("/{run_id}/output", response_class=PlainTextResponse)
-def run_output(run_id: str, session: SessionDep, who: ReaderDep) -> str:
-    """The raw output central keeps of the run (its last MiB; the runner keeps all of it)."""
-    return repository.get_run(session, repository.check_org(who, None), run_id).raw_output or ""
+def run_output(
+    run_id: str, session: SessionDep, who: ReaderDep,
+    offset: Annotated[int | None, Query(ge=0, le=2**62, description="from this character on")] = None,
+) -> PlainTextResponse:  # fmt: skip
+    """The raw output central keeps of the run (its last MiB; the runner keeps all of it); with
+    ``offset``, from there on. Headers: X-Output-Length (characters so far), X-Run-State."""
+    run = repository.get_run(session, repository.check_org(who, None), run_id)
+    text = repository.output_from(run, offset) if offset is not None else run.raw_output or ""
+    total = run.output_chars if run.output_chars is not None else len(run.raw_output or "")
+    return PlainTextResponse(text, headers={"X-Output-Length": str(total), "X-Run-State": run.state})
+
+
+@router.post("/{run_id}/output")
+async def append_output(
+    run_id: str, request: Request, who: WriterDep,
+    offset: Annotated[int, Query(ge=0, le=2**62, description="where the text starts in the whole output")],
+) -> dict[str, int]:  # fmt: skip
+    """A running run's output as it comes (a job's agent sends it each half second): text/plain
+    UTF-8 starting at character ``offset``; answers the characters received so far."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    org_id = repository.check_org(who, None)
+
+    def store() -> int:
+        with request.app.state.sessions() as session:
+            return repository.append_output(session, org_id, run_id, offset, text)
+
+    return {"length": await run_in_threadpool(store)}
 
 
 @router.post("/{run_id}/state")

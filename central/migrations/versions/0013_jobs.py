@@ -32,8 +32,12 @@ def upgrade() -> None:
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
     )
     op.create_index("ix_jobs_queue", "jobs", ["org_id", "node_id"])
+    with op.batch_alter_table("runs") as batch:
+        batch.add_column(sa.Column("output_chars", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("runs") as batch:
+        batch.drop_column("output_chars")
     op.drop_index("ix_jobs_queue", "jobs")
     op.drop_table("jobs")
