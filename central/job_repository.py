@@ -52,6 +52,8 @@ def claim(
     node = session.get(Node, body.node_id)
     if node is None or node.org_id != org_id:
         raise NotFound(f"no node {body.node_id!r} in your org: the agent registers before it takes jobs")
+    if node.drained:
+        return None  # drained: no new jobs until resumed
     query = (
         select(Job).join(Run, Run.id == Job.run_id)
         .where(Job.org_id == org_id, Job.node_id.is_(None), Run.state == RunState.queued.value)

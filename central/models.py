@@ -156,6 +156,7 @@ class Node(Base):
     heartbeat_seconds: Mapped[float] = mapped_column(Float)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    drained: Mapped[bool | None] = mapped_column(Boolean)  # takes no new jobs (its running ones finish)
 
     org: Mapped[Organization] = relationship(lazy="joined")
 

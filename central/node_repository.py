@@ -17,8 +17,19 @@ _ANY_ADDRESS = {"0.0.0.0", "::", "[::]", ""}
 
 
 def node_public(node: Node) -> NodePublic:
-    return NodePublic.model_validate({**{c: getattr(node, c) for c in NodePublic.model_fields if c != "org"},
-                                      "org": node.org.name})  # fmt: skip
+    fields = {c: getattr(node, c) for c in NodePublic.model_fields if c not in ("org", "drained")}
+    return NodePublic.model_validate({**fields, "org": node.org.name, "drained": bool(node.drained)})
+
+
+def drain(session: Session, org_id: int, node_id: str, drained: bool, actor: str, now: datetime) -> Node:
+    """A drained node takes no new jobs (what it runs finishes); an event says who and when."""
+    node = get_node(session, org_id, node_id)
+    if bool(node.drained) != drained:
+        session.add(Event(org_id=org_id, subject="node", subject_id=node.id, from_state=node.state,
+                          to_state="drained" if drained else "resumed", actor=actor, at=now))  # fmt: skip
+        node.drained = drained
+    session.commit()
+    return node
 
 
 def _move(session: Session, node: Node, to: NodeState, actor: str, now: datetime) -> None:

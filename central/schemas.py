@@ -357,6 +357,7 @@ class NodePublic(BaseModel):
     heartbeat_seconds: float
     registered_at: datetime
     last_heartbeat_at: datetime
+    drained: bool = False
 
 
 class NodesPublic(BaseModel):

@@ -15,6 +15,9 @@ from central.schemas import (
     BackupTargetIn,
     BackupTargetPublic,
     EventsPublic,
+    NodePublic,
+    NodesPublic,
+    NodeState,
     OrgCreate,
     OrgPublic,
     OrgsPublic,
@@ -114,6 +117,13 @@ class CentralClient(_Service):
     def submit_job(self, body: bytes) -> RunPublic:
         """POST /api/v1/jobs (a JobSubmit, encoded by the caller: its schema loads only for submit)."""
         return RunPublic.model_validate_json(self._request("POST", "/api/v1/jobs", body).content)
+
+    def list_nodes(self, state: NodeState | None) -> NodesPublic:
+        params: Params | None = {"state": state.value} if state else None
+        return NodesPublic.model_validate_json(self._request("GET", "/api/v1/nodes", None, params).content)
+
+    def drain_node(self, node_id: str, drained: bool) -> NodePublic:
+        return self._call(NodePublic, "POST", f"/api/v1/nodes/{node_id}/{'drain' if drained else 'resume'}")
 
     def cancel_run(self, run_id: str) -> RunPublic:
         return self._call(RunPublic, "POST", f"/api/v1/runs/{run_id}/cancel")

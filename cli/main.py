@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "backups": ("cli.commands.backup", "backups", "Backups of an organization in its own S3 bucket."),
     "stack": ("cli.commands.stack", "app", "Start, check and stop the local stack on 127.0.0.1."),
+    "nodes": ("cli.commands.nodes", "app", "Machines running the agent: list, drain, resume."),
     "admin": ("cli.commands.admin", "app", "Organizations, users and API tokens."),
     "grafana": ("cli.commands.grafana", "app", "Grafana: organizations, datasources and dashboards."),
 }

@@ -39,6 +39,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/admin/orgs/{org}/tokens"): {"name": "x"},
     ("POST", "/api/v1/regressions/{regression_id}/ack"): {"reason": "mine now"},
     ("POST", "/api/v1/jobs"): job(),
+    ("POST", "/api/v1/nodes/{node_id}/drain"): None,
+    ("POST", "/api/v1/nodes/{node_id}/resume"): None,
     ("POST", "/api/v1/jobs/claim"): {"node_id": "other-node"},
     ("POST", "/api/v1/jobs/{run_id}/heartbeat"): None,
     ("POST", "/api/v1/runs/{run_id}/cancel"): None,
@@ -136,7 +138,8 @@ def test_a_token_never_reaches_another_orgs_objects(client: TestClient, other: d
             response = call(client, method, path, other)  # acme's admin token is no bootstrap token
             assert response.status_code == 403, f"{method} {path}: {response.status_code}"
         elif "{" in path:  # an object of org 'other', addressed with acme's admin (or agent) token
-            node_write = path.startswith("/api/v1/nodes/") and method != "GET"
+            node_write = path.startswith("/api/v1/nodes/") and method != "GET" and "drain" not in path
+            node_write = node_write and not path.endswith("/resume")  # drain and resume: an org admin's
             extra: dict[str, Any] = {"headers": agent} if node_write else {}
             if path.endswith("/output") and method == "POST":
                 extra["params"] = {"offset": "0"}

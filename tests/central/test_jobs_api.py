@@ -253,3 +253,18 @@ def test_streamed_output_appends_by_offset_skips_resent_text_and_refuses_gaps(cl
         "running",
     )
     assert client.get(out).text == "abcéde"
+
+
+def test_a_drained_node_takes_no_new_jobs_until_resumed(client: TestClient) -> None:
+    run_id = client.post("/api/v1/jobs", json=job()).json()["id"]
+    headers = node(client)
+    drained = client.post("/api/v1/nodes/n1/drain")
+    assert drained.status_code == 200 and drained.json()["drained"] is True
+    assert claim(client, headers).status_code == 204
+    assert (
+        client.post("/api/v1/nodes/n1/drain", headers=org_token(client, "acme", "writer")).status_code == 403
+    )
+    assert client.post("/api/v1/nodes/n1/resume").json()["drained"] is False
+    assert claim(client, headers).json()["run"]["id"] == run_id
+    events = client.get("/api/v1/nodes/n1/events").json()["data"]
+    assert [e["to_state"] for e in events][-2:] == ["drained", "resumed"]

@@ -158,3 +158,22 @@ def test_a_jobs_output_streams_while_it_runs_and_follow_prints_it_once(
     submitted = bhubctl(live, path, "submit", "chatty", "--follow")
     assert submitted.returncode == 0, submitted.stderr
     assert submitted.stdout.splitlines()[1:] == [f"line {i}" for i in range(1, 9)]
+
+
+def test_a_drained_node_holds_jobs_back_until_resumed(live: LiveStack, repo: tuple[Path, str]) -> None:
+    path, commit = repo
+    listed = bhubctl(live, path, "nodes", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (node,) = json.loads(listed.stdout)["data"]
+    assert node["state"] == "up" and node["drained"] is False
+    table = bhubctl(live, path, "nodes", "list")
+    assert node["id"] in table.stdout and "taking" in table.stdout
+    assert bhubctl(live, path, "nodes", "drain", node["id"]).returncode == 0
+    try:
+        run_id = bhubctl(live, path, "submit", "bench", "--ref", commit).stdout.split()[0]
+        time.sleep(3)  # the agent long-polls all along: a drained node is given nothing
+        assert show(live, path, run_id)["run"]["state"] == "queued"
+    finally:
+        assert bhubctl(live, path, "nodes", "resume", node["id"]).returncode == 0
+    done = bhubctl(live, path, "runs", "logs", run_id, "--follow")
+    assert done.returncode == 0 and show(live, path, run_id)["run"]["state"] == "finished"

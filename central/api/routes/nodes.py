@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from central import node_repository as nodes
 from central import repository
-from central.api.deps import AgentDep, AnyTokenDep, ClockDep, ReaderDep, RemoteDep, SessionDep
+from central.api.deps import AgentDep, AnyTokenDep, ClockDep, OrgAdminDep, ReaderDep, RemoteDep, SessionDep
 from central.schemas import (
     EventPublic,
     EventsPublic,
@@ -38,6 +38,18 @@ def heartbeat(
 ) -> NodePublic:
     org_id = repository.check_org(who, None)
     return nodes.node_public(nodes.heartbeat(session, org_id, node_id, remote, who.actor, now()))
+
+
+@router.post("/nodes/{node_id}/drain")
+def drain_node(node_id: str, session: SessionDep, who: OrgAdminDep, now: ClockDep) -> NodePublic:
+    """The node takes no new jobs (the ones it runs finish): maintenance, a noisy machine."""
+    return nodes.node_public(nodes.drain(session, who.org_id or 0, node_id, True, who.actor, now()))
+
+
+@router.post("/nodes/{node_id}/resume")
+def resume_node(node_id: str, session: SessionDep, who: OrgAdminDep, now: ClockDep) -> NodePublic:
+    """The drained node takes jobs again."""
+    return nodes.node_public(nodes.drain(session, who.org_id or 0, node_id, False, who.actor, now()))
 
 
 @router.get("/nodes")

@@ -34,9 +34,13 @@ def upgrade() -> None:
     op.create_index("ix_jobs_queue", "jobs", ["org_id", "node_id"])
     with op.batch_alter_table("runs") as batch:
         batch.add_column(sa.Column("output_chars", sa.Integer(), nullable=True))
+    with op.batch_alter_table("nodes") as batch:
+        batch.add_column(sa.Column("drained", sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("nodes") as batch:
+        batch.drop_column("drained")
     with op.batch_alter_table("runs") as batch:
         batch.drop_column("output_chars")
     op.drop_index("ix_jobs_queue", "jobs")
