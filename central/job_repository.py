@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from central import auth
 from central.auth import Principal
 from central.errors import Conflict, NotFound, TooManyRequests
 from central.job_schemas import JobClaim, JobSubmit
-from central.models import Event, Job, Node, Run
+from central.models import Event, Job, Node, Result, Run
 from central.repository import _record, check_org, create_run, get_run
 from central.schemas import RunState
 
@@ -38,7 +38,8 @@ def submit(session: Session, body: JobSubmit, who: Principal, max_queued: int) -
     run = create_run(session, body.run.model_copy(update={"state": RunState.queued, "host": "-"}), who)
     session.add(
         Job(run_id=run.id, org_id=org_id, repository_url=body.repository_url, definition=body.definition,
-            requirements=body.requirements, exclusive=body.exclusive, attempt=0, cancel_requested=False)
+            requirements=body.requirements, exclusive=body.exclusive, retries=body.retries, attempt=0,
+            cancel_requested=False)
     )  # fmt: skip
     session.commit()
     return run
@@ -147,6 +148,26 @@ def reap(session: Session, now: datetime) -> tuple[list[Run], list[Run]]:
                 session.add(Event(org_id=job.org_id, subject="run", subject_id=run.id, from_state="claimed",
                                   to_state=RunState.queued.value, actor="central", at=now,
                                   reason=f"node {node} did not start it before its lease ended"))  # fmt: skip
+                requeued.append(run)
+        elif run.state == RunState.running.value and job.attempt <= job.retries:
+            # a retry: the lost attempt's results go (a run keeps one attempt's), the run is queued
+            moved = session.execute(
+                update(Run).where(Run.id == run.id, Run.state == RunState.running.value)
+                .values(state=RunState.queued.value, started_at=None, raw_output=None, output_chars=None,
+                        resources=None, host="-")
+            )  # fmt: skip
+            if moved.rowcount == 1:  # type: ignore[attr-defined]
+                session.execute(delete(Result).where(Result.run_id == run.id))
+                session.execute(
+                    update(Job).where(Job.run_id == job.run_id)
+                    .values(node_id=None, token_hash=None, claimed_at=None, lease_until=None)
+                )  # fmt: skip
+                reason = (
+                    f"node {node} was lost during attempt {job.attempt}; tried again ({job.retries} retries)"
+                )
+                session.add(Event(org_id=job.org_id, subject="run", subject_id=run.id,
+                                  from_state=RunState.running.value, to_state=RunState.queued.value,
+                                  actor="central", at=now, reason=reason))  # fmt: skip
                 requeued.append(run)
         elif run.state == RunState.running.value:
             message = (f"node_lost: node {node} stopped renewing the job's lease; the run is failed and "

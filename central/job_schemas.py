@@ -26,6 +26,12 @@ class JobSubmit(BaseModel):
         default_factory=dict, max_length=20, description="labels a node must have to take the job"
     )
     exclusive: bool = Field(default=True, description="alone on its machine (one benchmark at a time)")
+    retries: int = Field(
+        default=0,
+        ge=0,
+        le=5,
+        description="claims more after a node is lost mid-run (every claim of the job counts)",
+    )
 
     @field_validator("definition")
     @classmethod

@@ -288,6 +288,7 @@ class Job(Base):
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)  # the bhub.yaml target, as submitted
     requirements: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # labels a node must have
     exclusive: Mapped[bool] = mapped_column(Boolean, default=True)  # alone on its machine
+    retries: Mapped[int] = mapped_column(Integer, default=0)  # attempts again after a lost node
     node_id: Mapped[str | None] = mapped_column(String(64))
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)

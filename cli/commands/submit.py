@@ -31,6 +31,7 @@ def submit(
     shared: Annotated[
         bool, typer.Option(help="may share its machine with other jobs (default: alone)")
     ] = False,
+    retries: Annotated[int, typer.Option(min=0, max=5, help="run again if its machine is lost mid-run")] = 0,
     wait: Annotated[bool, typer.Option(help="wait for the end; exit with the run's exit code")] = False,
     follow: Annotated[bool, typer.Option(help="--wait, and print the run's output as it comes")] = False,
 ) -> None:
@@ -65,7 +66,7 @@ def submit(
             thresholds=spec.thresholds,
         ),
         repository_url=info.remote_url or str(info.root), definition=definition, requirements=wanted,
-        exclusive=not shared,
+        exclusive=not shared, retries=retries,
     )  # fmt: skip
     central = settings.central()
     run = central.submit_job(body.model_dump_json().encode())

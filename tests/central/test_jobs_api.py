@@ -268,3 +268,30 @@ def test_a_drained_node_takes_no_new_jobs_until_resumed(client: TestClient) -> N
     assert claim(client, headers).json()["run"]["id"] == run_id
     events = client.get("/api/v1/nodes/n1/events").json()["data"]
     assert [e["to_state"] for e in events][-2:] == ["drained", "resumed"]
+
+
+def test_a_job_with_retries_is_queued_again_without_the_lost_attempts_results(client: TestClient) -> None:
+    clock = client.app.state.clock = Clock()  # type: ignore[attr-defined]
+    lease = client.app.state.settings.job_lease_seconds  # type: ignore[attr-defined]
+    sessions = client.app.state.sessions  # type: ignore[attr-defined]
+    run_id = client.post("/api/v1/jobs", json=job(retries=1)).json()["id"]
+    headers = node(client)
+    result = {"benchmark": "BenchmarkX", "measure": "time", "unit": "ns", "value": 1.0}
+    for attempt in (1, 2):
+        taken = claim(client, headers).json()
+        assert (taken["run"]["id"], taken["attempt"]) == (run_id, attempt)
+        mine = {"Authorization": f"Bearer {taken['token']}"}
+        client.post(f"/api/v1/runs/{run_id}/state", json={"state": "running"}, headers=mine)
+        client.post(f"/api/v1/runs/{run_id}/results", json={"results": [result]}, headers=mine)
+        clock.now += timedelta(seconds=lease + 1)
+        with sessions() as session:
+            back, failed = job_repository.reap(session, clock.now)
+        if attempt == 1:  # lost, one retry left: queued again, the lost attempt's result gone
+            assert [r.id for r in back] == [run_id] and failed == []
+            assert client.get(f"/api/v1/runs/{run_id}/results").json()["count"] == 0
+            assert client.get(f"/api/v1/runs/{run_id}").json()["state"] == "queued"
+        else:  # lost again: no retry left
+            assert back == [] and [r.id for r in failed] == [run_id]
+    run = client.get(f"/api/v1/runs/{run_id}").json()
+    assert run["state"] == "failed" and run["message"].startswith("node_lost")
+    assert client.post("/api/v1/jobs", json=job(retries=9)).status_code == 422

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("definition", sa.JSON(), nullable=False),
         sa.Column("requirements", sa.JSON(), nullable=False),
         sa.Column("exclusive", sa.Boolean(), nullable=False),
+        sa.Column("retries", sa.Integer(), nullable=False),
         sa.Column("node_id", sa.String(64), nullable=True),
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(64), nullable=True, unique=True),
