@@ -21,7 +21,7 @@ from central.schemas import (
     RunState,
     RunTransition,
 )
-from cli import cachegrind
+from cli import cachegrind, stages
 from cli.cachegrind import Counts
 from cli.client import AgentClient, CentralClient
 from cli.config import Target
@@ -267,8 +267,20 @@ def _run_and_close(
 ) -> RunOutcome:  # fmt: skip
     output_path = run_dir / "output.log"
     log = OutputLog(output_path)
+    stage_error: str | None = None
+    lock = threading.Lock()
+
+    def shown(chunk: bytes) -> None:  # the command's and its stages' output, from their threads
+        with lock:
+            echo(chunk)
+
     try:
-        ex, results, parse_error = _execute_target(name, target, cwd, echo, watcher.spawned, log, cancel)
+        with stages.running(target.stages, cwd, target.env, run_dir, shown) as started:
+            ex, results, parse_error = _execute_target(name, target, cwd, shown, watcher.spawned, log, cancel)
+            stage_error = started.exited()
+    except stages.StageError as exc:  # not ready: the command never ran
+        stage_error, results, parse_error = str(exc), [], None
+        ex = Execution(1, log.tail(), 0.0, 0.0, 0.0, 0, False)
     finally:
         log.close()
     resources = with_exact_usage(watcher.finish(), ex)
@@ -276,7 +288,9 @@ def _run_and_close(
     if log.error:  # the results were read whole all the same (the rest was kept in memory)
         warnings.append(f"the raw output could not be written ({log.error}); central keeps its last 1 MiB")
     message: str | None
-    if ex.timed_out:
+    if stage_error is not None:
+        exit_code, message = 1, stage_error
+    elif ex.timed_out:
         exit_code, message = 124, f"timed out after {target.timeout:g} s; the command was stopped"
     elif ex.exit_code != 0:
         exit_code, message = ex.exit_code, f"the command exited with code {ex.exit_code}"

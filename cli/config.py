@@ -31,6 +31,51 @@ Framework = Literal[
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+class Ready(BaseModel):
+    """When a background stage is ready: a TCP port accepts, a command exits 0, or a line of its
+    output matches ``log`` (a regular expression); at most ``timeout`` seconds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tcp: int | None = Field(default=None, ge=1, le=65535)
+    host: str = Field(default="127.0.0.1", min_length=1, description="where the 'tcp' port listens")
+    command: str | None = Field(default=None, min_length=1)
+    log: str | None = Field(default=None, min_length=1)
+    timeout: float = Field(default=30, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _one_check(self) -> Ready:
+        given = [k for k in ("tcp", "command", "log") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("ready: give exactly one of tcp (a port), command or log (a regular expression)")
+        if self.log is not None:
+            try:
+                re.compile(self.log)
+            except re.error as exc:
+                raise ValueError(f"ready.log is not a regular expression: {exc}") from None
+        return self
+
+    def describe(self) -> str:
+        if self.tcp is not None:
+            return f"port {self.host}:{self.tcp} accepting"
+        if self.command is not None:
+            return f"{self.command!r} exiting 0"
+        return f"a line of its output matching {self.log!r}"
+
+
+class Stage(BaseModel):
+    """A background process the benchmark needs (a database server...): started first, ready
+    before the next stage and the command, torn down after them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    command: str = Field(min_length=1)
+    cwd: str = "."
+    env: dict[str, str] = Field(default_factory=dict)
+    ready: Ready
+
+
 class Target(BaseModel):
     """One runnable benchmark."""
 
@@ -57,6 +102,18 @@ class Target(BaseModel):
         default_factory=dict, max_length=MAX_THRESHOLDS,
         description="when compare calls a change real, by measure ('*': every other measure)",
     )  # fmt: skip
+    stages: list[Stage] = Field(
+        default_factory=list, max_length=10,
+        description="background processes started (each ready) before the command, torn down after",
+    )  # fmt: skip
+
+    @field_validator("stages")
+    @classmethod
+    def _unique_stages(cls, stages: list[Stage]) -> list[Stage]:
+        names = [s.name for s in stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stage names must differ: {names}")
+        return stages
 
     @model_validator(mode="after")
     def _output_needs_a_parser(self) -> Target:

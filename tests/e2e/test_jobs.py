@@ -5,6 +5,7 @@ VictoriaMetrics; the exit code comes back through --wait."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -177,3 +178,41 @@ def test_a_drained_node_holds_jobs_back_until_resumed(live: LiveStack, repo: tup
         assert bhubctl(live, path, "nodes", "resume", node["id"]).returncode == 0
     done = bhubctl(live, path, "runs", "logs", run_id, "--follow")
     assert done.returncode == 0 and show(live, path, run_id)["run"]["state"] == "finished"
+
+
+SERVED = """  served:
+    framework: go
+    command: python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:{port}/').read(); print('BenchmarkServed-2 1000 1234 ns/op')"
+    stages:
+      - name: web
+        command: exec python3 -m http.server {port} --bind 127.0.0.1
+        ready: {{tcp: {port}, timeout: 20}}
+  unready:
+    command: 'true'
+    stages:
+      - name: db
+        command: "echo 'db: cannot open data dir'; exit 2"
+        ready: {{log: accepting}}
+"""
+
+
+def test_a_target_with_a_background_stage_runs_locally_and_as_a_job(
+    live: LiveStack, repo: tuple[Path, str]
+) -> None:
+    path, _ = repo
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (path / "bhub.yaml").write_text(BHUB_YAML + SERVED.format(port=port))
+    git(path, "commit", "-qam", "a served target")
+    git(path, "push", "-q", "origin", "HEAD:main")
+    local = bhubctl(live, path, "run", "served")
+    assert local.returncode == 0, local.stderr
+    assert "BenchmarkServed" in local.stdout and "[stage web]" in local.stdout  # its log, shown
+    job = bhubctl(live, path, "submit", "served", "--wait")
+    assert job.returncode == 0, job.stderr
+    shown = show(live, path, job.stdout.split()[0])
+    assert [r["benchmark"] for r in shown["results"]] == ["BenchmarkServed"]
+    unready = bhubctl(live, path, "submit", "unready", "--wait")
+    assert unready.returncode == 1
+    assert "stage 'db' exited with code 2 before it was ready: db: cannot open data dir" in unready.stderr
