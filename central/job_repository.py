@@ -8,6 +8,7 @@ and the same code must run on both.)
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -39,7 +40,8 @@ def submit(session: Session, body: JobSubmit, who: Principal, max_queued: int) -
     session.add(
         Job(run_id=run.id, org_id=org_id, repository_url=body.repository_url, definition=body.definition,
             requirements=body.requirements, exclusive=body.exclusive, retries=body.retries, attempt=0,
-            cancel_requested=False)
+            cancel_requested=False, bundle_commit=body.bundle_commit,
+            bundle=base64.b64decode(body.bundle) if body.bundle is not None else None)
     )  # fmt: skip
     session.commit()
     return run

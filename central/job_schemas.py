@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from central.schemas import RunCreate, RunPublic
 
 MAX_DEFINITION_BYTES = 64 * 1024
 MAX_CLAIM_WAIT_SECONDS = 30.0
+MAX_BUNDLE_BYTES = 4 * 1024 * 1024
 _LABEL = r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$"
 
 
@@ -26,6 +28,14 @@ class JobSubmit(BaseModel):
         default_factory=dict, max_length=20, description="labels a node must have to take the job"
     )
     exclusive: bool = Field(default=True, description="alone on its machine (one benchmark at a time)")
+    bundle: str | None = Field(
+        default=None,
+        max_length=MAX_BUNDLE_BYTES * 4 // 3 + 4,
+        description="a dirty tree: base64 of a git bundle of its changes over the run's commit",
+    )
+    bundle_commit: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{40}([0-9a-f]{24})?$", description="the bundle's commit to check out"
+    )
     retries: int = Field(
         default=0,
         ge=0,
@@ -41,6 +51,19 @@ class JobSubmit(BaseModel):
         if not isinstance(value.get("command"), str):
             raise ValueError("the target definition needs a 'command' (a string)")
         return value
+
+    @model_validator(mode="after")
+    def _bundle_whole(self) -> JobSubmit:
+        if (self.bundle is None) != (self.bundle_commit is None):
+            raise ValueError("bundle and bundle_commit go together")
+        if self.bundle is not None:
+            try:
+                data = base64.b64decode(self.bundle, validate=True)
+            except ValueError:
+                raise ValueError("bundle is not base64") from None
+            if not data.startswith(b"# v2 git bundle") and not data.startswith(b"# v3 git bundle"):
+                raise ValueError("bundle is not a git bundle (git bundle create)")
+        return self
 
     @field_validator("requirements")
     @classmethod
@@ -75,6 +98,9 @@ class JobClaimed(BaseModel):
     exclusive: bool
     attempt: int
     token: str
+    bundle_commit: str | None = Field(
+        default=None, description="set: GET /api/v1/jobs/{id}/bundle, then check it out"
+    )
 
 
 class JobStatus(BaseModel):

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -289,6 +290,9 @@ class Job(Base):
     requirements: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # labels a node must have
     exclusive: Mapped[bool] = mapped_column(Boolean, default=True)  # alone on its machine
     retries: Mapped[int] = mapped_column(Integer, default=0)  # attempts again after a lost node
+    # a dirty tree: its changes as a git bundle over the run's commit, and the commit to check out
+    bundle: Mapped[bytes | None] = mapped_column(LargeBinary)
+    bundle_commit: Mapped[str | None] = mapped_column(String(100))
     node_id: Mapped[str | None] = mapped_column(String(64))
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)

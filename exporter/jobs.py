@@ -46,8 +46,11 @@ class Workspace:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def checkout(self, url: str, commit: str, name: str) -> Path:
-        """A clone of ``url`` at ``commit`` in a folder of its own (``name``)."""
+    def checkout(
+        self, url: str, commit: str, name: str, bundle: bytes | None = None, bundle_commit: str | None = None
+    ) -> Path:
+        """A clone of ``url`` at ``commit`` in a folder of its own (``name``); with ``bundle`` (a
+        dirty tree's changes over ``commit``), at ``bundle_commit`` from it."""
         key = hashlib.sha256(url.encode()).hexdigest()[:16]
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
@@ -71,6 +74,21 @@ class Workspace:
         except JobFailed:
             shutil.rmtree(work, ignore_errors=True)
             raise JobFailed(f"commit {commit} is not in {url}: push it before submitting") from None
+        if bundle is not None and bundle_commit is not None:
+            path = work / ".git" / "bhub-changes.bundle"
+            path.write_bytes(bundle)
+            try:
+                _git(
+                    ["git", "-C", str(work), "fetch", "--quiet", str(path), "refs/bhub/submit"],
+                    "read the changes",
+                )
+                _git(
+                    ["git", "-C", str(work), "checkout", "--quiet", "--detach", bundle_commit],
+                    "check them out",
+                )
+            except JobFailed:
+                shutil.rmtree(work, ignore_errors=True)
+                raise
         return work
 
     def remove(self, work: Path) -> None:
@@ -241,6 +259,17 @@ class JobWorker:
                 cancel.set()
                 return
 
+    def _bundle(self, run_id: str, token: str) -> bytes:
+        """The job's git bundle of local changes, from central with the job's token."""
+        try:
+            answer = httpx.get(f"{self._base}/api/v1/jobs/{run_id}/bundle",
+                               headers={"Authorization": f"Bearer {token}"}, timeout=60)  # fmt: skip
+        except httpx.HTTPError as exc:
+            raise JobFailed(f"the local changes could not be fetched from central: {exc}") from None
+        if answer.status_code != 200:
+            raise JobFailed(f"the local changes could not be fetched from central ({answer.status_code})")
+        return answer.content
+
     def _run(self, claimed: JobClaimed) -> None:
         # bhubctl's run path, loaded here: an agent that takes no jobs never imports it
         from cli.benchrun import run_job
@@ -259,8 +288,13 @@ class JobWorker:
         try:
             try:
                 target = Target.model_validate(claimed.definition)
+                bundle = self._bundle(run.id, claimed.token) if claimed.bundle_commit else None
                 work = self.workspace.checkout(
-                    claimed.repository_url, run.commit, f"{run.id}-{claimed.attempt}"
+                    claimed.repository_url,
+                    run.commit,
+                    f"{run.id}-{claimed.attempt}",
+                    bundle,
+                    claimed.bundle_commit,
                 )
             except (JobFailed, ValidationError) as exc:
                 reason = str(exc).splitlines()[0] if isinstance(exc, JobFailed) else f"bad target: {exc}"

@@ -50,10 +50,9 @@ def submit(
     commit = gitinfo.rev_parse(info.root, ref)
     if commit is None:
         raise GitError(f"--ref {ref!r} names no commit of {info.root}")
-    if info.dirty and ref == "HEAD":
-        err_console.print(
-            "[yellow]warning:[/] uncommitted changes are not part of the job: commit and push them"
-        )
+    bundle, bundle_commit = (
+        _local_changes(info.root, commit) if info.dirty and ref == "HEAD" else (None, None)
+    )
     # the target's folder, relative to the repository's root: where the agent's checkout runs it
     folder = (path.parent / spec.cwd).resolve().relative_to(info.root.resolve())
     definition = spec.model_copy(update={"cwd": str(folder)}).model_dump(mode="json")
@@ -61,12 +60,12 @@ def submit(
     body = JobSubmit(
         run=RunCreate(
             org=info.named_org, project=info.project, repository_url=info.remote_url, target=target,
-            commit=commit, branch=info.branch, host=socket.gethostname(), parser=spec.framework,
-            labels=spec.labels, state=RunState.queued, timeout_seconds=allowed_seconds(spec),
-            thresholds=spec.thresholds,
+            commit=commit, branch=info.branch, dirty=bundle is not None, host=socket.gethostname(),
+            parser=spec.framework, labels=spec.labels, state=RunState.queued,
+            timeout_seconds=allowed_seconds(spec), thresholds=spec.thresholds,
         ),
         repository_url=info.remote_url or str(info.root), definition=definition, requirements=wanted,
-        exclusive=not shared, retries=retries,
+        exclusive=not shared, retries=retries, bundle=bundle, bundle_commit=bundle_commit,
     )  # fmt: skip
     central = settings.central()
     run = central.submit_job(body.model_dump_json().encode())
@@ -96,6 +95,44 @@ def submit(
     if state == "finished":
         raise typer.Exit(0)
     raise typer.Exit(130 if state == "cancelled" else (run.exit_code or 1))
+
+
+def _local_changes(root: Path, base: str) -> tuple[str | None, str | None]:
+    """The tree's uncommitted changes to tracked files as a git bundle over ``base`` (base64),
+    and the commit in it that holds them (``git stash create``: the stash list is not touched)."""
+    import base64
+    import subprocess
+    import tempfile
+
+    from central.job_schemas import MAX_BUNDLE_BYTES
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise GitError(f"git {args[0]} failed: {done.stderr.strip().splitlines()[-1:]}")
+        return done.stdout.strip()
+
+    changes = git("stash", "create", "bhubctl submit: local changes")
+    if not changes:
+        return None, None
+    ref = "refs/bhub/submit"
+    with tempfile.TemporaryDirectory(prefix="bhub-bundle-") as tmp:
+        path = Path(tmp) / "changes.bundle"
+        git("update-ref", ref, changes)
+        try:
+            git("bundle", "create", str(path), ref, f"^{base}")
+        finally:
+            git("update-ref", "-d", ref)
+        data = path.read_bytes()
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise ConfigError(
+            f"the local changes are {len(data) / 2**20:.1f} MiB as a git bundle (at most "
+            f"{MAX_BUNDLE_BYTES // 2**20} MiB): commit and push them"
+        )
+    if git("ls-files", "--others", "--exclude-standard"):
+        err_console.print("[yellow]warning:[/] untracked files are not sent with the job: 'git add' them")
+    err_console.print(f"sending the local changes ({len(data) / 1024:.0f} KiB git bundle over {base[:12]})")
+    return base64.b64encode(data).decode(), changes
 
 
 def _pair(item: str) -> tuple[str, str]:

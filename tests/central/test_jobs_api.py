@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -295,3 +296,24 @@ def test_a_job_with_retries_is_queued_again_without_the_lost_attempts_results(cl
     run = client.get(f"/api/v1/runs/{run_id}").json()
     assert run["state"] == "failed" and run["message"].startswith("node_lost")
     assert client.post("/api/v1/jobs", json=job(retries=9)).status_code == 422
+
+
+def test_a_bundle_must_be_a_git_bundle_with_its_commit(client: TestClient) -> None:
+    commit = "d" * 40
+    for bad, why in (
+        ({"bundle": "bm90IGEgYnVuZGxl", "bundle_commit": commit}, "not a git bundle"),
+        ({"bundle": "%%%", "bundle_commit": commit}, "not base64"),
+        ({"bundle": base64.b64encode(b"# v2 git bundle\n").decode()}, "bundle and bundle_commit go together"),
+    ):
+        refused = client.post("/api/v1/jobs", json=job(**bad))
+        assert refused.status_code == 422 and why in refused.text, refused.text
+    data = b"# v2 git bundle\n" + bytes(range(256))
+    run_id = client.post(
+        "/api/v1/jobs", json=job(bundle=base64.b64encode(data).decode(), bundle_commit=commit)
+    ).json()["id"]
+    taken = claim(client, node(client)).json()
+    assert taken["bundle_commit"] == commit
+    fetched = client.get(
+        f"/api/v1/jobs/{run_id}/bundle", headers={"Authorization": f"Bearer {taken['token']}"}
+    )
+    assert fetched.content == data

@@ -216,3 +216,20 @@ def test_a_target_with_a_background_stage_runs_locally_and_as_a_job(
     unready = bhubctl(live, path, "submit", "unready", "--wait")
     assert unready.returncode == 1
     assert "stage 'db' exited with code 2 before it was ready: db: cannot open data dir" in unready.stderr
+
+
+def test_a_dirty_tree_is_sent_as_a_bundle_of_its_changes(live: LiveStack, repo: tuple[Path, str]) -> None:
+    path, _ = repo
+    git(path, "push", "-q", "origin", "HEAD:main")
+    head = git(path, "rev-parse", "HEAD")
+    (path / "sub" / "out.txt").write_text(GO_OUTPUT.replace("2500", "2700"))  # not committed
+    try:
+        proc = bhubctl(live, path, "submit", "bench", "--wait")
+    finally:
+        git(path, "checkout", "--", "sub/out.txt")
+    assert proc.returncode == 0, proc.stderr
+    assert "sending the local changes" in proc.stderr
+    shown = show(live, path, proc.stdout.split()[0])
+    assert (shown["run"]["commit"], shown["run"]["dirty"]) == (head, True)
+    assert [(r["benchmark"], r["value"]) for r in shown["results"]] == [("BenchmarkQueued", 2700.0)]
+    assert git(path, "stash", "list") == "", "the user's stash list is not touched"

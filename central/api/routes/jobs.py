@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from central import job_repository as jobs
 from central import repository
 from central.api.deps import AgentDep, ClockDep, ReaderDep, SessionDep, WriterDep
+from central.errors import NotFound
 from central.job_schemas import JobClaim, JobClaimed, JobStatus, JobSubmit
 from central.schemas import RunPublic
 
@@ -36,6 +37,7 @@ def claim_job(body: JobClaim, who: AgentDep, request: Request, now: ClockDep) ->
                 return JobClaimed(
                     run=repository.run_public(job.run), repository_url=job.repository_url,
                     definition=job.definition, exclusive=job.exclusive, attempt=job.attempt, token=token,
+                    bundle_commit=job.bundle_commit,
                 )  # fmt: skip
         if time.monotonic() + _POLL_SECONDS > deadline:
             return Response(status_code=204)
@@ -57,6 +59,15 @@ def job_heartbeat(
     lease = request.app.state.settings.job_lease_seconds
     run, job = jobs.heartbeat(session, run_id, who, now(), lease)
     return JobStatus(state=run.state, cancel_requested=job.cancel_requested)
+
+
+@router.get("/jobs/{run_id}/bundle", response_class=Response)
+def job_bundle(run_id: str, session: SessionDep, who: ReaderDep) -> Response:
+    """The git bundle of a job submitted from a dirty tree (its agent fetches it with the job token)."""
+    _, job = jobs.status(session, run_id, who)
+    if job.bundle is None:
+        raise NotFound(f"run {run_id} was submitted from a clean tree: it has no bundle")
+    return Response(job.bundle, media_type="application/octet-stream")
 
 
 @router.post("/runs/{run_id}/cancel")

@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column("requirements", sa.JSON(), nullable=False),
         sa.Column("exclusive", sa.Boolean(), nullable=False),
         sa.Column("retries", sa.Integer(), nullable=False),
+        sa.Column("bundle", sa.LargeBinary(), nullable=True),
+        sa.Column("bundle_commit", sa.String(100), nullable=True),
         sa.Column("node_id", sa.String(64), nullable=True),
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(64), nullable=True, unique=True),
