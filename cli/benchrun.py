@@ -21,7 +21,7 @@ from central.schemas import (
     RunState,
     RunTransition,
 )
-from cli import cachegrind, stages
+from cli import cachegrind, container, stages
 from cli.cachegrind import Counts
 from cli.client import AgentClient, CentralClient
 from cli.config import Target
@@ -57,12 +57,16 @@ def _execute_target(
     on_spawn: Callable[[int], None],
     log: OutputLog,
     cancel: threading.Event | None = None,
+    run_id: str = "",
 ) -> tuple[Execution, list[ResultIn], str | None]:
     """Run the target (repeats for 'command': the last execution, with the CPU and peak RSS of
     all of them); return that execution, the results, a parse error.
 
     The output streams into ``log``; the execution holds only its tail.
     """  # fmt: skip
+    if target.image is not None:  # the docker runtime: the same command, in its container
+        labels = {"benchhub.run": run_id, "benchhub.target": name}
+        target = target.model_copy(update={"command": container.command(target, cwd, labels), "env": {}})
     if target.framework == "command":
         timed: list[Execution] = []
         executions: list[Execution] = []
@@ -276,7 +280,9 @@ def _run_and_close(
 
     try:
         with stages.running(target.stages, cwd, target.env, run_dir, shown) as started:
-            ex, results, parse_error = _execute_target(name, target, cwd, shown, watcher.spawned, log, cancel)
+            ex, results, parse_error = _execute_target(
+                name, target, cwd, shown, watcher.spawned, log, cancel, run.id
+            )
             stage_error = started.exited()
     except stages.StageError as exc:  # not ready: the command never ran
         stage_error, results, parse_error = str(exc), [], None

@@ -102,6 +102,16 @@ class Target(BaseModel):
         default_factory=dict, max_length=MAX_THRESHOLDS,
         description="when compare calls a change real, by measure ('*': every other measure)",
     )  # fmt: skip
+    image: str | None = Field(
+        default=None,
+        min_length=1,
+        description="run the command in a container of this image (docker runtime)",
+    )
+    cpuset: str | None = Field(default=None, pattern=r"^[0-9,-]+$", description="container: CPUs, e.g. '2-3'")
+    memory: str | None = Field(
+        default=None, pattern=r"^[0-9]+[bkmg]?$", description="container: memory, e.g. '2g'"
+    )
+    pids: int | None = Field(default=None, ge=1, le=1_000_000, description="container: most processes")
     stages: list[Stage] = Field(
         default_factory=list, max_length=10,
         description="background processes started (each ready) before the command, torn down after",
@@ -119,6 +129,10 @@ class Target(BaseModel):
     def _output_needs_a_parser(self) -> Target:
         if self.output is not None and self.framework == "command":
             raise ValueError("output: is read by a parser; set 'framework:' to the tool that writes it")
+        if self.image is None and any(v is not None for v in (self.cpuset, self.memory, self.pids)):
+            raise ValueError("cpuset, memory and pids limit a container: set 'image:' too")
+        if self.image is not None and self.measure == "instructions":
+            raise ValueError("measure: instructions runs valgrind on this machine: not with 'image:'")
         if self.measure == "instructions" and self.framework != "command":
             raise ValueError("measure: instructions counts a whole command: use it with 'framework: command'")
         return self

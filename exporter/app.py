@@ -73,6 +73,7 @@ def create_app(
             settings.central_url or "", node_id(settings.state_dir), settings.token,
             settings.workspace_dir or settings.state_dir / "jobs", f"http://127.0.0.1:{settings.port}",
             settings.labels, settings.jobs, ready=lambda: reporter.registered,
+            docker_host=settings.docker_socket,
         )  # fmt: skip
 
     @asynccontextmanager

@@ -175,10 +175,12 @@ class JobWorker:
     def __init__(
         self, central_url: str, node: str, token: Callable[[], str | None], workspace: Path, agent_url: str,
         labels: dict[str, str], slots: int, ready: Callable[[], bool], wait_seconds: float = 20.0,
+        docker_host: str | None = None,
     ) -> None:  # fmt: skip
         self._base = central_url.rstrip("/")
         self._node, self._token, self._agent_url = node, token, agent_url
         self._labels, self._slots, self._ready, self._wait = labels, slots, ready, wait_seconds
+        self._docker_host = docker_host
         self.workspace = Workspace(workspace)
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -188,6 +190,8 @@ class JobWorker:
         self.finished = 0
 
     def start(self) -> None:
+        if self._docker_host:  # where a job's container runs (targets with 'image:')
+            os.environ["BENCHHUB_DOCKER_HOST"] = self._docker_host
         self._loop_thread = threading.Thread(target=self._loop, name="job-worker", daemon=True)
         self._loop_thread.start()
 
