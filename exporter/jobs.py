@@ -108,6 +108,34 @@ def _git(argv: list[str], what: str) -> None:
         raise JobFailed(f"git could not {what} within {_GIT_TIMEOUT:g} s") from None
 
 
+JOB_ENV = "BENCHHUB_JOB_ID"  # in the environment of everything a job starts
+
+
+def sweep_escaped(run_id: str, grace: float = 2.0) -> int:
+    """Stop what a job left behind outside its process group (a daemon started with setsid, a
+    double fork): every process whose environment carries the job's id. How many were found."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid != os.getpid() and proc.environ().get(JOB_ENV) == run_id:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    for proc in found:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.terminate()
+    _, alive = psutil.wait_procs(found, timeout=grace)
+    for proc in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=grace)
+    if found:
+        log.warning("job %s left %d process(es) outside its process group: stopped", run_id, len(found))
+    return len(found)
+
+
 class LogShipper:
     """Streams a job's output to central every SHIP_SECONDS (``bhubctl runs logs -f`` reads it).
 
@@ -292,6 +320,7 @@ class JobWorker:
         try:
             try:
                 target = Target.model_validate(claimed.definition)
+                target = target.model_copy(update={"env": {**target.env, JOB_ENV: run.id}})
                 bundle = self._bundle(run.id, claimed.token) if claimed.bundle_commit else None
                 work = self.workspace.checkout(
                     claimed.repository_url,
@@ -326,6 +355,7 @@ class JobWorker:
             log.exception("job %s failed in the agent", run.id)
         finally:
             done.set()
+            sweep_escaped(run.id)
             if work is not None:
                 self.workspace.remove(work)
             with contextlib.suppress(Exception):
