@@ -25,6 +25,7 @@ from central.schemas import (
     RunResources,
     RunState,
     RunTransition,
+    StageEvent,
 )
 from exporter.units import to_base_unit
 
@@ -356,8 +357,25 @@ def streamed_results(sessions: Callable[[], Session], run_id: str) -> Iterator[I
 
 
 def list_events(session: Session, org_id: int, run_id: str) -> Sequence[Event]:
+    """A run's history: its states and its stages' (subject 'stage'), oldest first."""
     get_run(session, org_id, run_id)
-    return list_subject_events(session, org_id, "run", run_id)
+    query = select(Event).where(
+        Event.org_id == org_id, Event.subject.in_(("run", "stage")), Event.subject_id == run_id
+    )
+    return session.scalars(query.order_by(Event.id)).all()
+
+
+def stage_event(session: Session, org_id: int, run_id: str, body: StageEvent, actor: str) -> Event:
+    """Append a stage's change to its running run's history."""
+    run = get_run(session, org_id, run_id)
+    if run.state != RunState.running.value:
+        raise Conflict(f"run {run_id} is {run.state}: stages change only while it runs")
+    said = f"stage {body.stage}" + (f": {body.reason}" if body.reason else "")
+    event = Event(org_id=org_id, subject="stage", subject_id=run_id, from_state=None, to_state=body.state,
+                  actor=actor, reason=said)  # fmt: skip
+    session.add(event)
+    session.commit()
+    return event
 
 
 def list_subject_events(session: Session, org_id: int, subject: str, subject_id: str) -> Sequence[Event]:

@@ -6,7 +6,7 @@ import enum
 import ipaddress
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -263,6 +263,16 @@ class RunsPublic(BaseModel):
     next_cursor: str | None = Field(
         default=None, description="pass as ?cursor= for the next page; null: no more"
     )
+
+
+class StageEvent(BaseModel):
+    """A background stage of a running run changed state (its runner says so)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    state: Literal["starting", "ready", "failed", "exited", "stopped"]
+    reason: str | None = Field(default=None, max_length=2000)
 
 
 class EventPublic(BaseModel):

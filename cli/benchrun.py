@@ -256,6 +256,11 @@ class _Closer:
         self.delivered = deliver(self._central, self._run_dir, self._run.id, results, transition)
         return self.delivered
 
+    def stage_event(self, stage: str, state: str, reason: str | None) -> None:
+        """A stage's change into the run's history (best effort: the run goes on without it)."""
+        with contextlib.suppress(BenchHubError):
+            self._central.stage_event(self._run.id, stage, state, reason)
+
     def close_once(self, transition: RunTransition) -> None:
         """On the way out after an error: close the run unless that was done; never raises."""
         if self.delivered is not None:
@@ -279,7 +284,7 @@ def _run_and_close(
             echo(chunk)
 
     try:
-        with stages.running(target.stages, cwd, target.env, run_dir, shown) as started:
+        with stages.running(target.stages, cwd, target.env, run_dir, shown, closer.stage_event) as started:
             ex, results, parse_error = _execute_target(
                 name, target, cwd, shown, watcher.spawned, log, cancel, run.id
             )

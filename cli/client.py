@@ -125,6 +125,10 @@ class CentralClient(_Service):
     def drain_node(self, node_id: str, drained: bool) -> NodePublic:
         return self._call(NodePublic, "POST", f"/api/v1/nodes/{node_id}/{'drain' if drained else 'resume'}")
 
+    def stage_event(self, run_id: str, stage: str, state: str, reason: str | None) -> None:
+        body = json.dumps({"stage": stage, "state": state, "reason": reason}).encode()
+        self._request("POST", f"/api/v1/runs/{run_id}/events", body)
+
     def cancel_run(self, run_id: str) -> RunPublic:
         return self._call(RunPublic, "POST", f"/api/v1/runs/{run_id}/cancel")
 

@@ -151,33 +151,46 @@ def _wait_group(pgid: int, seconds: float) -> None:
     raise subprocess.TimeoutExpired(f"process group {pgid}", seconds)
 
 
+Report = Callable[[str, str, str | None], None]  # (stage, state, reason): into the run's history
+
+
 class Running:
     """The started stages; ``exited()`` names one that went away (background_exited)."""
 
-    def __init__(self, started: list[_Background]) -> None:
-        self._started = started
+    def __init__(self, started: list[_Background], report: Report) -> None:
+        self._started, self._report = started, report
 
     def exited(self) -> str | None:
         for background in self._started:
             if (code := background.exited()) is not None:
                 name = background.stage.name
+                self._report(name, "exited", f"exited with code {code} during the run")
                 return f"background_exited: stage {name!r} exited with code {code} during the run"
         return None
 
 
 @contextmanager
 def running(
-    stages: list[Stage], cwd: Path, env: dict[str, str], log_dir: Path, echo: Callable[[bytes], None]
-) -> Iterator[Running]:
-    """Start ``stages`` in order, each ready before the next; torn down in reverse on the way out."""
+    stages: list[Stage], cwd: Path, env: dict[str, str], log_dir: Path, echo: Callable[[bytes], None],
+    report: Report = lambda _stage, _state, _reason: None,
+) -> Iterator[Running]:  # fmt: skip
+    """Start ``stages`` in order, each ready before the next; torn down in reverse on the way out.
+    Each change is reported: starting, ready, failed (with why), exited, stopped."""
     started: list[_Background] = []
     try:
         for stage in stages:
             background = _Background(stage, (cwd / stage.cwd).resolve(), {**env, **stage.env}, log_dir, echo)
             started.append(background)
-            background.start()
-            background.wait_ready()
-        yield Running(started)
+            report(stage.name, "starting", stage.command[:200])
+            try:
+                background.start()
+                background.wait_ready()
+            except StageError as exc:
+                report(stage.name, "failed", str(exc))
+                raise
+            report(stage.name, "ready", stage.ready.describe())
+        yield Running(started, report)
     finally:
         for background in reversed(started):
             background.stop()
+            report(background.stage.name, "stopped", None)

@@ -39,6 +39,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/admin/orgs/{org}/tokens"): {"name": "x"},
     ("POST", "/api/v1/regressions/{regression_id}/ack"): {"reason": "mine now"},
     ("POST", "/api/v1/jobs"): job(),
+    ("POST", "/api/v1/runs/{run_id}/events"): {"stage": "db", "state": "ready"},
     ("POST", "/api/v1/nodes/{node_id}/drain"): None,
     ("POST", "/api/v1/nodes/{node_id}/resume"): None,
     ("POST", "/api/v1/jobs/claim"): {"node_id": "other-node"},

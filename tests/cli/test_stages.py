@@ -72,10 +72,12 @@ def test_a_stage_that_never_gets_ready_or_dies_first_is_one_line(tmp_path: Path)
 
 def test_a_stage_that_exits_during_the_run_is_background_exited(tmp_path: Path) -> None:
     brief = stage("sleep 0.5", command="true")
-    with running([brief], tmp_path, {}, tmp_path, lambda _b: None) as started:
+    reports: list[tuple[str, str, str | None]] = []
+    with running([brief], tmp_path, {}, tmp_path, lambda _b: None, lambda *r: reports.append(r)) as started:
         assert started.exited() is None
         time.sleep(1.0)
         assert started.exited() == "background_exited: stage 'db' exited with code 0 during the run"
+    assert [state for _, state, _ in reports] == ["starting", "ready", "exited", "stopped"]
 
 
 def test_teardown_reaches_what_a_stage_started_in_its_group(tmp_path: Path) -> None:

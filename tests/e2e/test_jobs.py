@@ -213,9 +213,15 @@ def test_a_target_with_a_background_stage_runs_locally_and_as_a_job(
     assert job.returncode == 0, job.stderr
     shown = show(live, path, job.stdout.split()[0])
     assert [r["benchmark"] for r in shown["results"]] == ["BenchmarkServed"]
+    history = [(e["subject"], e["to_state"]) for e in shown["events"]]
+    assert history[-5:] == [("run", "running"), ("stage", "starting"), ("stage", "ready"), ("stage", "stopped"),
+                            ("run", "finished")]  # fmt: skip
+    assert shown["events"][-3]["reason"] == f"stage web: port 127.0.0.1:{port} accepting"
     unready = bhubctl(live, path, "submit", "unready", "--wait")
     assert unready.returncode == 1
     assert "stage 'db' exited with code 2 before it was ready: db: cannot open data dir" in unready.stderr
+    events = show(live, path, unready.stdout.split()[0])["events"]
+    assert [e["to_state"] for e in events if e["subject"] == "stage"] == ["starting", "failed", "stopped"]
 
 
 def test_a_dirty_tree_is_sent_as_a_bundle_of_its_changes(live: LiveStack, repo: tuple[Path, str]) -> None:

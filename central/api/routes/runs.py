@@ -28,6 +28,7 @@ from central.schemas import (
     RunsPublic,
     RunState,
     RunTransition,
+    StageEvent,
 )
 from central.series import reexport
 
@@ -106,6 +107,13 @@ def run_output(
     text = repository.output_from(run, offset) if offset is not None else run.raw_output or ""
     total = run.output_chars if run.output_chars is not None else len(run.raw_output or "")
     return PlainTextResponse(text, headers={"X-Output-Length": str(total), "X-Run-State": run.state})
+
+
+@router.post("/{run_id}/events", status_code=201)
+def add_stage_event(run_id: str, body: StageEvent, session: SessionDep, who: WriterDep) -> EventPublic:
+    """A background stage's change (starting, ready, failed, exited, stopped) in the run's history."""
+    event = repository.stage_event(session, repository.check_org(who, None), run_id, body, who.actor)
+    return EventPublic.model_validate(event)
 
 
 @router.post("/{run_id}/output")
