@@ -213,6 +213,7 @@ class JobWorker:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._running: dict[str, bool] = {}  # run id -> exclusive
+        self._cancels: dict[str, threading.Event] = {}  # run id -> set to stop it
         self._threads: list[threading.Thread] = []
         self._loop_thread: threading.Thread | None = None
         self.finished = 0
@@ -223,10 +224,17 @@ class JobWorker:
         self._loop_thread = threading.Thread(target=self._loop, name="job-worker", daemon=True)
         self._loop_thread.start()
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 30.0) -> None:
+        """No more claims; the jobs running are stopped (closed 'cancelled') and waited for."""
         self._stop.set()
-        if self._loop_thread is not None:
-            self._loop_thread.join(self._wait + 5)
+        with self._lock:
+            cancels = list(self._cancels.values())
+        for cancel in cancels:
+            cancel.set()
+        for thread in self._threads:
+            thread.join(grace)
+        if self._loop_thread is not None:  # a daemon, maybe in a long poll: not waited for long
+            self._loop_thread.join(1)
 
     def _free(self) -> tuple[bool, bool]:
         """(whether a job may be claimed now, whether it may be an exclusive one)."""
@@ -252,9 +260,13 @@ class JobWorker:
                     continue
                 if claimed is None:
                     continue
+                if self._stop.is_set():  # claimed as the agent stops: never started, requeued by its lease
+                    log.info("job %s claimed while stopping: left for another agent", claimed.run.id)
+                    return
                 with self._lock:
                     self._running[claimed.run.id] = claimed.exclusive
                 thread = threading.Thread(target=self._run, args=(claimed,), name=f"job-{claimed.run.id[:8]}")
+                self._threads = [t for t in self._threads if t.is_alive()] + [thread]
                 thread.start()
 
     def _claim(self, http: httpx.Client, exclusive_ok: bool) -> JobClaimed | None:
@@ -314,6 +326,8 @@ class JobWorker:
         agent = AgentClient(self._agent_url, 10, token=claimed.token)
         work: Path | None = None
         cancel, done = threading.Event(), threading.Event()
+        with self._lock:
+            self._cancels[run.id] = cancel
         watch = (run.id, claimed.token, cancel, done)
         name = f"cancel-{run.id[:8]}"
         threading.Thread(target=self._heartbeat, args=watch, name=name, daemon=True).start()
@@ -363,4 +377,5 @@ class JobWorker:
                 agent.close()
             with self._lock:
                 self._running.pop(run.id, None)
+                self._cancels.pop(run.id, None)
                 self.finished += 1
