@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from cli.stack import agent_token_file
+from cli.stack import Stack, agent_token_file
 from exporter.jobs import JobWorker
 from exporter.node import registration
 from tests.e2e.conftest import LiveStack, bhubctl, git, make_repo
+from tests.servers import stack_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -47,8 +48,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return path, commit
 
 
-def show(live: LiveStack, path: Path, run_id: str) -> dict[str, Any]:
-    proc = bhubctl(live, path, "runs", "show", run_id, "--json")
+def show(live: LiveStack, path: Path, run_id: str, **env: str) -> dict[str, Any]:
+    proc = bhubctl(live, path, "runs", "show", run_id, "--json", **env)
     assert proc.returncode == 0, proc.stderr
     return dict(json.loads(proc.stdout))
 
@@ -246,36 +247,45 @@ def test_a_dirty_tree_is_sent_as_a_bundle_of_its_changes(live: LiveStack, repo: 
 
 
 def test_a_second_agent_stopping_cancels_its_job_and_takes_no_other(
-    live: LiveStack, repo: tuple[Path, str], tmp_path: Path
+    repo: tuple[Path, str], tmp_path: Path
 ) -> None:
     """A second agent (in this process, labelled pool=second: the stack's agent never matches)
-    takes the job that requires it; stopping that agent stops the job, closed cancelled."""
+    takes the job that requires it; stopping that agent stops the job, closed cancelled.
+    On a stack of its own: the shared one's nodes and scraped series stay as its tests know them."""
     path, _ = repo
     (path / "bhub.yaml").write_text(
         BHUB_YAML + "  slowest:\n    command: sleep 62.75\n    framework: command\n"
     )
     git(path, "commit", "-qam", "a slowest target")
     git(path, "push", "-q", "origin", "HEAD:main")
-    agent_token = agent_token_file(live.stack.home).read_text().strip()
-    facts = registration(None, "second", "127.0.0.1:1", None, 10.0, "local", "runner").model_dump(mode="json")
-    registered = httpx.put(f"{live.central}/api/v1/nodes/second-node", json=facts,
-                           headers={"Authorization": f"Bearer {agent_token}"})  # fmt: skip
-    assert registered.status_code == 200, registered.text
-    worker = JobWorker(live.central, "second-node", lambda: agent_token, tmp_path / "ws", live.agent,
-                       {"pool": "second"}, 1, ready=lambda: True, wait_seconds=2)  # fmt: skip
-    worker.start()
+    own = LiveStack(Stack(stack_settings(tmp_path / "stack", org="second-org")))
+    own.stack.up()
     try:
-        submitted = bhubctl(live, path, "submit", "slowest", "--requires", "pool=second")
-        run_id = submitted.stdout.split()[0]
-        deadline = time.monotonic() + 60
-        while (run := show(live, path, run_id)["run"])["state"] != "running":
-            assert time.monotonic() < deadline, run
-            time.sleep(0.3)
-        assert run["host"] == "second" and _alive("sleep 62.75")
+        agent_token = agent_token_file(own.stack.home).read_text().strip()
+        facts = registration(None, "second", "127.0.0.1:1", None, 10.0, "local", "runner").model_dump(
+            mode="json"
+        )
+        registered = httpx.put(f"{own.central}/api/v1/nodes/second-node", json=facts,
+                               headers={"Authorization": f"Bearer {agent_token}"})  # fmt: skip
+        assert registered.status_code == 200, registered.text
+        worker = JobWorker(own.central, "second-node", lambda: agent_token, tmp_path / "ws", own.agent,
+                           {"pool": "second"}, 1, ready=lambda: True, wait_seconds=2)  # fmt: skip
+        worker.start()
+        try:
+            submitted = bhubctl(own, path, "submit", "slowest", "--requires", "pool=second")
+            assert submitted.returncode == 0, submitted.stderr
+            run_id = submitted.stdout.split()[0]
+            deadline = time.monotonic() + 60
+            while (run := show(own, path, run_id)["run"])["state"] != "running":
+                assert time.monotonic() < deadline, run
+                time.sleep(0.3)
+            assert run["host"] == "second" and _alive("sleep 62.75")
+        finally:
+            worker.stop()
+        run = show(own, path, run_id)["run"]
+        assert run["state"] == "cancelled" and not _alive("sleep 62.75")
     finally:
-        worker.stop()
-    run = show(live, path, run_id)["run"]
-    assert run["state"] == "cancelled" and not _alive("sleep 62.75")
+        own.stack.down()
 
 
 def _alive(pattern: str) -> bool:
