@@ -70,11 +70,18 @@ def _stop(pgid: int) -> None:
             os.killpg(pgid, sig)
         except ProcessLookupError:
             return
-        deadline = time.monotonic() + GRACE_SECONDS
-        while time.monotonic() < deadline:
-            if not _group_alive(pgid):
-                return
-            time.sleep(0.05)
+        if group_gone(pgid, GRACE_SECONDS):
+            return
+
+
+def group_gone(pgid: int, seconds: float) -> bool:
+    """Whether nothing of the process group is left within ``seconds`` (its leader reaped)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _group_alive(pgid):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 # Runs the command as its child and reports that child's own rusage on a pipe. Our process is

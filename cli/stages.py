@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cli.errors import BenchHubError
+from cli.runner import group_gone, user_shell
 
 if TYPE_CHECKING:
     from cli.config import Stage
@@ -50,10 +51,9 @@ class _Background:
         self._pump_thread: threading.Thread | None = None
 
     def start(self) -> None:
-        shell = os.environ.get("SHELL") or "/bin/sh"
         try:
             self.proc = subprocess.Popen(
-                [shell if Path(shell).exists() else "/bin/sh", "-c", self.stage.command],
+                [user_shell(), "-c", self.stage.command],
                 cwd=self._cwd, env={**os.environ, **self._env}, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
@@ -126,29 +126,17 @@ class _Background:
             except ProcessLookupError:
                 break
             try:
-                self.proc.wait(GRACE_SECONDS)
-                _wait_group(self.proc.pid, GRACE_SECONDS)
-                break
+                self.proc.wait(GRACE_SECONDS)  # reaped: the group is gone once its children are
             except subprocess.TimeoutExpired:
                 continue
+            if group_gone(self.proc.pid, GRACE_SECONDS):  # a stage's children get the signal too
+                break
         if self.proc.poll() is None:
             self.proc.wait(GRACE_SECONDS)
         if self._pump_thread is not None:
             self._pump_thread.join(GRACE_SECONDS)  # its output read to the end (a child may hold it open)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
-
-
-def _wait_group(pgid: int, seconds: float) -> None:
-    """Until nothing of the group is left (or ``seconds``): a stage's children get the signal too."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    raise subprocess.TimeoutExpired(f"process group {pgid}", seconds)
 
 
 Report = Callable[[str, str, str | None], None]  # (stage, state, reason): into the run's history
