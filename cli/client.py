@@ -28,6 +28,7 @@ from central.schemas import (
     RunResources,
     RunsPublic,
     RunTransition,
+    StageEvent,
     TokenCreate,
     TokenCreated,
     TokenPublic,
@@ -126,7 +127,7 @@ class CentralClient(_Service):
         return self._call(NodePublic, "POST", f"/api/v1/nodes/{node_id}/{'drain' if drained else 'resume'}")
 
     def stage_event(self, run_id: str, stage: str, state: str, reason: str | None) -> None:
-        body = json.dumps({"stage": stage, "state": state, "reason": reason}).encode()
+        body = StageEvent.model_validate({"stage": stage, "state": state, "reason": reason})
         self._request("POST", f"/api/v1/runs/{run_id}/events", body)
 
     def cancel_run(self, run_id: str) -> RunPublic:

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from central.schemas import RunPublic, RunState
+from central.schemas import ALLOWED_TRANSITIONS, RunPublic, RunState
 from cli.client import CentralClient
 from cli.delivery import pending_runs, sync_one
 from cli.errors import BenchHubError
@@ -145,7 +145,7 @@ def logs(
     sys.stdout.write(text if not text or text.endswith("\n") else text + "\n")
 
 
-FINAL_STATES = ("finished", "failed", "cancelled")
+_ENDED = frozenset(state.value for state, then in ALLOWED_TRANSITIONS.items() if not then)  # over
 
 
 def follow_output(central: CentralClient, run_id: str, poll_seconds: float = 0.5) -> str:
@@ -158,7 +158,7 @@ def follow_output(central: CentralClient, run_id: str, poll_seconds: float = 0.5
             sys.stdout.write(text)
             sys.stdout.flush()
         offset = max(length, offset)  # what central has up to now was all in this answer
-        if state in FINAL_STATES:
+        if state in _ENDED:
             if text and not text.endswith("\n"):
                 sys.stdout.write("\n")
             return state

@@ -18,8 +18,6 @@ from cli.errors import ConfigError, GitError
 from cli.output import err_console
 from cli.settings import CliSettings
 
-_FINAL = ("finished", "failed", "cancelled")
-
 
 def submit(
     target: Annotated[str, typer.Argument(help="target name from bhub.yaml")],
@@ -38,7 +36,7 @@ def submit(
     """Queue a target for benchmark machines: an agent of your org checks out the commit and runs
     it as 'bhubctl run' would. Prints the run id at once; --wait waits for the run to end."""
     from central.job_schemas import JobSubmit
-    from central.schemas import RunCreate, RunState
+    from central.schemas import ALLOWED_TRANSITIONS, RunCreate, RunState
 
     settings = CliSettings()
     path = config.resolve() if config else find_config(Path.cwd())
@@ -76,25 +74,25 @@ def submit(
     )
     if not wait and not follow:
         return
-    state = run.state.value
+    state = run.state
     if follow:
         from cli.commands.runs import follow_output
 
         follow_output(central, run.id)
     while True:
         run = central.get_run(run.id)
-        if run.state.value != state:
-            state = run.state.value
+        if run.state != state:
+            state = run.state
             where = f" on {run.host}" if run.host != "-" else ""
-            err_console.print(f"run [cyan]{run.id}[/] {state}{where}", highlight=False)
-        if state in _FINAL:
+            err_console.print(f"run [cyan]{run.id}[/] {state.value}{where}", highlight=False)
+        if not ALLOWED_TRANSITIONS[state]:  # the run is over
             break
         time.sleep(1.0)
     if run.message:
         err_console.print(escape(run.message), highlight=False)
-    if state == "finished":
+    if state == RunState.finished:
         raise typer.Exit(0)
-    raise typer.Exit(130 if state == "cancelled" else (run.exit_code or 1))
+    raise typer.Exit(130 if state == RunState.cancelled else (run.exit_code or 1))
 
 
 def _local_changes(root: Path, base: str) -> tuple[str | None, str | None]:
