@@ -18,11 +18,12 @@ from central import auth
 from central.auth import Principal
 from central.errors import Conflict, NotFound, TooManyRequests
 from central.job_schemas import JobClaim, JobSubmit
-from central.models import Event, Job, Node, Result, Run
+from central.models import Job, Node, Result, Run
 from central.repository import _record, check_org, create_run, get_run
 from central.schemas import RunState
 
 _CANDIDATES = 50  # queued jobs looked at per claim attempt, oldest first
+_UNCLAIMED: dict[str, None] = {"node_id": None, "token_hash": None, "claimed_at": None, "lease_until": None}
 
 
 def submit(session: Session, body: JobSubmit, who: Principal, max_queued: int) -> Run:
@@ -144,12 +145,11 @@ def reap(session: Session, now: datetime) -> tuple[list[Run], list[Run]]:
         if run.state == RunState.queued.value:
             moved = session.execute(
                 update(Job).where(Job.run_id == job.run_id, Job.lease_until == job.lease_until)
-                .values(node_id=None, token_hash=None, claimed_at=None, lease_until=None)
+                .values(**_UNCLAIMED)
             )  # fmt: skip
             if moved.rowcount == 1:  # type: ignore[attr-defined]
-                session.add(Event(org_id=job.org_id, subject="run", subject_id=run.id, from_state="claimed",
-                                  to_state=RunState.queued.value, actor="central", at=now,
-                                  reason=f"node {node} did not start it before its lease ended"))  # fmt: skip
+                reason = f"node {node} did not start it before its lease ended"
+                _record(session, job.org_id, run, "claimed", RunState.queued.value, "central", now, reason)
                 requeued.append(run)
         elif run.state == RunState.running.value and job.attempt <= job.retries:
             # a retry: the lost attempt's results go (a run keeps one attempt's), the run is queued
@@ -160,16 +160,12 @@ def reap(session: Session, now: datetime) -> tuple[list[Run], list[Run]]:
             )  # fmt: skip
             if moved.rowcount == 1:  # type: ignore[attr-defined]
                 session.execute(delete(Result).where(Result.run_id == run.id))
-                session.execute(
-                    update(Job).where(Job.run_id == job.run_id)
-                    .values(node_id=None, token_hash=None, claimed_at=None, lease_until=None)
-                )  # fmt: skip
+                session.execute(update(Job).where(Job.run_id == job.run_id).values(**_UNCLAIMED))
                 reason = (
                     f"node {node} was lost during attempt {job.attempt}; tried again ({job.retries} retries)"
                 )
-                session.add(Event(org_id=job.org_id, subject="run", subject_id=run.id,
-                                  from_state=RunState.running.value, to_state=RunState.queued.value,
-                                  actor="central", at=now, reason=reason))  # fmt: skip
+                old, new = RunState.running.value, RunState.queued.value
+                _record(session, job.org_id, run, old, new, "central", now, reason)
                 requeued.append(run)
         elif run.state == RunState.running.value:
             message = (f"node_lost: node {node} stopped renewing the job's lease; the run is failed and "
@@ -180,9 +176,8 @@ def reap(session: Session, now: datetime) -> tuple[list[Run], list[Run]]:
             )  # fmt: skip
             session.execute(update(Job).where(Job.run_id == job.run_id).values(lease_until=None))
             if moved.rowcount == 1:  # type: ignore[attr-defined]
-                session.add(Event(org_id=job.org_id, subject="run", subject_id=run.id,
-                                  from_state=RunState.running.value, to_state=RunState.failed.value,
-                                  actor="central", at=now, reason=message))  # fmt: skip
+                old, new = RunState.running.value, RunState.failed.value
+                _record(session, job.org_id, run, old, new, "central", now, message)
                 failed.append(run)
         else:  # over: nothing holds it any more
             session.execute(update(Job).where(Job.run_id == job.run_id).values(lease_until=None))

@@ -67,17 +67,16 @@ def _get_or_create_project(session: Session, org_id: int, name: str, url: str | 
     return project
 
 
-def _record(session: Session, org_id: int, run: Run, old: str | None, new: str, actor: str) -> None:
-    session.add(
-        Event(
-            org_id=org_id,
-            subject="run",
-            subject_id=run.id,
-            from_state=old,
-            to_state=new,
-            actor=actor,
-        )
-    )
+def _record(
+    session: Session, org_id: int, run: Run, old: str | None, new: str, actor: str,
+    at: datetime | None = None, reason: str | None = None,
+) -> None:  # fmt: skip
+    """A run's change into its history (``at``: now unless given, e.g. by a sweep's clock)."""
+    event = Event(org_id=org_id, subject="run", subject_id=run.id, from_state=old, to_state=new, actor=actor,
+                  reason=reason)  # fmt: skip
+    if at is not None:
+        event.at = at
+    session.add(event)
 
 
 def _ensure_project(session: Session, org_id: int, name: str, url: str | None) -> Project:
@@ -306,10 +305,7 @@ def abandon_overdue(
             .values(state=RunState.failed.value, reason=ABANDONED, message=message, finished_at=now)
         )  # fmt: skip
         if moved.rowcount == 1:  # type: ignore[attr-defined]
-            session.add(Event(
-                org_id=org_id, subject="run", subject_id=run.id, from_state=old,
-                to_state=RunState.failed.value, actor="central", at=now,
-            ))  # fmt: skip
+            _record(session, org_id, run, old, RunState.failed.value, "central", now)
             failed.append(run.id)
     session.commit()
     if not failed:
