@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import orjson
@@ -68,8 +69,6 @@ class JobSubmit(BaseModel):
     @field_validator("requirements")
     @classmethod
     def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        import re
-
         for name, text in value.items():
             if not re.match(_LABEL, name) or len(text) > 200:
                 raise ValueError(

@@ -191,7 +191,6 @@ class LogShipper:
         """Ship what is left (before the run is closed: a closed run takes no more)."""
         self._stop.set()
         self._thread.join(SHIP_SECONDS + 15)
-        self.write(b"")
         with self._lock:
             self._pending += self._decoder.decode(b"", final=True)
         self.ship()
@@ -216,7 +215,6 @@ class JobWorker:
         self._cancels: dict[str, threading.Event] = {}  # run id -> set to stop it
         self._threads: list[threading.Thread] = []
         self._loop_thread: threading.Thread | None = None
-        self.finished = 0
 
     def start(self) -> None:
         if self._docker_host:  # where a job's container runs (targets with 'image:')
@@ -378,4 +376,3 @@ class JobWorker:
             with self._lock:
                 self._running.pop(run.id, None)
                 self._cancels.pop(run.id, None)
-                self.finished += 1
