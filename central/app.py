@@ -154,6 +154,9 @@ def create_app(settings: CentralSettings, schedule_backups: bool = True) -> Fast
             scheduler.stop()
         abandoned.stop()
         markers.stop()
+        # the pool's connections are closed here, not by the garbage collector whenever it runs;
+        # the engine stays usable (a disposed pool is replaced on the next checkout)
+        engine.dispose()
 
     app = FastAPI(title="BenchHub central", version="1", docs_url="/docs", lifespan=lifespan)
     app.state.settings = settings

@@ -283,4 +283,14 @@ def test_central_sweeps_abandoned_runs_by_itself(settings: CentralSettings) -> N
             assert time.monotonic() < deadline, "the sweeper never failed the run"
             time.sleep(0.05)
         assert (state["state"], state["reason"]) == ("failed", "abandoned")
-        client.app.state.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_central_closes_its_database_connections_when_it_stops(settings: CentralSettings) -> None:
+    # left open, they were closed by the garbage collector during some later test (a psycopg
+    # ResourceWarning that failed CI)
+    app = create_app(settings.model_copy(update={"abandon_sweep_seconds": 0.05}))
+    with TestClient(app) as client:
+        client.headers.update(org_token(client, "acme", role="writer"))
+        assert client.get("/api/v1/runs").status_code == 200
+        assert app.state.engine.pool.checkedin() >= 1
+    assert app.state.engine.pool.checkedin() == 0
