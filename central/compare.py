@@ -23,7 +23,7 @@ from central.compare_schemas import ComparisonPublic, TargetComparison, Verdict
 from central.errors import BadRequest
 from central.models import Run
 from central.repository import last_finished_runs
-from central.schemas import Direction
+from central.schemas import MACHINE_FACTS, Direction
 from central.stats import Estimate, Pair, direction_of, geomean, judge, threshold_of
 
 Identity = tuple[str, str, str, tuple[tuple[str, str], ...]]  # target, benchmark, measure, labels
@@ -224,6 +224,21 @@ def _counts(rows: list[RowJSON]) -> dict[Verdict, int]:
     return {v: counted.get(v.value, 0) for v in Verdict}
 
 
+def _shown(values: set[object]) -> str:
+    return " / ".join(sorted(("on" if v else "off") if isinstance(v, bool) else str(v) for v in values))
+
+
+def machine_differences(base_runs: list[Run], head_runs: list[Run]) -> list[str]:
+    """Each machine fact known on both sides whose values differ ('governor: performance → powersave')."""
+    out = []
+    for fact in MACHINE_FACTS:
+        base = {v for r in base_runs if (v := (r.machine or {}).get(fact)) is not None}
+        head = {v for r in head_runs if (v := (r.machine or {}).get(fact)) is not None}
+        if base and head and base != head:
+            out.append(f"{fact}: {_shown(base)} → {_shown(head)}")
+    return out
+
+
 def _per_target(rows: list[RowJSON], base_runs: list[Run], head_runs: list[Run]) -> list[TargetComparison]:
     by_target: dict[str, list[RowJSON]] = defaultdict(list)
     for row in rows:
@@ -239,7 +254,7 @@ def _per_target(rows: list[RowJSON], base_runs: list[Run], head_runs: list[Run])
                 target=target, base_runs=[r.id for r in bases], head_runs=[r.id for r in heads],
                 base_commit=bases[0].commit if bases else None,
                 head_commit=heads[0].commit if heads else None,
-                geomean=geomean(ratios), counts=_counts(mine),
+                geomean=geomean(ratios), counts=_counts(mine), machine=machine_differences(bases, heads),
             )
         )  # fmt: skip
     return out

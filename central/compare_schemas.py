@@ -53,6 +53,11 @@ class TargetComparison(BaseModel):
     base_commit: str | None
     head_commit: str | None
     geomean: float | None = Field(description="geometric mean of head/base ratios of the compared results")
+    machine: list[str] = Field(
+        default_factory=list,
+        description="facts of the machine that differ between the base's and the head's runs, "
+        "e.g. 'governor: performance → powersave': their timings may differ for that reason",
+    )
     counts: dict[Verdict, int]
 
 

@@ -98,6 +98,8 @@ class Run(Base):
     output_chars: Mapped[int | None] = mapped_column(Integer)
     # bhub.yaml's thresholds for the target at this commit, by measure: compare uses the head's
     thresholds: Mapped[dict[str, dict[str, object]] | None] = mapped_column(JSON)
+    # schemas.MachineState: the machine the run ran on (a job's: its agent's, set when it starts)
+    machine: Mapped[dict[str, object] | None] = mapped_column(JSON)
 
     project: Mapped[Project] = relationship(lazy="joined")
 

@@ -19,6 +19,7 @@ from central.schemas import (
     ALLOWED_TRANSITIONS,
     MAX_RAW_OUTPUT,
     MAX_RESULTS_PER_RUN,
+    MachineState,
     ResultIn,
     RunCreate,
     RunPublic,
@@ -47,6 +48,7 @@ def run_public(run: Run) -> RunPublic:
         message=run.message,
         raw_output_ref=run.raw_output_ref,
         resources=RunResources.model_validate(run.resources) if run.resources else None,
+        machine=MachineState.model_validate(run.machine) if run.machine else None,
         created_at=run.created_at,
         started_at=run.started_at,
         finished_at=run.finished_at,
@@ -124,6 +126,7 @@ def create_run(session: Session, data: RunCreate, principal: Principal) -> Run:
         labels=data.labels,
         state=data.state.value,
         timeout_seconds=data.timeout_seconds,
+        machine=data.machine.model_dump(exclude_none=True) if data.machine else None,
         thresholds={m: t.model_dump(mode="json") for m, t in data.thresholds.items()},
         created_at=now,
         started_at=now if data.state == RunState.running else None,
@@ -271,6 +274,8 @@ def transition(session: Session, org_id: int, run_id: str, change: RunTransition
         run.raw_output_ref = change.raw_output_ref
     if change.resources is not None:
         run.resources = change.resources.model_dump()
+    if change.machine is not None:
+        run.machine = {**(run.machine or {}), **change.machine.model_dump(exclude_none=True)}
     _record(session, run.project.org_id, run, old.value, run.state, actor)
     session.commit()
     return run

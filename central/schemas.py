@@ -196,6 +196,7 @@ class RunCreate(BaseModel):
         default_factory=dict, max_length=MAX_THRESHOLDS,
         description="the target's bhub.yaml thresholds by measure ('*': default); compare uses the head's",
     )  # fmt: skip
+    machine: MachineState | None = Field(default=None, description="the machine at the run's start")
 
 
 class RunResources(BaseModel):
@@ -216,6 +217,30 @@ class RunResources(BaseModel):
     samples: int = Field(ge=0, le=INT64, description="how many times the agent sampled the tree")
 
 
+class MachineState(BaseModel):
+    """The benchmark machine as the run found it: what makes two runs' timings comparable or not.
+    A fact the machine does not expose (no cpufreq in a VM) is null."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    cpu_model: str | None = Field(default=None, max_length=200)
+    cpus: int | None = Field(default=None, ge=1, le=1_000_000, description="logical CPUs online")
+    cpu_set: str | None = Field(
+        default=None, max_length=200, pattern=r"^[0-9,-]+$", description="the CPUs the run could use"
+    )
+    governor: str | None = Field(default=None, max_length=100, description="cpufreq scaling governor")
+    boost: bool | None = Field(default=None, description="turbo/boost enabled")
+    smt: bool | None = Field(default=None, description="simultaneous multithreading active")
+    aslr: int | None = Field(default=None, ge=0, le=2, description="kernel.randomize_va_space")
+    kernel: str | None = Field(default=None, max_length=200)
+    load_start: float | None = Field(default=None, ge=0, description="1-minute load average at start")
+    load_end: float | None = Field(default=None, ge=0, description="1-minute load average at the end")
+
+
+#: the facts that make two machines' timings differ (the load is the moment's, not the machine's)
+MACHINE_FACTS = ("cpu_model", "cpus", "cpu_set", "governor", "boost", "smt", "aslr", "kernel")
+
+
 class RunTransition(BaseModel):
     """A state change, with what the client knows at that moment."""
 
@@ -227,6 +252,9 @@ class RunTransition(BaseModel):
     raw_output: str | None = Field(default=None, max_length=MAX_RAW_OUTPUT)
     raw_output_ref: str | None = Field(default=None, max_length=2000)
     resources: RunResources | None = None
+    machine: MachineState | None = Field(
+        default=None, description="the machine's state now; its facts replace the ones the run had"
+    )
 
 
 class RunPublic(BaseModel):
@@ -247,6 +275,7 @@ class RunPublic(BaseModel):
     message: str | None
     raw_output_ref: str | None
     resources: RunResources | None = None
+    machine: MachineState | None = None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -28,6 +28,7 @@ from cli.config import Target
 from cli.delivery import Delivered, deliver
 from cli.errors import BenchHubError, ParseError, ServiceError
 from cli.git import GitInfo
+from cli.machine import load_now, machine_state
 from cli.outputlog import OutputLog
 from cli.outputs import collect_documents
 from cli.parsers import parse_documents, parse_output
@@ -202,7 +203,7 @@ def run_target(
             org=git.named_org, project=git.project, repository_url=git.remote_url, target=name,
             commit=git.commit, branch=git.branch, dirty=git.dirty, host=socket.gethostname(),
             parser=target.framework, labels=target.labels, timeout_seconds=allowed_seconds(target),
-            thresholds=target.thresholds,
+            thresholds=target.thresholds, machine=machine_state(target.cpuset),
         )
     )  # fmt: skip
     on_started(run)
@@ -218,7 +219,10 @@ def run_job(
     cwd = (workdir / target.cwd).resolve()
     if not cwd.is_dir() or not cwd.is_relative_to(workdir.resolve()):
         raise BenchHubError(f"target {name!r}: cwd {target.cwd!r} is not a folder of the repository")
-    run = central.transition(run.id, RunTransition(state=RunState.running))
+    # the run was created where it was submitted: the machine is this agent's
+    run = central.transition(
+        run.id, RunTransition(state=RunState.running, machine=machine_state(target.cpuset))
+    )
     return _run_registered(name, target, cwd, run, central, agent, runs_dir, echo, cancel)
 
 
@@ -315,6 +319,7 @@ def _run_and_close(
     transition = RunTransition(
         state=state, exit_code=ex.exit_code, message=message,
         raw_output=ex.output[-MAX_RAW_OUTPUT:], raw_output_ref=str(output_path), resources=resources,
+        machine=load_now(),
     )  # fmt: skip
     delivered = closer.close(results, transition)
     if delivered.warning:

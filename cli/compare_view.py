@@ -61,6 +61,11 @@ def geomean_text(target: TargetComparison) -> str:
     return "" if target.geomean is None else f"geomean {(target.geomean - 1) * 100:+.2f}%"
 
 
+def machine_text(target: TargetComparison) -> str:
+    """One line when base and head ran on machines that differ (their timings may differ for that)."""
+    return f"{target.target}: the machine differs: {'; '.join(target.machine)}"
+
+
 def tables(comparison: ComparisonPublic, only_changed: bool = False) -> list[Table]:
     """One table per (target, measure), like benchstat's one per unit."""
     groups: dict[tuple[str, str], list[ComparedResult]] = defaultdict(list)
@@ -145,6 +150,9 @@ def markdown(
             )
         lines += ["", "</details>"]
     others = [r for r in comparison.data if r.verdict in (Verdict.added, Verdict.removed)]
+    for target in comparison.targets:
+        if target.machine:
+            lines += ["", f"⚠️ {_md(machine_text(target))}"]
     if others:
         listed = ", ".join(f"`{_md(name_of(r))}` ({r.measure}, {r.verdict.value})" for r in others[:20])
         more = f" and {len(others) - 20} more" if len(others) > 20 else ""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from central.schemas import StatTest
 from cli import compare_view
@@ -93,6 +94,8 @@ def compare(
                 f"{summary.target}: {len(summary.base_runs)} base run(s) at {base_at}, "
                 f"{len(summary.head_runs)} head run(s) at {head_at}; {compare_view.geomean_text(summary)}"
             )
+            if summary.machine:
+                err_console.print(f"[yellow]{escape(compare_view.machine_text(summary))}[/]")
         err_console.print(f"{comparison.project}{settings.where()}: {compare_view.summary(comparison)}")
     if fail_on == FailOn.regression and any(r.verdict == "regressed" for r in comparison.data):
         raise typer.Exit(REGRESSION_EXIT)

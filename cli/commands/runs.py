@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from central.schemas import ALLOWED_TRANSITIONS, RunPublic, RunState
+from central.schemas import ALLOWED_TRANSITIONS, MachineState, RunPublic, RunState
 from cli.client import CentralClient
 from cli.delivery import pending_runs, sync_one
 from cli.errors import BenchHubError
@@ -119,6 +119,8 @@ def show(
         lines.append(
             f"used     {cpu}, peak RSS {size(used.max_rss_bytes)}, up to {used.max_processes} processes"
         )
+    if (machine := found.machine) is not None:
+        lines.append(f"cpu      {escape(machine_line(machine))}")
     console.print("\n".join(lines), highlight=False)
     history = Table(title="history", title_justify="left", pad_edge=False)
     for column in ("at", "from", "to", "by"):
@@ -128,6 +130,26 @@ def show(
     console.print(history)
     if results:
         console.print(results_table(list(results), title=f"{len(results)} results"))
+
+
+def machine_line(machine: MachineState) -> str:
+    """'AMD EPYC, CPUs 0-1 of 2, governor performance, boost off, ASLR 2, kernel 6.1, load 0.2 -> 1.1'"""
+    facts = [machine.cpu_model or "unknown CPU"]
+    if machine.cpu_set is not None:
+        facts.append(f"CPUs {machine.cpu_set}" + (f" of {machine.cpus}" if machine.cpus else ""))
+    if machine.governor is not None:
+        facts.append(f"governor {machine.governor}")
+    for name, flag in (("boost", machine.boost), ("SMT", machine.smt)):
+        if flag is not None:
+            facts.append(f"{name} {'on' if flag else 'off'}")
+    if machine.aslr is not None:
+        facts.append(f"ASLR {machine.aslr}")
+    if machine.kernel is not None:
+        facts.append(f"kernel {machine.kernel}")
+    if machine.load_start is not None:
+        end = "" if machine.load_end is None else f" -> {machine.load_end:g}"
+        facts.append(f"load {machine.load_start:g}{end}")
+    return ", ".join(facts)
 
 
 @app.command()

@@ -13,11 +13,11 @@ from tests.central.conftest import org_token
 def record(
     client: TestClient, commit: str, results: list[dict[str, Any]], *, branch: str = "main",
     target: str = "strings", project: str = "shop", thresholds: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None, state: str = "finished",
+    headers: dict[str, str] | None = None, state: str = "finished", machine: dict[str, Any] | None = None,
 ) -> str:  # fmt: skip
     """A run recorded as bhubctl does: created, its results uploaded, closed."""
     body = {"project": project, "target": target, "commit": commit, "branch": branch, "host": "ci-1",
-            "parser": "json", "thresholds": thresholds or {}}  # fmt: skip
+            "parser": "json", "thresholds": thresholds or {}, "machine": machine}  # fmt: skip
     created = client.post("/api/v1/runs", json=body, headers=headers)
     assert created.status_code == 201, created.text
     run_id: str = created.json()["id"]
@@ -155,3 +155,33 @@ def test_bad_thresholds_are_refused_at_run_creation(client: TestClient) -> None:
             "parser": "json", "thresholds": {"*": {"test": "magic"}}}  # fmt: skip
     response = client.post("/api/v1/runs", json=body)
     assert response.status_code == 422
+
+
+def test_a_machine_that_differs_from_the_bases_is_flagged_and_its_load_is_not(client: TestClient) -> None:
+    machine = {"cpu_model": "EPYC", "cpus": 2, "cpu_set": "0-1", "governor": "performance", "boost": False,
+               "smt": False, "aslr": 2, "kernel": "6.1.0", "load_start": 0.1}  # fmt: skip
+    base = record(client, "a" * 40, [sampled("A", 100, 1)], machine=machine)
+    same = record(client, "b" * 40, [sampled("A", 100, 2)], machine={**machine, "load_start": 3.5})
+    other = record(
+        client, "c" * 40, [sampled("A", 100, 3)],
+        machine={**machine, "governor": "powersave", "boost": True, "cpu_set": "1"},
+    )  # fmt: skip
+    unknown = record(client, "d" * 40, [sampled("A", 100, 4)])  # an older bhubctl: nothing to compare
+    assert compared(client, base, same)["targets"][0]["machine"] == []
+    assert compared(client, base, unknown)["targets"][0]["machine"] == []
+    assert compared(client, base, other)["targets"][0]["machine"] == [
+        "cpu_set: 0-1 → 1", "governor: performance → powersave", "boost: off → on",
+    ]  # fmt: skip
+    # the load at the end arrives with the run's last state and joins the facts of its start
+    run = client.get(f"/api/v1/runs/{base}").json()
+    assert run["machine"]["governor"] == "performance" and run["machine"]["load_start"] == 0.1
+    created = client.post("/api/v1/runs", json={"project": "shop", "target": "strings", "commit": "e" * 40,
+                                                "branch": "main", "host": "ci-1", "parser": "json",
+                                                "machine": machine})  # fmt: skip
+    closed = client.post(f"/api/v1/runs/{created.json()['id']}/state",
+                         json={"state": "finished", "machine": {"load_end": 1.25}})  # fmt: skip
+    assert closed.json()["machine"] == {**machine, "load_end": 1.25}
+    bad = client.post("/api/v1/runs", json={"project": "shop", "target": "strings", "commit": "f" * 40,
+                                            "branch": "main", "host": "ci-1", "parser": "json",
+                                            "machine": {"aslr": 7}})  # fmt: skip
+    assert bad.status_code == 422 and "aslr" in bad.text

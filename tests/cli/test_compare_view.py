@@ -79,3 +79,12 @@ def test_table_fits_80_columns_and_reads_like_benchstat() -> None:
         only.print(table)
     changed = only.export_text()
     assert "BenchmarkSame" not in changed and "BenchmarkEncode" in changed
+
+
+def test_the_report_says_when_base_and_head_ran_on_different_machines() -> None:
+    made = comparison()
+    assert "machine differs" not in markdown(made, "t")
+    made.targets[0].machine = ["governor: performance → powersave", "boost: off → on"]
+    assert "⚠️ strings: the machine differs: governor: performance → powersave; boost: off → on" in markdown(
+        made, "t"
+    )

@@ -5,6 +5,7 @@ VictoriaMetrics; the exit code comes back through --wait."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -71,6 +72,8 @@ def test_a_submitted_target_runs_on_the_agent_with_its_results_everywhere(
         "jobsdemo",
     )
     assert run["host"] != "-", "the claiming node's host"
+    # the machine is the agent's, told when the job started (the submitter sent none)
+    assert run["machine"]["kernel"] == os.uname().release and run["machine"]["load_end"] >= 0
     assert [(r["benchmark"], r["value"]) for r in shown["results"]] == [("BenchmarkQueued", 2500.0)]
     states = [(e["from_state"], e["to_state"]) for e in shown["events"]]
     assert states == [(None, "queued"), ("queued", "claimed"), ("queued", "running"), ("running", "finished")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import httpx
@@ -68,6 +69,10 @@ def test_list_show_and_logs_of_a_run_and_of_a_failed_one(live: LiveStack, repo: 
     as_json = json.loads(bhubctl(live, path, "runs", "show", good["id"], "--json").stdout)
     assert as_json["run"]["id"] == good["id"] and len(as_json["results"]) == 4
     assert [e["to_state"] for e in as_json["events"]] == ["running", "finished"]
+    machine = as_json["run"]["machine"]  # the state of the machine that ran it, from start to end
+    assert machine["kernel"] == os.uname().release and machine["cpus"] == os.cpu_count()
+    assert machine["load_start"] >= 0 and machine["load_end"] >= 0
+    assert f"kernel {os.uname().release}" in text
 
     failed_shown = bhubctl(live, path, "runs", "show", failed["id"][:12])
     assert "failed" in failed_shown.stdout and "exit code 3" in failed_shown.stdout
