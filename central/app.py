@@ -137,7 +137,7 @@ def create_app(settings: CentralSettings, schedule_backups: bool = True) -> Fast
     markers = RunMarkers(sinks)
     abandoned = AbandonedRuns(
         sessions, markers, settings.abandon_grace_seconds,
-        settings.abandon_default_timeout_seconds, settings.abandon_sweep_seconds,
+        settings.abandon_default_timeout_seconds, settings.abandon_sweep_seconds, settings.job_lease_seconds,
     )  # fmt: skip
     scheduler = BackupScheduler.of(settings, sessions) if schedule_backups else None
 

@@ -127,6 +127,17 @@ def heartbeat(
     return run, job
 
 
+def renew_all_leases(session: Session, now: datetime, lease_seconds: float) -> int:
+    """Every claimed job's lease ends no sooner than ``lease_seconds`` from now (central starts:
+    agents could not renew while it was down). How many were extended."""
+    until = now + timedelta(seconds=lease_seconds)
+    extended = session.execute(
+        update(Job).where(Job.node_id.is_not(None), Job.lease_until < until).values(lease_until=until)
+    )  # fmt: skip
+    session.commit()
+    return int(extended.rowcount)  # type: ignore[attr-defined]
+
+
 def reap(session: Session, now: datetime) -> tuple[list[Run], list[Run]]:
     """Jobs whose agent went silent (lease expired): a claimed job that never started goes back
     to the queue for another agent (its token dies with the attempt); a running one fails,
@@ -156,7 +167,7 @@ def reap(session: Session, now: datetime) -> tuple[list[Run], list[Run]]:
             moved = session.execute(
                 update(Run).where(Run.id == run.id, Run.state == RunState.running.value)
                 .values(state=RunState.queued.value, started_at=None, raw_output=None, output_chars=None,
-                        resources=None, host="-")
+                        resources=None, machine=None, host="-")
             )  # fmt: skip
             if moved.rowcount == 1:  # type: ignore[attr-defined]
                 session.execute(delete(Result).where(Result.run_id == run.id))

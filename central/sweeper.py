@@ -32,8 +32,10 @@ class AbandonedRuns:
         grace_seconds: float,
         default_timeout_seconds: float,
         interval_seconds: float,
+        lease_seconds: float = 30,
     ) -> None:
         self._sessions = sessions
+        self._lease = lease_seconds
         self._markers = markers
         self._grace = grace_seconds
         self._default = default_timeout_seconds
@@ -56,6 +58,12 @@ class AbandonedRuns:
             return len(runs) + len(lost)
 
     def start(self) -> None:
+        # while central was down no agent could renew a lease: each gets a whole one to reconnect
+        # before the reaper judges it (a restart must not fail the jobs that ran through it)
+        with self._sessions() as session:
+            renewed = job_repository.renew_all_leases(session, utcnow(), self._lease)
+        if renewed:
+            log.info("%d claimed jobs' leases renewed for %g s: their agents reconnect", renewed, self._lease)
         self._periodic.start()
 
     def stop(self) -> None:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from central import job_repository
+from central.app import create_app
 from central.auth import Principal
 from central.job_schemas import JobClaim
+from central.models import Job
+from central.settings import CentralSettings
 from tests.central.conftest import org_token
 from tests.central.test_nodes_api import Clock, agent
 from tests.central.test_nodes_api import body as node_body
@@ -317,3 +322,26 @@ def test_a_bundle_must_be_a_git_bundle_with_its_commit(client: TestClient) -> No
         f"/api/v1/jobs/{run_id}/bundle", headers={"Authorization": f"Bearer {taken['token']}"}
     )
     assert fetched.content == data
+
+
+def test_a_central_restart_gives_running_jobs_a_whole_lease_to_reconnect(settings: CentralSettings) -> None:
+    with TestClient(create_app(settings)) as client:
+        client.headers.update(org_token(client, "acme"))
+        run_id = client.post("/api/v1/jobs", json=job()).json()["id"]
+        claimed = claim(client, node(client, "n1"), exclusive_ok=True).json()
+        mine = {"Authorization": f"Bearer {claimed['token']}"}
+        started = client.post(f"/api/v1/runs/{run_id}/state", json={"state": "running"}, headers=mine)
+        assert started.status_code == 200, started.text
+        sessions = client.app.state.sessions  # type: ignore[attr-defined]
+    # central was down longer than the lease: its agent could not renew it
+    with sessions() as session:
+        session.execute(update(Job).values(lease_until=datetime.now(UTC) - timedelta(minutes=5)))
+        session.commit()
+    quick = settings.model_copy(update={"abandon_sweep_seconds": 0.05})
+    with TestClient(create_app(quick)) as client:  # the restart: its sweeper runs at once and often
+        time.sleep(0.5)
+        assert client.get(f"/api/v1/runs/{run_id}", headers=mine).json()["state"] == "running"
+        beat = client.post(f"/api/v1/jobs/{run_id}/heartbeat", headers=mine)
+        assert beat.status_code == 200 and beat.json()["state"] == "running"
+        done = client.post(f"/api/v1/runs/{run_id}/state", json={"state": "finished"}, headers=mine)
+        assert done.status_code == 200, done.text
