@@ -20,6 +20,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from pydantic import ValidationError
@@ -27,11 +28,15 @@ from pydantic import ValidationError
 from central.job_schemas import JobClaimed
 from central.schemas import RunState, RunTransition
 
+if TYPE_CHECKING:
+    from cli.client import CentralClient
+
 log = logging.getLogger("exporter.jobs")
 _GIT_TIMEOUT = 600.0
 _RETRY_SECONDS = 5.0
 HEARTBEAT_SECONDS = 1.0
 SHIP_SECONDS = 0.5
+REDELIVER_SECONDS = 2.0  # kept results: how often to try central again
 
 
 class JobFailed(Exception):
@@ -108,18 +113,21 @@ def _git(argv: list[str], what: str) -> None:
         raise JobFailed(f"git could not {what} within {_GIT_TIMEOUT:g} s") from None
 
 
-JOB_ENV = "BENCHHUB_JOB_ID"  # in the environment of everything a job starts
+# '<run id>#<attempt>' in the environment of everything a job's attempt starts: per attempt,
+# because a lost attempt's agent that comes back must stop its copy, not the next attempt's
+JOB_ENV = "BENCHHUB_JOB_ID"
 
 
-def sweep_escaped(run_id: str, grace: float = 2.0) -> int:
-    """Stop what a job left behind outside its process group (a daemon started with setsid, a
-    double fork): every process whose environment carries the job's id. How many were found."""
+def sweep_escaped(attempt_id: str, grace: float = 2.0) -> int:
+    """Stop what a job's attempt left behind outside its process group (a daemon started with
+    setsid, a double fork): every process whose environment carries the attempt's id. How many
+    were found."""
     import psutil
 
     found = []
     for proc in psutil.process_iter():
         try:
-            if proc.pid != os.getpid() and proc.environ().get(JOB_ENV) == run_id:
+            if proc.pid != os.getpid() and proc.environ().get(JOB_ENV) == attempt_id:
                 found.append(proc)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
@@ -132,7 +140,7 @@ def sweep_escaped(run_id: str, grace: float = 2.0) -> int:
             proc.kill()
     psutil.wait_procs(alive, timeout=grace)
     if found:
-        log.warning("job %s left %d process(es) outside its process group: stopped", run_id, len(found))
+        log.warning("job %s left %d process(es) outside its process group: stopped", attempt_id, len(found))
     return len(found)
 
 
@@ -282,8 +290,10 @@ class JobWorker:
         return JobClaimed.model_validate_json(response.content)
 
     def _heartbeat(self, run_id: str, token: str, cancel: threading.Event, done: threading.Event) -> None:
-        """Every HEARTBEAT_SECONDS: renew the job's lease in central and learn whether to stop
-        (cancelled, or this attempt is over: the job was given up on or given to another agent)."""
+        """Every HEARTBEAT_SECONDS until the job is done: renew the job's lease in central and learn
+        whether to stop (cancelled, or this attempt is over: the job was given up on or given to
+        another agent). A cancelled job's lease is still renewed while it stops (grace, SIGKILL,
+        the sweep, closing the run): else the reaper would call its node lost meanwhile."""
         with httpx.Client(timeout=10, headers={"Authorization": f"Bearer {token}"}) as http:
             while not done.wait(HEARTBEAT_SECONDS):
                 try:
@@ -294,12 +304,35 @@ class JobWorker:
                     log.warning(
                         "job %s: central ended this attempt (%s): stopping it", run_id, answer.text[:200]
                     )
-                elif answer.status_code != 200 or not answer.json().get("cancel_requested"):
-                    continue
-                else:
+                    cancel.set()
+                    return
+                if (
+                    answer.status_code == 200
+                    and answer.json().get("cancel_requested")
+                    and not cancel.is_set()
+                ):
                     log.info("job %s cancelled in central: stopping it", run_id)
-                cancel.set()
-                return
+                    cancel.set()
+
+    def _deliver_kept(self, central: CentralClient, run_dir: Path, run_id: str) -> None:
+        """Central was away as the job ended, so its results and final state were kept on disk.
+        No person runs 'bhubctl runs sync' on a benchmark machine: the agent delivers them once
+        central is back, its heartbeats renewing the lease meanwhile. Until central refuses the
+        attempt (given up on), or the agent stops (they stay on disk; the lease decides)."""
+        from cli.delivery import PENDING, sync_one
+        from cli.errors import ServiceError
+
+        while (run_dir / PENDING).exists():
+            try:
+                sync_one(central, run_dir)
+            except ServiceError as exc:
+                if not exc.retryable:
+                    log.warning("job %s: central refused its kept results: %s", run_id, exc)
+                    return
+                if self._stop.wait(REDELIVER_SECONDS):
+                    return
+            else:
+                log.info("job %s: its kept results and final state are delivered", run_id)
 
     def _bundle(self, run_id: str, token: str) -> bytes:
         """The job's git bundle of local changes, from central with the job's token."""
@@ -327,12 +360,13 @@ class JobWorker:
         with self._lock:
             self._cancels[run.id] = cancel
         watch = (run.id, claimed.token, cancel, done)
+        attempt_id = f"{run.id}#{claimed.attempt}"
         name = f"cancel-{run.id[:8]}"
         threading.Thread(target=self._heartbeat, args=watch, name=name, daemon=True).start()
         try:
             try:
                 target = Target.model_validate(claimed.definition)
-                target = target.model_copy(update={"env": {**target.env, JOB_ENV: run.id}})
+                target = target.model_copy(update={"env": {**target.env, JOB_ENV: attempt_id}})
                 bundle = self._bundle(run.id, claimed.token) if claimed.bundle_commit else None
                 work = self.workspace.checkout(
                     claimed.repository_url,
@@ -361,13 +395,14 @@ class JobWorker:
                 shipper.close()
                 shipping.close()
             log.info("job %s %s (exit %d)", run.id, outcome.run.state.value, outcome.exit_code)
+            self._deliver_kept(central, self.workspace.root / "runs" / run.id, run.id)
         except BenchHubError as exc:
             log.warning("job %s: %s", run.id, exc)
         except Exception:
             log.exception("job %s failed in the agent", run.id)
         finally:
             done.set()
-            sweep_escaped(run.id)
+            sweep_escaped(attempt_id)
             if work is not None:
                 self.workspace.remove(work)
             with contextlib.suppress(Exception):

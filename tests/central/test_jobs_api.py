@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import json
+import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -20,6 +23,7 @@ from central.settings import CentralSettings
 from tests.central.conftest import org_token
 from tests.central.test_nodes_api import Clock, agent
 from tests.central.test_nodes_api import body as node_body
+from tests.servers import serve_app
 
 
 def job(target: str = "strings", **extra: Any) -> dict[str, Any]:
@@ -345,3 +349,31 @@ def test_a_central_restart_gives_running_jobs_a_whole_lease_to_reconnect(setting
         assert beat.status_code == 200 and beat.json()["state"] == "running"
         done = client.post(f"/api/v1/runs/{run_id}/state", json={"state": "finished"}, headers=mine)
         assert done.status_code == 200, done.text
+
+
+def test_an_agent_that_hung_up_its_long_poll_is_given_no_job(settings: CentralSettings) -> None:
+    app = create_app(settings)
+    with serve_app(app) as url, httpx.Client(base_url=url) as http:
+        http.headers.update(org_token(http, "acme"))
+        headers = org_token(http, "acme", role="agent", name="agent")
+        assert http.put("/api/v1/nodes/n1", json=node_body(hostname="n1"), headers=headers).status_code == 200
+        # an agent asks for a job, waiting up to 20 s, then dies (its connection closes)
+        body = json.dumps({"node_id": "n1", "exclusive_ok": True, "wait_seconds": 20}).encode()
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as gone:
+            gone.sendall(
+                b"POST /api/v1/jobs/claim HTTP/1.1\r\nHost: central\r\nContent-Type: application/json\r\n"
+                + f"Authorization: {headers['Authorization']}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            time.sleep(1)  # central is waiting for a job for it
+        run_id = http.post("/api/v1/jobs", json=job()).json()["id"]
+        time.sleep(2)  # several of the long poll's tries
+        events = http.get(f"/api/v1/runs/{run_id}/events").json()["data"]
+        assert [e["to_state"] for e in events] == ["queued"], "a job was claimed for an agent that is gone"
+        # a live agent takes it at once
+        claimed = http.post(
+            "/api/v1/jobs/claim", json={"node_id": "n1", "exclusive_ok": True}, headers=headers
+        )
+        assert claimed.status_code == 200 and claimed.json()["run"]["id"] == run_id
+    app.state.engine.dispose()

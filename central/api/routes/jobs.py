@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import anyio
 from fastapi import APIRouter, Request, Response
 
 from central import job_repository as jobs
@@ -25,23 +26,32 @@ def submit_job(body: JobSubmit, session: SessionDep, who: WriterDep, request: Re
 
 
 @router.post("/jobs/claim", response_model=None)
-def claim_job(body: JobClaim, who: AgentDep, request: Request, now: ClockDep) -> JobClaimed | Response:
+async def claim_job(body: JobClaim, who: AgentDep, request: Request, now: ClockDep) -> JobClaimed | Response:
     """The oldest job this agent can take, with a token for this attempt; 204 when none came
-    within ``wait_seconds``. Each try uses a session of its own: none is held while waiting."""
-    deadline = time.monotonic() + body.wait_seconds
-    while True:
+    within ``wait_seconds``. Each try uses a session (and a worker thread) of its own: none is
+    held while waiting. An agent that hung up is given nothing: a job claimed for a gone agent
+    would wait for its lease to end before another could take it."""
+
+    def once() -> JobClaimed | None:
         with request.app.state.sessions() as session:
             got = jobs.claim(session, body, who, now(), request.app.state.settings.job_lease_seconds)
-            if got is not None:
-                job, token = got
-                return JobClaimed(
-                    run=repository.run_public(job.run), repository_url=job.repository_url,
-                    definition=job.definition, exclusive=job.exclusive, attempt=job.attempt, token=token,
-                    bundle_commit=job.bundle_commit,
-                )  # fmt: skip
+            if got is None:
+                return None
+            job, token = got
+            return JobClaimed(
+                run=repository.run_public(job.run), repository_url=job.repository_url,
+                definition=job.definition, exclusive=job.exclusive, attempt=job.attempt, token=token,
+                bundle_commit=job.bundle_commit,
+            )  # fmt: skip
+
+    deadline = time.monotonic() + body.wait_seconds
+    while not await request.is_disconnected():
+        if (claimed := await anyio.to_thread.run_sync(once)) is not None:
+            return claimed
         if time.monotonic() + _POLL_SECONDS > deadline:
-            return Response(status_code=204)
-        time.sleep(_POLL_SECONDS)
+            break
+        await anyio.sleep(_POLL_SECONDS)
+    return Response(status_code=204)
 
 
 @router.get("/jobs/{run_id}")

@@ -1,0 +1,286 @@
+"""Remote jobs under faults: two real agent processes and a real central on a stack of their own
+(a 4 s lease, a sweeper every 0.5 s), killed, frozen and restarted mid-job."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from cli.stack import Stack, agent_token_file
+from exporter.jobs import JOB_ENV
+from tests.conftest import free_port
+from tests.e2e.conftest import LiveStack, bhubctl, git, make_repo
+from tests.servers import stack_settings, wait_until_up
+
+pytestmark = pytest.mark.e2e
+
+LEASE = 4.0
+BHUB_YAML = """version: 1
+project: faults
+targets:
+  slow:
+    command: sleep 40.25; cat out.txt
+    framework: go
+  medium:
+    command: sleep 15.25; cat out.txt
+    framework: go
+  restart:
+    command: echo first; sleep 2.25; echo second; cat out.txt
+    framework: go
+  short:
+    command: sleep 1.5; cat out.txt
+    framework: go
+  stubborn:
+    command: >-
+      trap 'echo ignoring TERM' TERM;
+      setsid sh -c 'trap "" TERM; sleep 64.75' > /dev/null 2>&1 < /dev/null &
+      sh -c 'trap "" TERM; sleep 63.75' &
+      while :; do sleep 0.2; done
+    framework: command
+"""
+GO_OUTPUT = "BenchmarkFault-2   1000   2500 ns/op\nPASS\n"
+
+
+class Agent:
+    """A bhub-agent process taking jobs that require pool=faults (the stack's own agent never does)."""
+
+    def __init__(self, live: LiveStack, root: Path, name: str) -> None:
+        self.name, port = name, free_port()
+        env = {
+            **os.environ, "BENCHHUB_HOME": str(live.stack.home),
+            "BENCHHUB_AGENT_STATE_DIR": str(root / name), "BENCHHUB_AGENT_HOSTNAME": name,
+            "BENCHHUB_AGENT_CENTRAL_URL": live.central, "BENCHHUB_AGENT_HEARTBEAT_SECONDS": "1",
+            "BENCHHUB_AGENT_CENTRAL_TOKEN_FILE": str(agent_token_file(live.stack.home)),
+            "BENCHHUB_AGENT_JOBS": "2", "BENCHHUB_AGENT_LABELS": json.dumps({"pool": "faults"}),
+            "BENCHHUB_AGENT_COLLECT_CONTAINERS": "false",
+        }  # fmt: skip
+        self.log = (root / f"{name}.log").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "exporter.main", "--listen", f"127.0.0.1:{port}"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", self.proc, f"agent {name}", timeout=60)
+
+    def job_processes(self, run_id: str) -> list[psutil.Process]:
+        """This agent's processes of the job (its children carrying the job's id)."""
+        found = []
+        try:
+            children = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+        for child in children:
+            try:
+                if child.environ().get(JOB_ENV, "").startswith(f"{run_id}#"):
+                    found.append(child)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        return found
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def _kill_job_processes(run_id: str) -> None:
+    """What a killed agent left of its job (a real lost machine takes them with it)."""
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get(JOB_ENV, "").startswith(f"{run_id}#"):
+                proc.kill()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+
+
+def _up(live: LiveStack) -> None:
+    """Start what of the stack is not running, central with a short lease and sweep interval."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("BENCHHUB_CENTRAL_JOB_LEASE_SECONDS", str(LEASE))
+        env.setenv("BENCHHUB_CENTRAL_ABANDON_SWEEP_SECONDS", "0.5")
+        live.stack.up()
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveStack, Path, Path]]:
+    root = tmp_path_factory.mktemp("faults")
+    origin = root / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    path = root / "work"
+    path.mkdir()
+    make_repo(path, {"bhub.yaml": BHUB_YAML, "out.txt": GO_OUTPUT}, str(origin))
+    git(path, "push", "-q", "origin", "main")
+    live = LiveStack(Stack(stack_settings(root / "stack", org="faults-org")))
+    _up(live)
+    try:
+        yield live, path, root
+    finally:
+        live.stack.down()
+
+
+@pytest.fixture
+def agents(faults: tuple[LiveStack, Path, Path]) -> Iterator[Callable[[str], Agent]]:
+    live, _, root = faults
+    started: list[Agent] = []
+
+    def start(name: str) -> Agent:
+        started.append(Agent(live, root, name))
+        return started[-1]
+
+    yield start
+    for agent in started:
+        agent.stop()
+
+
+def _run(live: LiveStack, path: Path, run_id: str) -> dict[str, Any]:
+    proc = bhubctl(live, path, "runs", "show", run_id, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return dict(json.loads(proc.stdout))
+
+
+def _submit(live: LiveStack, path: Path, target: str, *flags: str) -> str:
+    proc = bhubctl(live, path, "submit", target, "--requires", "pool=faults", *flags)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()[0]
+
+
+def _until(live: LiveStack, path: Path, run_id: str, done: Callable[[dict[str, Any]], bool],
+           seconds: float = 60) -> dict[str, Any]:  # fmt: skip
+    deadline = time.monotonic() + seconds
+    while not done(shown := _run(live, path, run_id)):
+        assert time.monotonic() < deadline, shown["run"]
+        time.sleep(0.3)
+    return shown
+
+
+def test_an_agent_killed_mid_job_fails_it_as_node_lost(
+    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], Agent]
+) -> None:
+    live, path, _ = faults
+    a = agents("agent-a")
+    run_id = _submit(live, path, "slow")
+    _until(live, path, run_id, lambda s: s["run"]["state"] == "running" and s["run"]["host"] == "agent-a")
+    a.proc.kill()
+    try:
+        shown = _until(live, path, run_id, lambda s: s["run"]["state"] != "running", LEASE * 4)
+    finally:
+        _kill_job_processes(run_id)
+    assert (shown["run"]["state"], shown["run"]["reason"]) == ("failed", "node_lost")
+    last = shown["events"][-1]
+    assert (last["from_state"], last["to_state"], last["actor"]) == ("running", "failed", "central")
+    assert shown["results"] == []
+
+
+def test_an_agent_frozen_past_its_lease_loses_the_job_to_the_other_and_kills_its_copy(
+    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], Agent]
+) -> None:
+    live, path, _ = faults
+    a = agents("agent-a")
+    run_id = _submit(live, path, "medium", "--retries", "1")
+    _until(live, path, run_id, lambda s: s["run"]["state"] == "running" and s["run"]["host"] == "agent-a")
+    assert a.job_processes(run_id), "agent-a runs the job"
+    b = agents("agent-b")
+    a.proc.send_signal(signal.SIGSTOP)  # its job's processes go on; its heartbeats stop
+    try:
+        _until(live, path, run_id, lambda s: s["run"]["state"] == "running" and s["run"]["host"] == "agent-b",
+               LEASE * 6)  # fmt: skip
+    finally:
+        a.proc.send_signal(signal.SIGCONT)
+    assert b.job_processes(run_id), "agent-b runs the second attempt"
+    # agent-a comes back: central refuses its attempt, and it stops its copy within seconds
+    deadline = time.monotonic() + 15
+    while a.job_processes(run_id):
+        assert time.monotonic() < deadline, "agent-a's copy still runs"
+        time.sleep(0.3)
+    shown = _until(live, path, run_id, lambda s: s["run"]["state"] != "running", 60)
+    assert shown["run"]["state"] == "finished" and shown["run"]["host"] == "agent-b", json.dumps(shown)
+    assert [(r["benchmark"], r["value"]) for r in shown["results"]] == [("BenchmarkFault", 2500.0)]
+    moves = [(e["from_state"], e["to_state"]) for e in shown["events"] if e["subject"] == "run"]
+    assert moves == [(None, "queued"), ("queued", "claimed"), ("queued", "running"), ("running", "queued"),
+                     ("queued", "claimed"), ("queued", "running"), ("running", "finished")]  # fmt: skip
+    claims = [e["actor"] for e in shown["events"] if e["to_state"] == "claimed"]
+    assert len(set(claims)) == 2, claims
+    assert a.proc.poll() is None, "agent-a lives on and takes jobs again"
+
+
+def test_central_killed_and_restarted_mid_job_loses_nothing(
+    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], Agent]
+) -> None:
+    live, path, _ = faults
+    agents("agent-a")
+    run_id = _submit(live, path, "restart")
+    _until(live, path, run_id, lambda s: s["run"]["state"] == "running")
+    central = psutil.Process(json.loads((live.stack.run_dir / "central.pid").read_text())["pid"])
+    for proc in [central, *central.children(recursive=True)]:
+        proc.kill()
+    central.wait(10)
+    # down longer than the lease (no agent could renew it) and as the job ends: its agent keeps
+    # the results and delivers them once central is back
+    time.sleep(LEASE * 1.5)
+    _up(live)
+    shown = _until(live, path, run_id, lambda s: s["run"]["state"] != "running", 60)
+    assert shown["run"]["state"] == "finished", json.dumps(shown)
+    assert [r["benchmark"] for r in shown["results"]] == ["BenchmarkFault"]
+    logs = bhubctl(live, path, "runs", "logs", run_id)
+    assert logs.stdout == "first\nsecond\n" + GO_OUTPUT
+
+
+def test_exclusive_jobs_run_one_at_a_time_on_each_agent(
+    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], Agent]
+) -> None:
+    """Both agents have two job slots; an exclusive job still has its machine to itself."""
+    live, path, _ = faults
+    agents("agent-a"), agents("agent-b")
+    run_ids = [_submit(live, path, "short") for _ in range(3)]
+    spans: dict[str, list[tuple[datetime, datetime]]] = {}
+    for run_id in run_ids:
+        run = _until(live, path, run_id, lambda s: s["run"]["state"] == "finished", 60)["run"]
+        spans.setdefault(run["host"], []).append(
+            (datetime.fromisoformat(run["started_at"]), datetime.fromisoformat(run["finished_at"]))
+        )
+    assert sorted(spans) == ["agent-a", "agent-b"], spans
+    for host, runs in spans.items():
+        runs.sort()
+        assert all(end <= start for (_, end), (start, _) in itertools.pairwise(runs)), (host, runs)
+
+
+def test_cancel_reaches_a_task_that_traps_or_ignores_sigterm_and_a_setsid_daemon(
+    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], Agent]
+) -> None:
+    live, path, _ = faults
+    agents("agent-a")
+    run_id = _submit(live, path, "stubborn")
+    _until(live, path, run_id, lambda s: s["run"]["state"] == "running")
+    deadline = time.monotonic() + 10
+    while not (_alive("sleep 64.75") and _alive("sleep 63.75")):
+        assert time.monotonic() < deadline, "the job's processes did not start"
+        time.sleep(0.2)
+    asked = bhubctl(live, path, "runs", "cancel", run_id)
+    assert asked.returncode == 0, asked.stderr
+    shown = _until(live, path, run_id, lambda s: s["run"]["state"] != "running", 30)
+    assert shown["run"]["state"] == "cancelled", json.dumps(shown)
+    deadline = time.monotonic() + 10  # the sweep for escaped processes follows the run's end
+    while _alive("sleep 64.75") or _alive("sleep 63.75"):
+        assert time.monotonic() < deadline, "a process of the cancelled job survived"
+        time.sleep(0.2)
+
+
+def _alive(pattern: str) -> bool:
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
