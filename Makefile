@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-run-memory bench-compare bench-detect bench-scale bench-instructions bench-parsers bench-agent bench-central bench-backup openapi dashboards down clean
+.PHONY: setup setup-test demo test lint unit e2e bench bench-run bench-run-memory bench-compare bench-detect bench-scale bench-instructions bench-parsers bench-agent bench-central bench-backup bench-jobs openapi dashboards down clean
 
 setup:
 	bash stack/install.sh
@@ -28,7 +28,7 @@ lint: setup-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: bench-run bench-run-memory bench-compare bench-detect bench-parsers bench-agent bench-central bench-backup bench-scale bench-instructions
+bench: bench-run bench-run-memory bench-compare bench-detect bench-parsers bench-agent bench-central bench-backup bench-scale bench-instructions bench-jobs
 
 bench-run: setup
 	$(BIN)/python -m tests.bench.run_overhead
@@ -51,6 +51,9 @@ bench-scale: setup-test  # dashboard and rule queries on 1,000 benchmarks x 60/2
 
 bench-parsers: setup
 	$(BIN)/python -m tests.bench.parsers
+
+bench-jobs: setup-test  # 1,000 tiny jobs through 4 agent processes: jobs/s, submit-to-start p50/p99
+	$(BIN)/python -m tests.bench.jobs
 
 bench-central: setup
 	$(BIN)/python -m tests.bench.central_api

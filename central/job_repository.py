@@ -9,6 +9,7 @@ and the same code must run on both.)
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -23,6 +24,8 @@ from central.repository import _record, check_org, create_run, get_run
 from central.schemas import RunState
 
 _CANDIDATES = 50  # queued jobs looked at per claim attempt, oldest first
+_POLL_NOTED = timedelta(seconds=10)  # a node's last claim is written at most this often
+TAKING_JOBS = timedelta(seconds=90)  # a node that asked for jobs this recently takes jobs
 _UNCLAIMED: dict[str, None] = {"node_id": None, "token_hash": None, "claimed_at": None, "lease_until": None}
 
 
@@ -56,6 +59,9 @@ def claim(
     node = session.get(Node, body.node_id)
     if node is None or node.org_id != org_id:
         raise NotFound(f"no node {body.node_id!r} in your org: the agent registers before it takes jobs")
+    if node.job_labels != body.labels or node.polled_at is None or node.polled_at < now - _POLL_NOTED:
+        node.job_labels, node.polled_at = dict(body.labels), now  # for 'why does my job wait'
+        session.commit()
     if node.drained:
         return None  # drained: no new jobs until resumed
     query = (
@@ -85,6 +91,43 @@ def claim(
         return job, token
     session.rollback()
     return None
+
+
+def waiting_reasons(session: Session, org_id: int, runs: Sequence[Run], now: datetime) -> dict[str, str]:
+    """Why each queued job of ``runs`` has not started, in one line that says what to do."""
+    queued = [r.id for r in runs if r.state == RunState.queued.value]
+    if not queued:
+        return {}
+    jobs = session.scalars(select(Job).where(Job.run_id.in_(queued))).all()
+    nodes = session.scalars(select(Node).where(Node.org_id == org_id)).all()
+    takers = [
+        n for n in nodes if n.state == "up" and n.polled_at is not None and n.polled_at >= now - TAKING_JOBS
+    ]
+    return {job.run_id: _why(job, takers, session) for job in jobs}
+
+
+def _why(job: Job, takers: list[Node], session: Session) -> str:
+    if job.node_id is not None:
+        return f"claimed by node {job.node_id}: starting"
+    if not takers:
+        return "no agent of the org is taking jobs: start one with BENCHHUB_AGENT_JOBS=1 or more"
+    wanted = job.requirements or {}
+    matching = [n for n in takers if all((n.job_labels or {}).get(k) == v for k, v in wanted.items())]
+    if not matching:
+        needs = ", ".join(f"{k}={v}" for k, v in sorted(wanted.items()))
+        return (f"none of the {len(takers)} node(s) taking jobs has the labels {needs}: "
+                "give an agent BENCHHUB_AGENT_LABELS, or submit with other --requires")  # fmt: skip
+    ready = [n for n in matching if not n.drained]
+    names = ", ".join(sorted(n.hostname for n in (ready or matching))[:5])
+    if not ready:
+        return f"every node that matches is drained ({names}): 'bhubctl nodes resume NODE'"
+    ahead = session.scalar(
+        select(func.count()).select_from(Job).join(Run, Run.id == Job.run_id)
+        .where(Job.org_id == job.org_id, Job.node_id.is_(None), Run.state == RunState.queued.value,
+               Run.created_at < job.run.created_at)
+    )  # fmt: skip
+    alone = " alone" if job.exclusive else ""
+    return f"waiting for a node that matches to be free{alone} ({names}); {ahead or 0} queued jobs ahead"
 
 
 def cancel(session: Session, run_id: str, who: Principal) -> Run:

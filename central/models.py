@@ -160,6 +160,9 @@ class Node(Base):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     drained: Mapped[bool | None] = mapped_column(Boolean)  # takes no new jobs (its running ones finish)
+    # the labels its agent last asked for jobs with, and when (a queued job's 'why it waits')
+    job_labels: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     org: Mapped[Organization] = relationship(lazy="joined")
 

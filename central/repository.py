@@ -31,7 +31,7 @@ from central.schemas import (
 from exporter.units import to_base_unit
 
 
-def run_public(run: Run) -> RunPublic:
+def run_public(run: Run, waiting: str | None = None) -> RunPublic:
     return RunPublic(
         id=run.id,
         org=run.org,
@@ -55,6 +55,7 @@ def run_public(run: Run) -> RunPublic:
         timeout_seconds=run.timeout_seconds,
         thresholds=run.thresholds or {},
         reason=run.reason,
+        waiting=waiting,
     )
 
 

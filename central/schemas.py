@@ -284,6 +284,7 @@ class RunPublic(BaseModel):
     reason: str | None = Field(
         default=None, description="'abandoned': central failed it, no runner said it ended in time"
     )
+    waiting: str | None = Field(default=None, description="a queued job: why no agent has started it yet")
 
 
 class RunsPublic(BaseModel):

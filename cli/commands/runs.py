@@ -80,6 +80,9 @@ def list_runs(
             run.id[:8], _when(run.created_at), where, run.commit[:8], escape(run.branch), _state(run)
         )
     console.print(table)
+    for run in runs:
+        if run.waiting:
+            console.print(f"{run.id[:8]} queued: {escape(run.waiting)}", highlight=False)
     more = " (more with --limit)" if cursor else ""
     err_console.print(
         f"{len(runs)} run{'' if len(runs) == 1 else 's'}{more}{settings.where()}", highlight=False
@@ -112,6 +115,8 @@ def show(
     ]
     if found.message:
         lines.append(f"message  {escape(found.message)}")
+    if found.waiting:
+        lines.append(f"waiting  {escape(found.waiting)}")
     if found.labels:
         lines.append("labels   " + escape(", ".join(f"{k}={v}" for k, v in sorted(found.labels.items()))))
     if (used := found.resources) is not None:

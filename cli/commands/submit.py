@@ -74,13 +74,16 @@ def submit(
     )
     if not wait and not follow:
         return
-    state = run.state
+    state, waiting = run.state, None
     if follow:
         from cli.commands.runs import follow_output
 
         follow_output(central, run.id)
     while True:
         run = central.get_run(run.id)
+        if run.waiting and run.waiting != waiting:
+            err_console.print(f"queued: {escape(run.waiting)}", highlight=False)
+        waiting = run.waiting
         if run.state != state:
             state = run.state
             where = f" on {run.host}" if run.host != "-" else ""

@@ -377,3 +377,26 @@ def test_an_agent_that_hung_up_its_long_poll_is_given_no_job(settings: CentralSe
         )
         assert claimed.status_code == 200 and claimed.json()["run"]["id"] == run_id
     app.state.engine.dispose()
+
+
+def test_a_queued_job_says_why_it_waits(client: TestClient) -> None:
+    def waiting(run_id: str) -> str:
+        shown = client.get(f"/api/v1/runs/{run_id}").json()["waiting"]
+        listed = {r["id"]: r["waiting"] for r in client.get("/api/v1/runs").json()["data"]}
+        assert listed[run_id] == shown
+        return str(shown)
+
+    gpu = client.post("/api/v1/jobs", json=job(requirements={"gpu": "a100"})).json()["id"]
+    assert waiting(gpu).startswith("no agent of the org is taking jobs: start one with BENCHHUB_AGENT_JOBS")
+    headers = node(client, "n1")
+    assert claim(client, headers, labels={"pool": "cpu"}, exclusive_ok=False).status_code == 204
+    assert waiting(gpu).startswith("none of the 1 node(s) taking jobs has the labels gpu=a100: give an agent")
+    plain = client.post("/api/v1/jobs", json=job()).json()["id"]
+    assert waiting(plain).startswith("waiting for a node that matches to be free alone (n1); 1 queued jobs ahead")
+    client.post("/api/v1/nodes/n1/drain")
+    assert waiting(plain) == "every node that matches is drained (n1): 'bhubctl nodes resume NODE'"
+    client.post("/api/v1/nodes/n1/resume")
+    assert claim(client, headers, exclusive_ok=True).json()["run"]["id"] == plain
+    assert waiting(plain) == "claimed by node n1: starting"
+    local = client.post("/api/v1/runs", json=job()["run"]).json()["id"]  # a bhubctl run: not a job
+    assert client.get(f"/api/v1/runs/{local}").json()["waiting"] is None

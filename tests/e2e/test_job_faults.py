@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -18,11 +16,11 @@ from typing import Any
 import psutil
 import pytest
 
-from cli.stack import Stack, agent_token_file
+from cli.stack import Stack
 from exporter.jobs import JOB_ENV
-from tests.conftest import free_port
 from tests.e2e.conftest import LiveStack, bhubctl, git, make_repo
-from tests.servers import stack_settings, wait_until_up
+from tests.job_agents import AgentProcess
+from tests.servers import stack_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -51,53 +49,6 @@ targets:
     framework: command
 """
 GO_OUTPUT = "BenchmarkFault-2   1000   2500 ns/op\nPASS\n"
-
-
-class Agent:
-    """A bhub-agent process taking jobs that require pool=faults (the stack's own agent never does)."""
-
-    def __init__(self, live: LiveStack, root: Path, name: str) -> None:
-        self.name, port = name, free_port()
-        env = {
-            **os.environ, "BENCHHUB_HOME": str(live.stack.home),
-            "BENCHHUB_AGENT_STATE_DIR": str(root / name), "BENCHHUB_AGENT_HOSTNAME": name,
-            "BENCHHUB_AGENT_CENTRAL_URL": live.central, "BENCHHUB_AGENT_HEARTBEAT_SECONDS": "1",
-            "BENCHHUB_AGENT_CENTRAL_TOKEN_FILE": str(agent_token_file(live.stack.home)),
-            "BENCHHUB_AGENT_JOBS": "2", "BENCHHUB_AGENT_LABELS": json.dumps({"pool": "faults"}),
-            "BENCHHUB_AGENT_COLLECT_CONTAINERS": "false",
-        }  # fmt: skip
-        self.log = (root / f"{name}.log").open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "exporter.main", "--listen", f"127.0.0.1:{port}"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", self.proc, f"agent {name}", timeout=60)
-
-    def job_processes(self, run_id: str) -> list[psutil.Process]:
-        """This agent's processes of the job (its children carrying the job's id)."""
-        found = []
-        try:
-            children = psutil.Process(self.proc.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            return []
-        for child in children:
-            try:
-                if child.environ().get(JOB_ENV, "").startswith(f"{run_id}#"):
-                    found.append(child)
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-        return found
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 def _kill_job_processes(run_id: str) -> None:
@@ -136,12 +87,12 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveStack
 
 
 @pytest.fixture
-def agents(faults: tuple[LiveStack, Path, Path]) -> Iterator[Callable[[str], Agent]]:
+def agents(faults: tuple[LiveStack, Path, Path]) -> Iterator[Callable[[str], AgentProcess]]:
     live, _, root = faults
-    started: list[Agent] = []
+    started: list[AgentProcess] = []
 
-    def start(name: str) -> Agent:
-        started.append(Agent(live, root, name))
+    def start(name: str) -> AgentProcess:
+        started.append(AgentProcess(live.stack.home, live.central, root, name, {"pool": "faults"}))
         return started[-1]
 
     yield start
@@ -171,7 +122,7 @@ def _until(live: LiveStack, path: Path, run_id: str, done: Callable[[dict[str, A
 
 
 def test_an_agent_killed_mid_job_fails_it_as_node_lost(
-    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], Agent]
+    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], AgentProcess]
 ) -> None:
     live, path, _ = faults
     a = agents("agent-a")
@@ -189,7 +140,7 @@ def test_an_agent_killed_mid_job_fails_it_as_node_lost(
 
 
 def test_an_agent_frozen_past_its_lease_loses_the_job_to_the_other_and_kills_its_copy(
-    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], Agent]
+    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], AgentProcess]
 ) -> None:
     live, path, _ = faults
     a = agents("agent-a")
@@ -221,7 +172,7 @@ def test_an_agent_frozen_past_its_lease_loses_the_job_to_the_other_and_kills_its
 
 
 def test_central_killed_and_restarted_mid_job_loses_nothing(
-    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], Agent]
+    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], AgentProcess]
 ) -> None:
     live, path, _ = faults
     agents("agent-a")
@@ -243,7 +194,7 @@ def test_central_killed_and_restarted_mid_job_loses_nothing(
 
 
 def test_exclusive_jobs_run_one_at_a_time_on_each_agent(
-    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], Agent]
+    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], AgentProcess]
 ) -> None:
     """Both agents have two job slots; an exclusive job still has its machine to itself."""
     live, path, _ = faults
@@ -262,7 +213,7 @@ def test_exclusive_jobs_run_one_at_a_time_on_each_agent(
 
 
 def test_cancel_reaches_a_task_that_traps_or_ignores_sigterm_and_a_setsid_daemon(
-    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], Agent]
+    faults: tuple[LiveStack, Path, Path], agents: Callable[[str], AgentProcess]
 ) -> None:
     live, path, _ = faults
     agents("agent-a")

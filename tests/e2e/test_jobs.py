@@ -111,6 +111,9 @@ def test_a_bad_requirement_is_one_line_and_a_queued_job_can_be_cancelled(
     assert queued.returncode == 0, queued.stderr
     run_id = queued.stdout.split()[0]
     assert show(live, path, run_id)["run"]["state"] == "queued"
+    # and says why, where it is listed (the stack's agent takes jobs, but has no such label)
+    listed = bhubctl(live, path, "runs", "list", "--state", "queued", COLUMNS="200")
+    assert f"{run_id[:8]} queued: none of the 1 node(s) taking jobs has the labels gpu=a100" in listed.stdout
     cancelled = bhubctl(live, path, "runs", "cancel", run_id[:8])
     assert cancelled.returncode == 0, cancelled.stderr
     assert show(live, path, run_id)["run"]["state"] == "cancelled"

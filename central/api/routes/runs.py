@@ -11,8 +11,8 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
-from central import repository
-from central.api.deps import MarkersDep, ReaderDep, SessionDep, WriterDep
+from central import job_repository, repository
+from central.api.deps import ClockDep, MarkersDep, ReaderDep, SessionDep, WriterDep
 from central.errors import BadRequest
 from central.regressions import scan_finished
 from central.schemas import (
@@ -60,6 +60,7 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
 def list_runs(
     session: SessionDep,
     who: ReaderDep,
+    now: ClockDep,
     project: str | None = None,
     target: str | None = None,
     branch: str | None = None,
@@ -81,19 +82,25 @@ def list_runs(
     """Runs, newest first, ``limit`` a page; follow ``next_cursor`` for the rest."""
     if commits is not None and (len(commits) > MAX_COMMITS or any(len(c) > 100 for c in commits)):
         raise BadRequest(f"commits: at most {MAX_COMMITS} commit SHAs a request, each up to 100 characters")
+    org_id = repository.check_org(who, None)
     rows = repository.list_runs(
-        session, repository.check_org(who, None),
+        session, org_id,
         project=project, target=target, branch=branch, commit=commit, state=state,
         since=since, until=until, after=_after(cursor), id_prefix=id, commits=commits, limit=limit + 1,
     )  # fmt: skip
-    page = [repository.run_public(r) for r in rows[:limit]]
+    waiting = job_repository.waiting_reasons(session, org_id, rows[:limit], now())
+    page = [repository.run_public(r, waiting.get(r.id)) for r in rows[:limit]]
     more = len(rows) > limit
     return RunsPublic(data=page, count=len(page), next_cursor=_cursor(page[-1]) if more else None)
 
 
 @router.get("/{run_id}")
-def get_run(run_id: str, session: SessionDep, who: ReaderDep) -> RunPublic:
-    return repository.run_public(repository.get_run(session, repository.check_org(who, None), run_id))
+def get_run(run_id: str, session: SessionDep, who: ReaderDep, now: ClockDep) -> RunPublic:
+    org_id = repository.check_org(who, None)
+    run = repository.get_run(session, org_id, run_id)
+    return repository.run_public(
+        run, job_repository.waiting_reasons(session, org_id, [run], now()).get(run.id)
+    )
 
 
 @router.get("/{run_id}/output", response_class=PlainTextResponse)
