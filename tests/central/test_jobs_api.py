@@ -392,7 +392,9 @@ def test_a_queued_job_says_why_it_waits(client: TestClient) -> None:
     assert claim(client, headers, labels={"pool": "cpu"}, exclusive_ok=False).status_code == 204
     assert waiting(gpu).startswith("none of the 1 node(s) taking jobs has the labels gpu=a100: give an agent")
     plain = client.post("/api/v1/jobs", json=job()).json()["id"]
-    assert waiting(plain).startswith("waiting for a node that matches to be free alone (n1); 1 queued jobs ahead")
+    assert waiting(plain).startswith(
+        "waiting for a node that matches to be free alone (n1); 1 queued jobs ahead"
+    )
     client.post("/api/v1/nodes/n1/drain")
     assert waiting(plain) == "every node that matches is drained (n1): 'bhubctl nodes resume NODE'"
     client.post("/api/v1/nodes/n1/resume")
