@@ -96,6 +96,7 @@ class Run(Base):
     reason: Mapped[str | None] = mapped_column(String(20))  # 'abandoned': failed by central
     # characters of output received live (a job's agent streams it); raw_output keeps the tail
     output_chars: Mapped[int | None] = mapped_column(Integer)
+    output_sha256: Mapped[str | None] = mapped_column(String(64))  # the runner's, of the whole output
     # bhub.yaml's thresholds for the target at this commit, by measure: compare uses the head's
     thresholds: Mapped[dict[str, dict[str, object]] | None] = mapped_column(JSON)
     # schemas.MachineState: the machine the run ran on (a job's: its agent's, set when it starts)

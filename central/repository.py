@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -47,6 +48,8 @@ def run_public(run: Run, waiting: str | None = None) -> RunPublic:
         exit_code=run.exit_code,
         message=run.message,
         raw_output_ref=run.raw_output_ref,
+        output_chars=run.output_chars,
+        output_sha256=run.output_sha256,
         resources=RunResources.model_validate(run.resources) if run.resources else None,
         machine=MachineState.model_validate(run.machine) if run.machine else None,
         created_at=run.created_at,
@@ -257,6 +260,7 @@ def transition(session: Session, org_id: int, run_id: str, change: RunTransition
     if change.state not in allowed:
         names = ", ".join(sorted(s.value for s in allowed)) or "none (the run is over)"
         raise Conflict(f"run {run_id} is {old.value}; it can move to: {names}")
+    _check_output(run_id, change)
     now = utcnow()
     run.state = change.state.value
     if change.state == RunState.running:
@@ -271,6 +275,8 @@ def transition(session: Session, org_id: int, run_id: str, change: RunTransition
         run.raw_output = change.raw_output[-MAX_RAW_OUTPUT:]
         if run.output_chars is None or run.output_chars <= MAX_RAW_OUTPUT:  # the whole output is kept
             run.output_chars = len(run.raw_output)
+    if change.output_chars is not None:  # the runner's count of the whole output wins the streamed one
+        run.output_chars, run.output_sha256 = change.output_chars, change.output_sha256
     if change.raw_output_ref is not None:
         run.raw_output_ref = change.raw_output_ref
     if change.resources is not None:
@@ -280,6 +286,25 @@ def transition(session: Session, org_id: int, run_id: str, change: RunTransition
     _record(session, run.project.org_id, run, old.value, run.state, actor)
     session.commit()
     return run
+
+
+def _check_output(run_id: str, change: RunTransition) -> None:
+    """The output that came is the one the runner counted: whole, it must match its checksum."""
+    if change.output_chars is None or change.raw_output is None:
+        return
+    kept = len(change.raw_output)
+    if kept > change.output_chars:
+        raise BadRequest(
+            f"run {run_id}: raw_output has {kept} characters but output_chars says the whole output has "
+            f"{change.output_chars}: send the state again"
+        )
+    if kept == change.output_chars and change.output_sha256 is not None:
+        got = hashlib.sha256(change.raw_output.encode()).hexdigest()
+        if got != change.output_sha256:
+            raise BadRequest(
+                f"run {run_id}: raw_output's SHA-256 is {got[:12]}..., not output_sha256 "
+                f"{change.output_sha256[:12]}...: the output was damaged on its way; send the state again"
+            )
 
 
 def abandon_overdue(

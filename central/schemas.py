@@ -251,6 +251,15 @@ class RunTransition(BaseModel):
     message: str | None = Field(default=None, max_length=10_000)
     raw_output: str | None = Field(default=None, max_length=MAX_RAW_OUTPUT)
     raw_output_ref: str | None = Field(default=None, max_length=2000)
+    output_chars: int | None = Field(
+        default=None,
+        ge=0,
+        le=INT64,
+        description="characters of the whole output (raw_output may be its tail)",
+    )
+    output_sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the whole output's text, UTF-8"
+    )
     resources: RunResources | None = None
     machine: MachineState | None = Field(
         default=None, description="the machine's state now; its facts replace the ones the run had"
@@ -274,6 +283,8 @@ class RunPublic(BaseModel):
     exit_code: int | None
     message: str | None
     raw_output_ref: str | None
+    output_chars: int | None = Field(default=None, description="characters of the whole output")
+    output_sha256: str | None = Field(default=None, description="the runner's SHA-256 of the whole output")
     resources: RunResources | None = None
     machine: MachineState | None = None
     created_at: datetime

@@ -319,7 +319,7 @@ def _run_and_close(
     transition = RunTransition(
         state=state, exit_code=ex.exit_code, message=message,
         raw_output=ex.output[-MAX_RAW_OUTPUT:], raw_output_ref=str(output_path), resources=resources,
-        machine=load_now(),
+        output_chars=log.chars, output_sha256=log.sha256(), machine=load_now(),
     )  # fmt: skip
     delivered = closer.close(results, transition)
     if delivered.warning:

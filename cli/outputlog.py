@@ -9,6 +9,7 @@ run's results are still read whole, and the failure is reported.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import os
 from collections import deque
 from collections.abc import Generator, Iterator
@@ -36,9 +37,15 @@ class OutputLog:
         self._tail_size = 0
         self._tail_limit = tail_bytes
         self.size = 0
+        # the whole output as central's text (UTF-8, bad bytes replaced): its length and SHA-256,
+        # sent with the run's end so central can check the output it holds
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._digest = hashlib.sha256()
+        self.chars = 0
 
     def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
+        self._count(self._decoder.decode(chunk))
         self._keep_tail(chunk)
         if self._fd is None:
             self._spill.append(chunk)
@@ -59,10 +66,20 @@ class OutputLog:
         while self._tail_size - len(self._tail[0]) >= self._tail_limit:
             self._tail_size -= len(self._tail.popleft())
 
+    def _count(self, text: str) -> None:
+        self.chars += len(text)
+        self._digest.update(text.encode())
+
     def close(self) -> None:
+        self._count(self._decoder.decode(b"", final=True))
+        self._decoder.reset()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    def sha256(self) -> str:
+        """Of the whole output's text (after close)."""
+        return self._digest.hexdigest()
 
     def tail(self) -> str:
         """The last ``tail_bytes`` of the output (a character cut at the edge is dropped)."""

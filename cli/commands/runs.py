@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -170,6 +171,20 @@ def logs(
         return
     text = central.run_output(run_id)
     sys.stdout.write(text if not text or text.endswith("\n") else text + "\n")
+    if (note := output_note(central.get_run(run_id), text)) is not None:
+        err_console.print(escape(note), highlight=False)
+
+
+def output_note(run: RunPublic, text: str) -> str | None:
+    """What to say about the output central gave: a tail of a longer one, or not its runner's."""
+    if run.output_chars is None:
+        return None
+    if len(text) < run.output_chars:
+        where = f"{run.raw_output_ref} on {run.host}" if run.raw_output_ref else "its runner's log"
+        return f"the last {len(text):,} of {run.output_chars:,} characters; all of it is in {where}"
+    if run.output_sha256 and hashlib.sha256(text.encode()).hexdigest() != run.output_sha256:
+        return "warning: this output does not match its runner's SHA-256 of it: it was changed after the run"
+    return None
 
 
 _ENDED = frozenset(state.value for state, then in ALLOWED_TRANSITIONS.items() if not then)  # over

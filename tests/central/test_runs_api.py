@@ -294,3 +294,28 @@ def test_central_closes_its_database_connections_when_it_stops(settings: Central
         assert client.get("/api/v1/runs").status_code == 200
         assert app.state.engine.pool.checkedin() >= 1
     assert app.state.engine.pool.checkedin() == 0
+
+
+def test_the_runners_count_and_checksum_of_the_output_are_checked_at_the_end(client: TestClient) -> None:
+    import hashlib
+
+    def end(run_id: str, raw: str, chars: int, sha: str) -> Any:
+        body = {"state": "finished", "raw_output": raw, "output_chars": chars, "output_sha256": sha}
+        return client.post(f"/api/v1/runs/{run_id}/state", json=body)
+
+    text = "BenchmarkX 12.5 ns/op ✓\n"
+    sha256 = hashlib.sha256(text.encode()).hexdigest()
+    run = create(client)["id"]
+    damaged = end(run, text.replace("12.5", "13.5"), len(text), sha256)
+    assert damaged.status_code == 400 and "damaged on its way" in damaged.json()["detail"]
+    longer = end(run, text + "more", len(text), sha256)
+    assert longer.status_code == 400 and "output_chars says the whole output has" in longer.json()["detail"]
+    assert client.get(f"/api/v1/runs/{run}").json()["state"] == "running", "nothing stored from those"
+    assert end(run, text, len(text), sha256).status_code == 200
+    shown = client.get(f"/api/v1/runs/{run}").json()
+    assert (shown["output_chars"], shown["output_sha256"]) == (len(text), sha256)
+    # a tail of a longer output: kept with the runner's count (the whole is on the runner's disk)
+    tail = create(client)["id"]
+    assert end(tail, text, 5_000_000, "0" * 64).status_code == 200
+    response = client.get(f"/api/v1/runs/{tail}/output")
+    assert response.text == text and response.headers["x-output-length"] == "5000000"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import resource
 import signal
@@ -59,3 +60,14 @@ def test_a_log_that_cannot_be_opened_keeps_everything_in_memory(tmp_path: Path) 
     log.write(b"BenchmarkA-2 10 5 ns/op\n")
     assert log.error is not None and "No such file" in log.error
     assert log.text() == "BenchmarkA-2 10 5 ns/op\n"
+
+
+def test_the_whole_outputs_length_and_checksum_are_of_central_s_text(tmp_path: Path) -> None:
+    data = "naïve ✓ line\n".encode() * 1000 + b"\xff bad byte\n"
+    log = OutputLog(tmp_path / "out.log", tail_bytes=100)
+    for i in range(0, len(data), 7):  # chunks split multi-byte characters
+        log.write(data[i : i + 7])
+    log.close()
+    text = data.decode("utf-8", errors="replace")
+    assert log.chars == len(text) and log.sha256() == hashlib.sha256(text.encode()).hexdigest()
+    assert log.text() == text and len(log.tail()) < log.chars

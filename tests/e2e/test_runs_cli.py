@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -77,7 +78,11 @@ def test_list_show_and_logs_of_a_run_and_of_a_failed_one(live: LiveStack, repo: 
     failed_shown = bhubctl(live, path, "runs", "show", failed["id"][:12])
     assert "failed" in failed_shown.stdout and "exit code 3" in failed_shown.stdout
     logs = bhubctl(live, path, "runs", "logs", failed["id"][:12])
-    assert logs.returncode == 0 and logs.stdout == "before the crash\n"
+    assert logs.returncode == 0 and logs.stdout == "before the crash\n" and logs.stderr == ""
+    # the runner's count and checksum of the whole output came with its end, and match
+    closed = json.loads(bhubctl(live, path, "runs", "show", failed["id"], "--json").stdout)["run"]
+    assert closed["output_chars"] == len(logs.stdout)
+    assert closed["output_sha256"] == hashlib.sha256(logs.stdout.encode()).hexdigest()
 
 
 def test_pages_past_the_first_and_prefixes(live: LiveStack, repo: tuple[Path, str]) -> None:
