@@ -22,11 +22,12 @@ class AgentProcess:
     require ``labels``: the stack's own agent has no labels and never matches them."""
 
     def __init__(
-        self, home: Path, central: str, root: Path, name: str, labels: dict[str, str], jobs: int = 2
-    ) -> None:
+        self, home: Path, central: str, root: Path, name: str, labels: dict[str, str], jobs: int = 2,
+        env: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
         self.name, port = name, free_port()
         env = {
-            **os.environ, "BENCHHUB_HOME": str(home),
+            **os.environ, **(env or {}), "BENCHHUB_HOME": str(home),
             "BENCHHUB_AGENT_STATE_DIR": str(root / name), "BENCHHUB_AGENT_HOSTNAME": name,
             "BENCHHUB_AGENT_CENTRAL_URL": central, "BENCHHUB_AGENT_HEARTBEAT_SECONDS": "1",
             "BENCHHUB_AGENT_CENTRAL_TOKEN_FILE": str(agent_token_file(home)),

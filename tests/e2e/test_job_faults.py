@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import docker
 import psutil
 import pytest
 
@@ -20,6 +21,7 @@ from cli.stack import Stack
 from exporter.jobs import JOB_ENV
 from tests.e2e.conftest import LiveStack, bhubctl, git, make_repo
 from tests.job_agents import AgentProcess
+from tests.podman import podman_service
 from tests.servers import stack_settings
 
 pytestmark = pytest.mark.e2e
@@ -40,6 +42,11 @@ targets:
   short:
     command: sleep 1.5; cat out.txt
     framework: go
+  boxed:
+    command: echo started; sleep 300
+    framework: command
+    image: localhost/bhub-test:latest
+    cpuset: "0"
   stubborn:
     command: >-
       trap 'echo ignoring TERM' TERM;
@@ -87,12 +94,12 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveStack
 
 
 @pytest.fixture
-def agents(faults: tuple[LiveStack, Path, Path]) -> Iterator[Callable[[str], AgentProcess]]:
+def agents(faults: tuple[LiveStack, Path, Path]) -> Iterator[Callable[..., AgentProcess]]:
     live, _, root = faults
     started: list[AgentProcess] = []
 
-    def start(name: str) -> AgentProcess:
-        started.append(AgentProcess(live.stack.home, live.central, root, name, {"pool": "faults"}))
+    def start(name: str, **env: str) -> AgentProcess:
+        started.append(AgentProcess(live.stack.home, live.central, root, name, {"pool": "faults"}, env=env))
         return started[-1]
 
     yield start
@@ -231,6 +238,33 @@ def test_cancel_reaches_a_task_that_traps_or_ignores_sigterm_and_a_setsid_daemon
     while _alive("sleep 64.75") or _alive("sleep 63.75"):
         assert time.monotonic() < deadline, "a process of the cancelled job survived"
         time.sleep(0.2)
+
+
+def test_a_docker_runtime_job_runs_in_its_container_on_its_cpu_set_and_cancel_removes_it(
+    faults: tuple[LiveStack, Path, Path], agents: Callable[..., AgentProcess]
+) -> None:
+    live, path, _ = faults
+    with podman_service() as docker_host:  # Podman's Docker API, the agent's docker socket
+        agents("agent-a", BENCHHUB_AGENT_DOCKER_SOCKET=docker_host)
+        client = docker.DockerClient(base_url=docker_host)
+        run_id = _submit(live, path, "boxed")
+        shown = _until(live, path, run_id, lambda s: s["run"]["state"] != "queued")
+        output = bhubctl(live, path, "runs", "logs", run_id).stdout
+        assert shown["run"]["state"] == "running", (shown["run"]["message"], output)
+        assert shown["run"]["machine"]["cpu_set"] == "0", "the machine state names the container's CPUs"
+        deadline = time.monotonic() + 60
+        while not (found := client.containers.list(filters={"label": f"benchhub.run={run_id}"})):
+            assert time.monotonic() < deadline, bhubctl(live, path, "runs", "logs", run_id).stdout
+            time.sleep(0.3)
+        assert found[0].attrs["HostConfig"]["CpusetCpus"] == "0"
+        assert bhubctl(live, path, "runs", "cancel", run_id).returncode == 0
+        shown = _until(live, path, run_id, lambda s: s["run"]["state"] != "running", 30)
+        assert shown["run"]["state"] == "cancelled", shown["run"]
+        deadline = time.monotonic() + 20
+        while client.containers.list(all=True, filters={"label": f"benchhub.run={run_id}"}):
+            assert time.monotonic() < deadline, "the job's container outlived the cancel"
+            time.sleep(0.3)
+        client.close()
 
 
 def _alive(pattern: str) -> bool:
