@@ -47,7 +47,11 @@ class JobSubmit(BaseModel):
     @field_validator("definition")
     @classmethod
     def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(orjson.dumps(value)) > MAX_DEFINITION_BYTES:
+        try:
+            size = len(orjson.dumps(value))
+        except TypeError as exc:  # orjson.JSONEncodeError: an integer past 64 bits, nesting past 255
+            raise ValueError(f"the target definition is not plain JSON: {exc}") from None
+        if size > MAX_DEFINITION_BYTES:
             raise ValueError(f"the target definition is over {MAX_DEFINITION_BYTES // 1024} KiB of JSON")
         if not isinstance(value.get("command"), str):
             raise ValueError("the target definition needs a 'command' (a string)")

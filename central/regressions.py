@@ -18,12 +18,12 @@ import numpy as np
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from scipy import stats
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from central import regression_repository as repo
 from central.changepoints import MIN_SEGMENT, ChangePoint, detect
-from central.models import Regression, Run, utcnow
+from central.models import Project, Regression, Run, utcnow
 from central.regression_schemas import RegressionState
 from central.repository import last_finished_runs
 from central.schemas import Direction
@@ -65,7 +65,14 @@ def _index(series: repo.Series, regression: Regression) -> int | None:
 
 
 def scan(session: Session, run: Run, window: int) -> list[Marker]:
-    """Open and fix the regressions the run's series show; markers of what changed."""
+    """Open and fix the regressions the run's series show; markers of what changed.
+
+    Scans of one project wait for each other: two runs finishing together would each read
+    "no regression yet" and open the same one twice. A no-op UPDATE of the project's row is
+    the lock, the same on both databases: PostgreSQL locks the row, SQLite the database, each
+    until the scan commits (a second worker process waits the same way).
+    """
+    session.execute(update(Project).where(Project.id == run.project_id).values(id=Project.id))
     changed: list[Marker] = []
     runs = list(reversed(last_finished_runs(session, run, window)))
     for series in repo.history(session, runs, run):

@@ -313,6 +313,8 @@ def test_a_bundle_must_be_a_git_bundle_with_its_commit(client: TestClient) -> No
         ({"bundle": "bm90IGEgYnVuZGxl", "bundle_commit": commit}, "not a git bundle"),
         ({"bundle": "%%%", "bundle_commit": commit}, "not base64"),
         ({"bundle": base64.b64encode(b"# v2 git bundle\n").decode()}, "bundle and bundle_commit go together"),
+        # found by the fuzz test: orjson refused it with a TypeError, a 500
+        ({"definition": {"command": "true", "x": -(2**63) - 1}}, "the target definition is not plain JSON"),
     ):
         refused = client.post("/api/v1/jobs", json=job(**bad))
         assert refused.status_code == 422 and why in refused.text, refused.text

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, select
 
+from central import regression_repository, regressions
 from central.app import create_app
+from central.models import Regression, Run
 from central.settings import CentralSettings
 from tests.central.conftest import ADMIN, org_token
 from tests.central.test_compare_api import record
@@ -140,3 +147,36 @@ def _markers(vm: str, expected: list[str]) -> list[str]:
         if found == expected or time.monotonic() > deadline:
             return found
         time.sleep(0.2)
+
+
+def test_two_runs_finishing_together_open_one_regression(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their scans both looked for the regression before either opened it, and opened it twice."""
+    history(client, [100.0] * 30 + [115.0] * 15)
+    sessions = client.app.state.sessions  # type: ignore[attr-defined]
+    with sessions() as session:  # as if their scans had not run yet
+        session.execute(delete(Regression))
+        session.commit()
+        last = session.scalars(select(Run).order_by(Run.created_at.desc())).first()
+    looked = threading.Barrier(2, timeout=2)
+    of_series = regression_repository.of_series
+
+    def look_together(*args: Any) -> Any:
+        found = of_series(*args)
+        with contextlib.suppress(threading.BrokenBarrierError):  # a scan that waited finds it broken
+            looked.wait()
+        return found
+
+    monkeypatch.setattr(regression_repository, "of_series", look_together)
+
+    def scan() -> None:
+        with sessions() as session:
+            regressions.scan(session, session.get(Run, last.id), 100)
+
+    threads = [threading.Thread(target=scan) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(client.get("/api/v1/regressions").json()["data"]) == 1
