@@ -68,11 +68,12 @@ def scan(session: Session, run: Run, window: int) -> list[Marker]:
     """Open and fix the regressions the run's series show; markers of what changed.
 
     Scans of one project wait for each other: two runs finishing together would each read
-    "no regression yet" and open the same one twice. A no-op UPDATE of the project's row is
-    the lock, the same on both databases: PostgreSQL locks the row, SQLite the database, each
-    until the scan commits (a second worker process waits the same way).
+    "no regression yet" and open the same one twice. A no-op UPDATE of the project's row (of
+    a column no key holds, so inserts of runs referencing it do not wait) is the lock, the same
+    on both databases: PostgreSQL locks the row, SQLite the database, each until the scan
+    commits (a second worker process waits the same way).
     """
-    session.execute(update(Project).where(Project.id == run.project_id).values(id=Project.id))
+    session.execute(update(Project).where(Project.id == run.project_id).values(created_at=Project.created_at))
     changed: list[Marker] = []
     runs = list(reversed(last_finished_runs(session, run, window)))
     for series in repo.history(session, runs, run):
