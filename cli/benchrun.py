@@ -289,9 +289,14 @@ def _run_and_close(
 
     try:
         with stages.running(target.stages, cwd, target.env, run_dir, shown, closer.stage_event) as started:
+            if target.stages:  # the foreground task's own changes, between its stages'
+                closer.stage_event(name, "starting", target.command[:200])
             ex, results, parse_error = _execute_target(
                 name, target, cwd, shown, watcher.spawned, log, cancel, run.id
             )
+            if target.stages:
+                timed_out = " (timed out)" if ex.timed_out else ""
+                closer.stage_event(name, "exited", f"exit code {ex.exit_code}{timed_out}")
             stage_error = started.exited()
     except stages.StageError as exc:  # not ready: the command never ran
         stage_error, results, parse_error = str(exc), [], None

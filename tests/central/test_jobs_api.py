@@ -125,8 +125,8 @@ def test_requirements_and_exclusive_jobs_pick_their_nodes(client: TestClient) ->
 
 
 def test_racing_agents_claim_each_job_exactly_once(client: TestClient) -> None:
-    ids = {client.post("/api/v1/jobs", json=job(exclusive=False)).json()["id"] for _ in range(12)}
-    for n in range(6):
+    ids = {client.post("/api/v1/jobs", json=job(exclusive=False)).json()["id"] for _ in range(50)}
+    for n in range(8):
         node(client, f"n{n}")
     sessions = client.app.state.sessions  # type: ignore[attr-defined]
     principal = _agent_principal(client)
@@ -142,7 +142,7 @@ def test_racing_agents_claim_each_job_exactly_once(client: TestClient) -> None:
             with lock:
                 taken.append(got[0].run_id)
 
-    threads = [threading.Thread(target=agent_loop, args=(n,)) for n in range(6)]
+    threads = [threading.Thread(target=agent_loop, args=(n,)) for n in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import signal
@@ -15,6 +16,7 @@ from typing import Any
 
 import docker
 import psutil
+import psycopg
 import pytest
 
 from cli.stack import Stack
@@ -22,6 +24,7 @@ from exporter.jobs import JOB_ENV
 from tests.e2e.conftest import LiveStack, bhubctl, git, make_repo
 from tests.job_agents import AgentProcess
 from tests.podman import podman_service
+from tests.postgres import postgres_cluster
 from tests.servers import stack_settings
 
 pytestmark = pytest.mark.e2e
@@ -42,6 +45,10 @@ targets:
   short:
     command: sleep 1.5; cat out.txt
     framework: go
+  late:
+    command: sleep 30.75
+    framework: command
+    timeout: 1
   boxed:
     command: echo started; sleep 300
     framework: command
@@ -70,14 +77,34 @@ def _kill_job_processes(run_id: str) -> None:
 
 def _up(live: LiveStack) -> None:
     """Start what of the stack is not running, central with a short lease and sweep interval."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("BENCHHUB_CENTRAL_JOB_LEASE_SECONDS", str(LEASE))
-        env.setenv("BENCHHUB_CENTRAL_ABANDON_SWEEP_SECONDS", "0.5")
+    with _central_env({"BENCHHUB_CENTRAL_JOB_LEASE_SECONDS": str(LEASE),
+                       "BENCHHUB_CENTRAL_ABANDON_SWEEP_SECONDS": "0.5"}):  # fmt: skip
         live.stack.up()
 
 
-@pytest.fixture(scope="module")
-def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveStack, Path, Path]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def faults(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveStack, Path, Path]]:
+    """The stack, the repository, a folder for agents; central on SQLite, then on PostgreSQL."""
+    with contextlib.ExitStack() as cleanup:
+        if request.param == "postgresql":
+            server = cleanup.enter_context(postgres_cluster())
+            with psycopg.connect(server.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
+                conn.execute("CREATE DATABASE bhub_faults")
+            cleanup.enter_context(_central_env({"BENCHHUB_CENTRAL_DATABASE_URL": f"{server}/bhub_faults"}))
+        yield from _faults(tmp_path_factory)
+
+
+@contextlib.contextmanager
+def _central_env(values: dict[str, str]) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in values.items():
+            env.setenv(key, value)
+        yield
+
+
+def _faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveStack, Path, Path]]:
     root = tmp_path_factory.mktemp("faults")
     origin = root / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
@@ -265,6 +292,20 @@ def test_a_docker_runtime_job_runs_in_its_container_on_its_cpu_set_and_cancel_re
             assert time.monotonic() < deadline, "the job's container outlived the cancel"
             time.sleep(0.3)
         client.close()
+
+
+def test_a_job_past_its_timeout_is_stopped_and_failed(
+    faults: tuple[LiveStack, Path, Path], agents: Callable[..., AgentProcess]
+) -> None:
+    live, path, _ = faults
+    agents("agent-a")
+    run_id = _submit(live, path, "late")
+    shown = _until(live, path, run_id, lambda s: s["run"]["state"] not in ("queued", "running"), 30)
+    assert (shown["run"]["state"], shown["run"]["message"]) == (
+        "failed",
+        "timed out after 1 s; the command was stopped",
+    ), shown["run"]
+    assert not _alive("sleep 30.75")
 
 
 def _alive(pattern: str) -> bool:

@@ -224,10 +224,14 @@ def test_a_target_with_a_background_stage_runs_locally_and_as_a_job(
     assert job.returncode == 0, job.stderr
     shown = show(live, path, job.stdout.split()[0])
     assert [r["benchmark"] for r in shown["results"]] == ["BenchmarkServed"]
-    history = [(e["subject"], e["to_state"]) for e in shown["events"]]
-    assert history[-5:] == [("run", "running"), ("stage", "starting"), ("stage", "ready"), ("stage", "stopped"),
-                            ("run", "finished")]  # fmt: skip
-    assert shown["events"][-3]["reason"] == f"stage web: port 127.0.0.1:{port} accepting"
+    history = [(e["subject"], e["to_state"], e["reason"]) for e in shown["events"]]
+    assert [h[:2] for h in history[-7:]] == [
+        ("run", "running"), ("stage", "starting"), ("stage", "ready"),
+        ("stage", "starting"), ("stage", "exited"),  # the foreground task, between its stage's changes
+        ("stage", "stopped"), ("run", "finished"),
+    ]  # fmt: skip
+    assert history[-5][2] == f"stage web: port 127.0.0.1:{port} accepting"
+    assert history[-4][2].startswith("stage served: ") and history[-3][2] == "stage served: exit code 0"
     unready = bhubctl(live, path, "submit", "unready", "--wait")
     assert unready.returncode == 1
     assert "stage 'db' exited with code 2 before it was ready: db: cannot open data dir" in unready.stderr
