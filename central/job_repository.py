@@ -12,7 +12,7 @@ import base64
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from central import auth
@@ -51,6 +51,21 @@ def submit(session: Session, body: JobSubmit, who: Principal, max_queued: int) -
     return run
 
 
+def _meets(labels: dict[str, str] | None, requirements: dict[str, str] | None) -> bool:
+    """Whether a node's labels have every label a job requires."""
+    have = labels or {}
+    return all(have.get(k) == v for k, v in (requirements or {}).items())
+
+
+def _unclaimed(org_id: int) -> Select[Job]:
+    """The org's queued jobs no agent holds, oldest first (what claims take, in that order)."""
+    return (
+        select(Job).join(Run, Run.id == Job.run_id)
+        .where(Job.org_id == org_id, Job.node_id.is_(None), Run.state == RunState.queued.value)
+        .order_by(Run.created_at, Run.id)
+    )  # fmt: skip
+
+
 def claim(
     session: Session, body: JobClaim, who: Principal, now: datetime, lease_seconds: float = 30
 ) -> tuple[Job, str] | None:
@@ -64,13 +79,8 @@ def claim(
         session.commit()
     if node.drained:
         return None  # drained: no new jobs until resumed
-    query = (
-        select(Job).join(Run, Run.id == Job.run_id)
-        .where(Job.org_id == org_id, Job.node_id.is_(None), Run.state == RunState.queued.value)
-        .order_by(Run.created_at, Run.id).limit(_CANDIDATES)
-    )  # fmt: skip
-    for job in session.scalars(query).all():
-        if any(body.labels.get(k) != v for k, v in job.requirements.items()):
+    for job in session.scalars(_unclaimed(org_id).limit(_CANDIDATES)).all():
+        if not _meets(body.labels, job.requirements):
             continue
         if job.exclusive and not body.exclusive_ok:
             continue
@@ -103,31 +113,28 @@ def waiting_reasons(session: Session, org_id: int, runs: Sequence[Run], now: dat
     takers = [
         n for n in nodes if n.state == "up" and n.polled_at is not None and n.polled_at >= now - TAKING_JOBS
     ]
-    return {job.run_id: _why(job, takers, session) for job in jobs}
+    # each waiting job's place in the queue, from one read of it (not a count per job)
+    in_order = session.scalars(_unclaimed(org_id).with_only_columns(Job.run_id))
+    queue = {run_id: place for place, run_id in enumerate(in_order)}
+    return {job.run_id: _why(job, takers, queue.get(job.run_id, 0)) for job in jobs}
 
 
-def _why(job: Job, takers: list[Node], session: Session) -> str:
+def _why(job: Job, takers: list[Node], ahead: int) -> str:
     if job.node_id is not None:
         return f"claimed by node {job.node_id}: starting"
     if not takers:
         return "no agent of the org is taking jobs: start one with BENCHHUB_AGENT_JOBS=1 or more"
-    wanted = job.requirements or {}
-    matching = [n for n in takers if all((n.job_labels or {}).get(k) == v for k, v in wanted.items())]
+    matching = [n for n in takers if _meets(n.job_labels, job.requirements)]
     if not matching:
-        needs = ", ".join(f"{k}={v}" for k, v in sorted(wanted.items()))
+        needs = ", ".join(f"{k}={v}" for k, v in sorted((job.requirements or {}).items()))
         return (f"none of the {len(takers)} node(s) taking jobs has the labels {needs}: "
                 "give an agent BENCHHUB_AGENT_LABELS, or submit with other --requires")  # fmt: skip
     ready = [n for n in matching if not n.drained]
     names = ", ".join(sorted(n.hostname for n in (ready or matching))[:5])
     if not ready:
         return f"every node that matches is drained ({names}): 'bhubctl nodes resume NODE'"
-    ahead = session.scalar(
-        select(func.count()).select_from(Job).join(Run, Run.id == Job.run_id)
-        .where(Job.org_id == job.org_id, Job.node_id.is_(None), Run.state == RunState.queued.value,
-               Run.created_at < job.run.created_at)
-    )  # fmt: skip
     alone = " alone" if job.exclusive else ""
-    return f"waiting for a node that matches to be free{alone} ({names}); {ahead or 0} queued jobs ahead"
+    return f"waiting for a node that matches to be free{alone} ({names}); {ahead} queued jobs ahead"
 
 
 def cancel(session: Session, run_id: str, who: Principal) -> Run:

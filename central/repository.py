@@ -386,10 +386,7 @@ def streamed_results(sessions: Callable[[], Session], run_id: str) -> Iterator[I
 def list_events(session: Session, org_id: int, run_id: str) -> Sequence[Event]:
     """A run's history: its states and its stages' (subject 'stage'), oldest first."""
     get_run(session, org_id, run_id)
-    query = select(Event).where(
-        Event.org_id == org_id, Event.subject.in_(("run", "stage")), Event.subject_id == run_id
-    )
-    return session.scalars(query.order_by(Event.id)).all()
+    return list_subject_events(session, org_id, ("run", "stage"), run_id)
 
 
 def stage_event(session: Session, org_id: int, run_id: str, body: StageEvent, actor: str) -> Event:
@@ -405,10 +402,14 @@ def stage_event(session: Session, org_id: int, run_id: str, body: StageEvent, ac
     return event
 
 
-def list_subject_events(session: Session, org_id: int, subject: str, subject_id: str) -> Sequence[Event]:
-    """The history of one run or node of the org, oldest first."""
+def list_subject_events(
+    session: Session, org_id: int, subject: str | tuple[str, ...], subject_id: str
+) -> Sequence[Event]:
+    """The history of one run, node or regression of the org (its events of ``subject``, one
+    kind or several), oldest first."""
+    kinds = (subject,) if isinstance(subject, str) else subject
     query = select(Event).where(
-        Event.org_id == org_id, Event.subject == subject, Event.subject_id == subject_id
+        Event.org_id == org_id, Event.subject.in_(kinds), Event.subject_id == subject_id
     )
     return session.scalars(query.order_by(Event.id)).all()
 
@@ -430,9 +431,13 @@ def append_output(session: Session, org_id: int, run_id: str, offset: int, text:
     return run.output_chars
 
 
+def output_length(run: Run) -> int:
+    """Characters of the run's whole output so far (central keeps the last MAX_RAW_OUTPUT)."""
+    return run.output_chars if run.output_chars is not None else len(run.raw_output or "")
+
+
 def output_from(run: Run, offset: int) -> str:
     """The run's output from character ``offset`` on, as far as central still keeps it."""
     kept = run.raw_output or ""
-    total = run.output_chars if run.output_chars is not None else len(kept)
-    start = max(offset - (total - len(kept)), 0)
+    start = max(offset - (output_length(run) - len(kept)), 0)
     return kept[start:]

@@ -112,8 +112,8 @@ def run_output(
     ``offset``, from there on. Headers: X-Output-Length (characters so far), X-Run-State."""
     run = repository.get_run(session, repository.check_org(who, None), run_id)
     text = repository.output_from(run, offset) if offset is not None else run.raw_output or ""
-    total = run.output_chars if run.output_chars is not None else len(run.raw_output or "")
-    return PlainTextResponse(text, headers={"X-Output-Length": str(total), "X-Run-State": run.state})
+    headers = {"X-Output-Length": str(repository.output_length(run)), "X-Run-State": run.state}
+    return PlainTextResponse(text, headers=headers)
 
 
 @router.post("/{run_id}/events", status_code=201)
