@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import psutil
@@ -15,6 +16,18 @@ from cli.stack import agent_token_file
 from exporter.jobs import JOB_ENV
 from tests.conftest import free_port
 from tests.servers import wait_until_up
+
+
+def of_job(processes: Iterable[psutil.Process], run_id: str) -> list[psutil.Process]:
+    """Those of ``processes`` that any attempt of the job started (its id in their environment)."""
+    found = []
+    for proc in processes:
+        try:
+            if proc.environ().get(JOB_ENV, "").startswith(f"{run_id}#"):
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
 
 
 class AgentProcess:
@@ -43,18 +56,11 @@ class AgentProcess:
 
     def job_processes(self, run_id: str) -> list[psutil.Process]:
         """This agent's processes of the job (its children carrying the job's id)."""
-        found = []
         try:
             children = psutil.Process(self.proc.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             return []
-        for child in children:
-            try:
-                if child.environ().get(JOB_ENV, "").startswith(f"{run_id}#"):
-                    found.append(child)
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-        return found
+        return of_job(children, run_id)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -20,9 +20,8 @@ import psycopg
 import pytest
 
 from cli.stack import Stack
-from exporter.jobs import JOB_ENV
 from tests.e2e.conftest import LiveStack, bhubctl, git, make_repo
-from tests.job_agents import AgentProcess
+from tests.job_agents import AgentProcess, of_job
 from tests.podman import podman_service
 from tests.postgres import postgres_cluster
 from tests.servers import stack_settings
@@ -67,12 +66,9 @@ GO_OUTPUT = "BenchmarkFault-2   1000   2500 ns/op\nPASS\n"
 
 def _kill_job_processes(run_id: str) -> None:
     """What a killed agent left of its job (a real lost machine takes them with it)."""
-    for proc in psutil.process_iter():
-        try:
-            if proc.environ().get(JOB_ENV, "").startswith(f"{run_id}#"):
-                proc.kill()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
+    for proc in of_job(psutil.process_iter(), run_id):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
 
 
 def _up(live: LiveStack) -> None:
