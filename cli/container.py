@@ -16,6 +16,7 @@ import os
 import shlex
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from cli.config import Target
 
 WORKDIR = "/work"
+_FOLLOW_GRACE_SECONDS = 3.0  # after the exit, for the followed output to end by itself
 
 
 def command(target: Target, cwd: Path, labels: dict[str, str]) -> str:
@@ -79,16 +81,49 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        for chunk in container.logs(stream=True, follow=True):
-            sys.stdout.buffer.write(chunk)
-            sys.stdout.buffer.flush()
-        code = int(container.wait()["StatusCode"])
+        code = _stream_until_exit(container)
     except KeyboardInterrupt:
         container.stop(timeout=5)
         code = 130
     finally:
         with contextlib.suppress(DockerException):
             container.remove(force=True)
+    return code
+
+
+def _stream_until_exit(container: Any) -> int:
+    """Print the container's output as it comes; its exit code.
+
+    The output is followed in a thread while this one waits for the exit: Podman's follow
+    can go on forever for a container that exited before it began (podman#6627, #11461). After
+    the exit the follow gets a few seconds to finish; if it has not, what it did not print is
+    read once without following (the log from the bytes already printed on).
+    """
+    lock, printed, done = threading.Lock(), [0], threading.Event()
+
+    def write(chunk: bytes) -> None:
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+        printed[0] += len(chunk)
+
+    def follow() -> None:
+        with contextlib.suppress(Exception):  # closed under it, below
+            for chunk in container.logs(stream=True, follow=True):
+                with lock:
+                    if done.is_set():
+                        return
+                    write(chunk)
+
+    follower = threading.Thread(target=follow, name="container-logs", daemon=True)
+    follower.start()
+    code = int(container.wait()["StatusCode"])
+    follower.join(_FOLLOW_GRACE_SECONDS)
+    if follower.is_alive():
+        with lock:
+            done.set()
+            rest = container.logs(stream=False, follow=False)[printed[0] :]
+            if rest:
+                write(rest)
     return code
 
 

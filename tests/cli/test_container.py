@@ -10,6 +10,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from cli import container
 from cli.config import Target
 from cli.container import command
 from cli.runner import Cancelled, execute
@@ -76,3 +77,26 @@ def test_a_missing_image_and_limits_without_an_image_are_one_line(tmp_path: Path
     assert code == 125 and "image 'localhost/nothing:here' is not on this machine" in output
     with pytest.raises(ValueError, match="set 'image:' too"):
         Target(command="true", memory="1g")
+
+
+def test_output_a_follow_that_never_ends_did_not_print_is_read_once_after_the_exit(
+    capsys: pytest.CaptureFixture[bytes],
+) -> None:
+    # a stand-in container: Podman's endless follow of an exited container (podman#6627) cannot be caused on demand
+    class Exited:
+        def logs(self, stream: bool, follow: bool) -> Iterator[bytes] | bytes:
+            if not follow:
+                return b"first\nsecond\n"
+
+            def endless() -> Iterator[bytes]:
+                yield b"first\n"
+                threading.Event().wait()  # never ends
+
+            return endless()
+
+        def wait(self) -> dict[str, int]:
+            time.sleep(0.2)
+            return {"StatusCode": 3}
+
+    assert container._stream_until_exit(Exited()) == 3
+    assert capsys.readouterr().out == "first\nsecond\n"
