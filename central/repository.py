@@ -16,10 +16,7 @@ from central.auth import Principal
 from central.errors import BadRequest, Conflict, NotFound
 from central.models import Event, Project, Result, Run, utcnow
 from central.schemas import (
-    ABANDONED,
-    ALLOWED_TRANSITIONS,
     MAX_RAW_OUTPUT,
-    MAX_RESULTS_PER_RUN,
     MachineState,
     ResultIn,
     RunCreate,
@@ -29,6 +26,7 @@ from central.schemas import (
     RunTransition,
     StageEvent,
 )
+from central.wire import ABANDONED, ALLOWED_TRANSITIONS, MAX_RESULTS_PER_RUN
 from exporter.units import to_base_unit
 
 

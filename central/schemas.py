@@ -19,6 +19,22 @@ from pydantic import (
     model_validator,
 )
 
+from central import wire
+
+# defined in central.wire (stdlib only, for bhubctl's run path); the API's modules take them from here
+ABANDONED = wire.ABANDONED
+ALLOWED_TRANSITIONS = wire.ALLOWED_TRANSITIONS
+Direction = wire.Direction
+INT64 = wire.INT64
+MAX_RAW_OUTPUT = wire.MAX_RAW_OUTPUT
+MAX_RESULTS_PER_BATCH = wire.MAX_RESULTS_PER_BATCH
+MAX_RESULTS_PER_RUN = wire.MAX_RESULTS_PER_RUN
+MAX_RUN_SECONDS = wire.MAX_RUN_SECONDS
+MAX_SAMPLES = wire.MAX_SAMPLES
+MAX_THRESHOLDS = wire.MAX_THRESHOLDS
+RunState = wire.RunState
+StatTest = wire.StatTest
+
 _NAME = r"^[^\s/][^\s]*$"
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
@@ -30,55 +46,6 @@ def node_ip(text: str) -> str:
     if address.is_unspecified or address.is_multicast:
         raise ValueError(f"{text!r} is not an address a node can be scraped at")
     return str(address)
-
-
-MAX_RESULTS_PER_BATCH = 10_000
-# Results of one run: a suite of thousands of benchmarks x a few measures fits many times over;
-# past it, a run is a mistake (a benchmark name holding a counter) or an attack, refused early.
-MAX_RESULTS_PER_RUN = 200_000
-INT64 = 2**63 - 1  # what a database BIGINT holds: larger numbers are refused with a 422, not a 500
-MAX_RAW_OUTPUT = 1_048_576
-MAX_RUN_SECONDS = 30 * 24 * 3600
-ABANDONED = "abandoned"
-
-
-class RunState(enum.StrEnum):
-    """Where a run is in its life; see ALLOWED_TRANSITIONS."""
-
-    queued = "queued"
-    running = "running"
-    finished = "finished"
-    failed = "failed"
-    cancelled = "cancelled"
-
-
-ALLOWED_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
-    RunState.queued: frozenset({RunState.running, RunState.cancelled}),
-    RunState.running: frozenset({RunState.finished, RunState.failed, RunState.cancelled}),
-    RunState.finished: frozenset(),
-    RunState.failed: frozenset(),
-    RunState.cancelled: frozenset(),
-}
-
-
-MAX_SAMPLES = 100_000
-
-
-class Direction(enum.StrEnum):
-    """Which way a result gets better: time, bytes, allocations are lower-is-better."""
-
-    lower_better = "lower"
-    higher_better = "higher"
-
-
-class StatTest(enum.StrEnum):
-    """How a comparison decides that a result changed (see central/stats.py)."""
-
-    mwu = "mwu"  # Mann-Whitney U on the samples of both sides (benchstat's choice)
-    t_test = "t_test"  # Welch's t-test on the samples of both sides
-    z_score = "z_score"  # one side's centre against the other side's distribution
-    percentage = "percentage"  # |change| above ``limit`` (a fraction), no statistics
-    iqr = "iqr"  # head centre outside base's quartiles widened by ``limit`` x IQR
 
 
 class Threshold(BaseModel):
@@ -106,7 +73,6 @@ class Threshold(BaseModel):
     )  # fmt: skip
 
 
-MAX_THRESHOLDS = 100
 MeasureName = Annotated[str, Field(min_length=1, max_length=100)]  # a result's measure, or '*'
 
 

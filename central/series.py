@@ -36,7 +36,8 @@ import httpx
 
 from central.errors import Conflict, NotConfigured, UpstreamFailed
 from central.markers import marker_text
-from central.schemas import ALLOWED_TRANSITIONS, RunPublic
+from central.schemas import RunPublic
+from central.wire import ALLOWED_TRANSITIONS
 from exporter.exposition import escape_label_value
 from exporter.metrics import (
     BENCHMARK_CHANGE,

@@ -11,16 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from central.schemas import (
-    MAX_RAW_OUTPUT,
-    MAX_RUN_SECONDS,
-    ResultIn,
-    RunCreate,
-    RunPublic,
-    RunResources,
-    RunState,
-    RunTransition,
-)
+import msgspec
+
+from central.wire import MAX_RAW_OUTPUT, MAX_RUN_SECONDS, RunState
 from cli import cachegrind, container, stages
 from cli.cachegrind import Counts
 from cli.client import AgentClient, CentralClient
@@ -34,7 +27,7 @@ from cli.outputs import collect_documents
 from cli.parsers import parse_documents, parse_output
 from cli.parsers.command import instruction_results, timing_results
 from cli.runner import Cancelled, Execution, execute, user_shell
-from exporter.schemas import WatchRequest
+from cli.wire import Resources, Result, Run, RunCreate, RunTransition, Watch
 
 # The command succeeded but a benchmark in it reported an error (a failed result).
 BENCHMARK_ERROR_EXIT = 1
@@ -42,8 +35,8 @@ BENCHMARK_ERROR_EXIT = 1
 
 @dataclass
 class RunOutcome:
-    run: RunPublic
-    results: list[ResultIn]
+    run: Run
+    results: list[Result]
     exit_code: int
     message: str | None
     output_path: Path
@@ -59,7 +52,7 @@ def _execute_target(
     log: OutputLog,
     cancel: threading.Event | None = None,
     run_id: str = "",
-) -> tuple[Execution, list[ResultIn], str | None]:
+) -> tuple[Execution, list[Result], str | None]:
     """Run the target (repeats for 'command': the last execution, with the CPU and peak RSS of
     all of them); return that execution, the results, a parse error.
 
@@ -67,7 +60,7 @@ def _execute_target(
     """  # fmt: skip
     if target.image is not None:  # the docker runtime: the same command, in its container
         labels = {"benchhub.run": run_id, "benchhub.target": name}
-        target = target.model_copy(update={"command": container.command(target, cwd, labels), "env": {}})
+        target = target.replace(command=container.command(target, cwd, labels), env={})
     if target.framework == "command":
         timed: list[Execution] = []
         executions: list[Execution] = []
@@ -117,14 +110,14 @@ def _execute_target(
 class _AgentWatch:
     """Asks the local agent to follow each execution's process tree; an absent agent is a warning."""
 
-    def __init__(self, agent: AgentClient, run: RunPublic) -> None:
+    def __init__(self, agent: AgentClient, run: Run) -> None:
         self._agent = agent
         self._run = run
         self._watching = False
         self.warnings: list[str] = []
 
     def spawned(self, pid: int) -> None:
-        request = WatchRequest(
+        request = Watch(
             run_id=self._run.id, project=self._run.project, target=self._run.target,
             commit=self._run.commit, pid=pid, include_root=False,
         )  # fmt: skip
@@ -135,7 +128,7 @@ class _AgentWatch:
             if not self.warnings:
                 self.warnings.append(f"{exc}; the run's CPU and memory are not recorded")
 
-    def finish(self) -> RunResources | None:
+    def finish(self) -> Resources | None:
         if not self._watching:
             return None
         try:
@@ -145,7 +138,7 @@ class _AgentWatch:
             return None
 
 
-def with_exact_usage(sampled: RunResources | None, ex: Execution) -> RunResources | None:
+def with_exact_usage(sampled: Resources | None, ex: Execution) -> Resources | None:
     """The agent's figures, raised to what the command's own rusage shows.
 
     The agent samples the process tree every half second and misses what lives in between
@@ -155,18 +148,17 @@ def with_exact_usage(sampled: RunResources | None, ex: Execution) -> RunResource
     """
     if sampled is None:
         return None
-    return sampled.model_copy(
-        update={
-            "cpu_user_seconds": max(sampled.cpu_user_seconds, ex.user_seconds),
-            "cpu_system_seconds": max(sampled.cpu_system_seconds, ex.system_seconds),
-            "max_rss_bytes": max(sampled.max_rss_bytes, ex.max_rss_bytes),
-            "max_processes": max(sampled.max_processes, 1),
-            "max_threads": max(sampled.max_threads, 1),
-        }
+    return msgspec.structs.replace(
+        sampled,
+        cpu_user_seconds=max(sampled.cpu_user_seconds, ex.user_seconds),
+        cpu_system_seconds=max(sampled.cpu_system_seconds, ex.system_seconds),
+        max_rss_bytes=max(sampled.max_rss_bytes, ex.max_rss_bytes),
+        max_processes=max(sampled.max_processes, 1),
+        max_threads=max(sampled.max_threads, 1),
     )
 
 
-def _failed_results(results: list[ResultIn]) -> str | None:
+def _failed_results(results: list[Result]) -> str | None:
     failed = [r for r in results if r.error is not None]
     if not failed:
         return None
@@ -191,7 +183,7 @@ def run_target(
     agent: AgentClient,
     runs_dir: Path,
     echo: Callable[[bytes], None],
-    on_started: Callable[[RunPublic], None] = lambda _run: None,
+    on_started: Callable[[Run], None] = lambda _run: None,
 ) -> RunOutcome:
     """Do the whole run; central unreachable at the start is an error before anything runs."""
     cwd = (config_dir / target.cwd).resolve()
@@ -211,23 +203,23 @@ def run_target(
 
 
 def run_job(
-    *, name: str, target: Target, workdir: Path, run: RunPublic, central: CentralClient, agent: AgentClient,
+    *, name: str, target: Target, workdir: Path, run_id: str, central: CentralClient, agent: AgentClient,
     runs_dir: Path, echo: Callable[[bytes], None], cancel: threading.Event | None = None,
 ) -> RunOutcome:  # fmt: skip
-    """Run a job an agent claimed (``run`` is queued; ``central`` holds the job's token): started,
+    """Run a job an agent claimed (run ``run_id`` is queued; ``central`` holds the job's token): started,
     then everything as ``bhubctl run`` does it, in a checkout of the job's commit."""
     cwd = (workdir / target.cwd).resolve()
     if not cwd.is_dir() or not cwd.is_relative_to(workdir.resolve()):
         raise BenchHubError(f"target {name!r}: cwd {target.cwd!r} is not a folder of the repository")
     # the run was created where it was submitted: the machine is this agent's
     run = central.transition(
-        run.id, RunTransition(state=RunState.running, machine=machine_state(target.cpuset))
+        run_id, RunTransition(state=RunState.running, machine=machine_state(target.cpuset))
     )
     return _run_registered(name, target, cwd, run, central, agent, runs_dir, echo, cancel)
 
 
 def _run_registered(
-    name: str, target: Target, cwd: Path, run: RunPublic, central: CentralClient, agent: AgentClient,
+    name: str, target: Target, cwd: Path, run: Run, central: CentralClient, agent: AgentClient,
     runs_dir: Path, echo: Callable[[bytes], None], cancel: threading.Event | None = None,
 ) -> RunOutcome:  # fmt: skip
     run_dir = runs_dir / run.id
@@ -251,11 +243,11 @@ def _run_registered(
 class _Closer:
     """Closes the run once: delivered to central, or kept on disk for 'bhubctl runs sync'."""
 
-    def __init__(self, central: CentralClient, run: RunPublic, run_dir: Path) -> None:
+    def __init__(self, central: CentralClient, run: Run, run_dir: Path) -> None:
         self._central, self._run, self._run_dir = central, run, run_dir
         self.delivered: Delivered | None = None
 
-    def close(self, results: list[ResultIn], transition: RunTransition) -> Delivered:
+    def close(self, results: list[Result], transition: RunTransition) -> Delivered:
         self.delivered = Delivered(None)  # set first: a failure below must not close the run twice
         self.delivered = deliver(self._central, self._run_dir, self._run.id, results, transition)
         return self.delivered
@@ -275,7 +267,7 @@ class _Closer:
 
 
 def _run_and_close(
-    name: str, target: Target, cwd: Path, echo: Callable[[bytes], None], run: RunPublic, run_dir: Path,
+    name: str, target: Target, cwd: Path, echo: Callable[[bytes], None], run: Run, run_dir: Path,
     watcher: _AgentWatch, closer: _Closer, cancel: threading.Event | None = None,
 ) -> RunOutcome:  # fmt: skip
     output_path = run_dir / "output.log"
@@ -330,8 +322,8 @@ def _run_and_close(
     if delivered.warning:
         warnings.append(delivered.warning)
     # not delivered: the run as it will be once 'runs sync' delivers it
-    closed = delivered.run or run.model_copy(
-        update={"state": state, "exit_code": ex.exit_code, "message": message}
+    closed = delivered.run or msgspec.structs.replace(
+        run, state=state, exit_code=ex.exit_code, message=message
     )
     outcome = RunOutcome(closed, results, exit_code, message, output_path, warnings=warnings)
     return outcome

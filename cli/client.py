@@ -6,47 +6,44 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel
+import msgspec
 
-from central.schemas import (
-    AlertsPublic,
-    AlertState,
-    BackupsPublic,
-    BackupTargetIn,
-    BackupTargetPublic,
-    EventsPublic,
-    NodePublic,
-    NodesPublic,
-    NodeState,
-    OrgCreate,
-    OrgPublic,
-    OrgsPublic,
-    ReexportPublic,
-    ResultsPublic,
-    RunCreate,
-    RunPublic,
-    RunResources,
-    RunsPublic,
-    RunTransition,
-    StageEvent,
-    TokenCreate,
-    TokenCreated,
-    TokenPublic,
-    TokensPublic,
-    UserCreate,
-    UserPublic,
-    UsersPublic,
-    WhoAmI,
-)
 from cli.errors import ServiceError
 from cli.http import HttpClient, Params, Response, TransportError
-from exporter.schemas import WatchRequest
+from cli.wire import Resources, Run, RunCreate, RunTransition, Watch
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from central.compare_schemas import ComparisonPublic
     from central.regression_schemas import HistoryPublic, RegressionPublic, RegressionsPublic
+    from central.schemas import (
+        AlertsPublic,
+        AlertState,
+        BackupsPublic,
+        BackupTargetIn,
+        BackupTargetPublic,
+        EventsPublic,
+        NodePublic,
+        NodesPublic,
+        NodeState,
+        OrgPublic,
+        OrgsPublic,
+        ReexportPublic,
+        ResultsPublic,
+        RunPublic,
+        RunsPublic,
+        TokenCreate,
+        TokenCreated,
+        TokenPublic,
+        TokensPublic,
+        UserPublic,
+        UsersPublic,
+        WhoAmI,
+    )
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
+S = TypeVar("S", bound=msgspec.Struct)
 _START_HINT = "start the stack with 'bhubctl stack up' or set {var}"
 _AUTH_HINTS = {
     401: " (set BENCHHUB_TOKEN to a token of your org, or 'bhubctl stack up' for the local one)",
@@ -70,10 +67,15 @@ class _Service:
         self,
         method: str,
         path: str,
-        body: BaseModel | bytes | None = None,
+        body: BaseModel | msgspec.Struct | bytes | None = None,
         params: Params | None = None,
     ) -> Response:
-        content = body.model_dump_json().encode() if isinstance(body, BaseModel) else body
+        if isinstance(body, msgspec.Struct):
+            content: bytes | None = msgspec.json.encode(body)
+        elif body is None or isinstance(body, bytes):
+            content = body
+        else:  # a pydantic model (imported only by the commands that send one)
+            content = body.model_dump_json().encode()
         try:
             response = self._http.request(
                 method, path, content=content, params=params,
@@ -100,6 +102,16 @@ class _Service:
     def _call(self, model: type[M], method: str, path: str, body: BaseModel | None = None) -> M:
         return model.model_validate_json(self._request(method, path, body).content)
 
+    def _decode(self, struct: type[S], method: str, path: str, body: msgspec.Struct | None = None) -> S:
+        """The answer as one of cli.wire's Structs (the run path's: no pydantic)."""
+        response = self._request(method, path, body)
+        try:
+            return msgspec.json.decode(response.content, type=struct)
+        except msgspec.DecodeError as exc:
+            raise ServiceError(
+                f"{self.name} answered {method} {path} with what bhubctl cannot read: {exc}"
+            ) from None
+
     def health(self) -> None:
         self._request("GET", "/healthz")
 
@@ -108,8 +120,8 @@ class CentralClient(_Service):
     name = "central"
     url_var = "BENCHHUB_CENTRAL_URL"
 
-    def create_run(self, run: RunCreate) -> RunPublic:
-        return self._call(RunPublic, "POST", "/api/v1/runs", run)
+    def create_run(self, run: RunCreate) -> Run:
+        return self._decode(Run, "POST", "/api/v1/runs", run)
 
     def upload_encoded(self, run_id: str, body: bytes) -> None:
         """A batch already encoded as ResultsIn JSON (see cli.delivery)."""
@@ -117,35 +129,55 @@ class CentralClient(_Service):
 
     def submit_job(self, body: bytes) -> RunPublic:
         """POST /api/v1/jobs (a JobSubmit, encoded by the caller: its schema loads only for submit)."""
+        from central.schemas import RunPublic
+
         return RunPublic.model_validate_json(self._request("POST", "/api/v1/jobs", body).content)
 
     def list_nodes(self, state: NodeState | None) -> NodesPublic:
+        from central.schemas import NodesPublic
+
         params: Params | None = {"state": state.value} if state else None
         return NodesPublic.model_validate_json(self._request("GET", "/api/v1/nodes", None, params).content)
 
     def drain_node(self, node_id: str, drained: bool) -> NodePublic:
+        from central.schemas import NodePublic
+
         return self._call(NodePublic, "POST", f"/api/v1/nodes/{node_id}/{'drain' if drained else 'resume'}")
 
     def stage_event(self, run_id: str, stage: str, state: str, reason: str | None) -> None:
-        body = StageEvent.model_validate({"stage": stage, "state": state, "reason": reason})
+        body = msgspec.json.encode({"stage": stage, "state": state, "reason": reason})  # central checks it
         self._request("POST", f"/api/v1/runs/{run_id}/events", body)
 
     def cancel_run(self, run_id: str) -> RunPublic:
+        from central.schemas import RunPublic
+
         return self._call(RunPublic, "POST", f"/api/v1/runs/{run_id}/cancel")
 
-    def transition(self, run_id: str, change: RunTransition) -> RunPublic:
-        return self._call(RunPublic, "POST", f"/api/v1/runs/{run_id}/state", change)
+    def transition(self, run_id: str, change: RunTransition) -> Run:
+        return self._decode(Run, "POST", f"/api/v1/runs/{run_id}/state", change)
+
+    def run_now(self, run_id: str) -> Run:
+        """GET /api/v1/runs/{id}, read as the run path reads a run (get_run: all of it)."""
+        return self._decode(Run, "GET", f"/api/v1/runs/{run_id}")
 
     def get_run(self, run_id: str) -> RunPublic:
+        from central.schemas import RunPublic
+
         return self._call(RunPublic, "GET", f"/api/v1/runs/{run_id}")
 
     def list_runs(self, params: Params) -> RunsPublic:
+        from central.schemas import RunsPublic
+
         return RunsPublic.model_validate_json(self._request("GET", "/api/v1/runs", None, params).content)
 
     def list_results(self, run_id: str) -> ResultsPublic:
+        from central.schemas import ResultsPublic
+
         return self._call(ResultsPublic, "GET", f"/api/v1/runs/{run_id}/results")
 
     def list_events(self, run_id: str) -> EventsPublic:
+        from central.schemas import EventsPublic
+
         return self._call(EventsPublic, "GET", f"/api/v1/runs/{run_id}/events")
 
     def run_output(self, run_id: str) -> str:
@@ -215,46 +247,68 @@ class CentralClient(_Service):
         return self._call(RegressionPublic, "POST", f"/api/v1/regressions/{regression_id}/ack", body)
 
     def reexport(self, run_id: str) -> ReexportPublic:
+        from central.schemas import ReexportPublic
+
         return self._call(ReexportPublic, "POST", f"/api/v1/runs/{run_id}/reexport")
 
     # -- access: orgs (bootstrap token), users and tokens (org admin token) ---------------------
 
     def whoami(self) -> WhoAmI:
+        from central.schemas import WhoAmI
+
         return self._call(WhoAmI, "GET", "/api/v1/whoami")
 
     def create_org(self, name: str) -> OrgPublic:
+        from central.schemas import OrgCreate, OrgPublic
+
         return self._call(OrgPublic, "POST", "/api/v1/admin/orgs", OrgCreate(name=name))
 
     def list_orgs(self) -> OrgsPublic:
+        from central.schemas import OrgsPublic
+
         return self._call(OrgsPublic, "GET", "/api/v1/admin/orgs")
 
     def create_token(self, token: TokenCreate, org: str | None = None) -> TokenCreated:
+        from central.schemas import TokenCreated
+
         path = f"/api/v1/admin/orgs/{org}/tokens" if org else "/api/v1/tokens"
         return self._call(TokenCreated, "POST", path, token)
 
     def list_tokens(self, org: str | None = None) -> TokensPublic:
+        from central.schemas import TokensPublic
+
         return self._call(
             TokensPublic, "GET", f"/api/v1/admin/orgs/{org}/tokens" if org else "/api/v1/tokens"
         )
 
     def revoke_token(self, token_id: int) -> TokenPublic:
+        from central.schemas import TokenPublic
+
         return self._call(TokenPublic, "DELETE", f"/api/v1/tokens/{token_id}")
 
     def create_user(self, name: str) -> UserPublic:
+        from central.schemas import UserCreate, UserPublic
+
         return self._call(UserPublic, "POST", "/api/v1/users", UserCreate(name=name))
 
     def list_users(self) -> UsersPublic:
+        from central.schemas import UsersPublic
+
         return self._call(UsersPublic, "GET", "/api/v1/users")
 
     # -- backups (org admin token, or the bootstrap token with org) --------------------------
 
     def set_backup_target(self, target: BackupTargetIn, org: str | None) -> BackupTargetPublic:
+        from central.schemas import BackupTargetPublic
+
         return BackupTargetPublic.model_validate_json(
             self._request("PUT", "/api/v1/backup/target", target, _org(org)).content
         )
 
     def backup_target(self, org: str | None) -> BackupTargetPublic | None:
         """The org's backup bucket; None when it has none."""
+        from central.schemas import BackupTargetPublic
+
         try:
             response = self._http.request("GET", "/api/v1/backup/target", params=_org(org))
         except TransportError as exc:
@@ -267,6 +321,8 @@ class CentralClient(_Service):
         return BackupTargetPublic.model_validate_json(response.content)
 
     def list_backups(self, org: str | None) -> BackupsPublic:
+        from central.schemas import BackupsPublic
+
         return BackupsPublic.model_validate_json(
             self._request("GET", "/api/v1/backups", None, _org(org)).content
         )
@@ -289,6 +345,8 @@ class CentralClient(_Service):
             raise ServiceError(f"central at {self.base_url} failed during POST {path}: {exc}") from None
 
     def list_alerts(self, state: AlertState | None) -> AlertsPublic:
+        from central.schemas import AlertsPublic
+
         return self._call(AlertsPublic, "GET", "/api/v1/alerts" + (f"?state={state.value}" if state else ""))
 
 
@@ -300,8 +358,8 @@ class AgentClient(_Service):
     name = "agent"
     url_var = "BENCHHUB_AGENT_URL"
 
-    def watch(self, request: WatchRequest) -> None:
+    def watch(self, request: Watch) -> None:
         self._request("POST", "/api/v1/watches", request)
 
-    def unwatch(self, run_id: str) -> RunResources:
-        return self._call(RunResources, "DELETE", f"/api/v1/watches/{run_id}")
+    def unwatch(self, run_id: str) -> Resources:
+        return self._decode(Resources, "DELETE", f"/api/v1/watches/{run_id}")

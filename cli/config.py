@@ -1,4 +1,5 @@
-"""bhub.yaml v1: the targets a repository can run, validated with pydantic.
+"""bhub.yaml v1: the targets a repository can run, validated with msgspec (not pydantic: a
+first pydantic model costs ``bhubctl run`` ~110 ms, issue 16).
 
 Errors name the file, the line and the key, e.g. ``bhub.yaml:7: targets.strings.repeat: ...``.
 """
@@ -7,13 +8,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal, get_args
 
+import msgspec
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from msgspec import Meta
 
-from central.schemas import MAX_THRESHOLDS, Threshold
+from central.wire import MAX_THRESHOLDS
 from cli.errors import ConfigError
+from cli.wire import StatTest, Threshold, describe
 
 CONFIG_NAME = "bhub.yaml"
 # Bounds on what a bhub.yaml may make bhubctl do before it is even validated: its size, how
@@ -31,20 +34,29 @@ Framework = Literal[
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class Ready(BaseModel):
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """A part of bhub.yaml: unknown keys refused (a misspelt key is an error, never ignored)."""
+
+
+class _Located(Exception):
+    """A check of a whole part failed: where (the keys down to it) and why."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc, self.message = loc, message
+
+
+class Ready(_Strict, kw_only=True):
     """When a background stage is ready: a TCP port accepts, a command exits 0, or a line of its
     output matches ``log`` (a regular expression); at most ``timeout`` seconds."""
 
-    model_config = ConfigDict(extra="forbid")
+    tcp: Annotated[int, Meta(ge=1, le=65535)] | None = None
+    host: Annotated[str, Meta(min_length=1)] = "127.0.0.1"  # where the 'tcp' port listens
+    command: Annotated[str, Meta(min_length=1)] | None = None
+    log: Annotated[str, Meta(min_length=1)] | None = None
+    timeout: Annotated[float, Meta(gt=0, le=3600)] = 30
 
-    tcp: int | None = Field(default=None, ge=1, le=65535)
-    host: str = Field(default="127.0.0.1", min_length=1, description="where the 'tcp' port listens")
-    command: str | None = Field(default=None, min_length=1)
-    log: str | None = Field(default=None, min_length=1)
-    timeout: float = Field(default=30, gt=0, le=3600)
-
-    @model_validator(mode="after")
-    def _one_check(self) -> Ready:
+    def __post_init__(self) -> None:
         given = [k for k in ("tcp", "command", "log") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("ready: give exactly one of tcp (a port), command or log (a regular expression)")
@@ -53,7 +65,6 @@ class Ready(BaseModel):
                 re.compile(self.log)
             except re.error as exc:
                 raise ValueError(f"ready.log is not a regular expression: {exc}") from None
-        return self
 
     def describe(self) -> str:
         if self.tcp is not None:
@@ -63,70 +74,50 @@ class Ready(BaseModel):
         return f"a line of its output matching {self.log!r}"
 
 
-class Stage(BaseModel):
+class Stage(_Strict, kw_only=True):
     """A background process the benchmark needs (a database server...): started first, ready
     before the next stage and the command, torn down after them."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    command: str = Field(min_length=1)
-    cwd: str = "."
-    env: dict[str, str] = Field(default_factory=dict)
+    name: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    command: Annotated[str, Meta(min_length=1)]
     ready: Ready
+    cwd: str = "."
+    env: dict[str, str] = {}
 
 
-class Target(BaseModel):
+class Target(_Strict, kw_only=True):
     """One runnable benchmark."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    command: str = Field(min_length=1)
+    command: Annotated[str, Meta(min_length=1)]
     framework: Framework = "command"
-    output: str | None = Field(
-        default=None,
-        min_length=1,
-        description="file or glob (relative to cwd, ** allowed) the tool writes; default: its output",
-    )
+    # file or glob (relative to cwd, ** allowed) the tool writes; default: its output
+    output: Annotated[str, Meta(min_length=1)] | None = None
     cwd: str = "."
-    env: dict[str, str] = Field(default_factory=dict)
-    measure: Literal["time", "instructions"] = Field(
-        default="time",
-        description="'command' framework: time the command, or count its instructions under valgrind",
-    )
-    repeat: int = Field(default=1, ge=1, le=10_000)
-    warmup: int = Field(default=0, ge=0, le=1_000)
-    timeout: float = Field(default=3600, gt=0, le=MAX_TIMEOUT_SECONDS)
-    labels: dict[str, str] = Field(default_factory=dict)
-    thresholds: dict[str, Threshold] = Field(
-        default_factory=dict, max_length=MAX_THRESHOLDS,
-        description="when compare calls a change real, by measure ('*': every other measure)",
-    )  # fmt: skip
-    image: str | None = Field(
-        default=None,
-        min_length=1,
-        description="run the command in a container of this image (docker runtime)",
-    )
-    cpuset: str | None = Field(default=None, pattern=r"^[0-9,-]+$", description="container: CPUs, e.g. '2-3'")
-    memory: str | None = Field(
-        default=None, pattern=r"^[0-9]+[bkmg]?$", description="container: memory, e.g. '2g'"
-    )
-    pids: int | None = Field(default=None, ge=1, le=1_000_000, description="container: most processes")
-    stages: list[Stage] = Field(
-        default_factory=list, max_length=10,
-        description="background processes started (each ready) before the command, torn down after",
-    )  # fmt: skip
+    env: dict[str, str] = {}
+    # 'command' framework: time the command, or count its instructions under valgrind
+    measure: Literal["time", "instructions"] = "time"
+    repeat: Annotated[int, Meta(ge=1, le=10_000)] = 1
+    warmup: Annotated[int, Meta(ge=0, le=1_000)] = 0
+    timeout: Annotated[float, Meta(gt=0, le=MAX_TIMEOUT_SECONDS)] = 3600
+    labels: dict[str, str] = {}
+    # when compare calls a change real, by measure ('*': every other measure)
+    thresholds: Annotated[dict[Annotated[str, Meta(min_length=1, max_length=100)], Threshold], Meta(
+        max_length=MAX_THRESHOLDS
+    )] = {}  # fmt: skip
+    image: Annotated[str, Meta(min_length=1)] | None = None  # run in a container of this image
+    cpuset: Annotated[str, Meta(pattern=r"^[0-9,-]+$")] | None = None  # container: CPUs, e.g. '2-3'
+    memory: Annotated[str, Meta(pattern=r"^[0-9]+[bkmg]?$")] | None = None  # container: memory, '2g'
+    pids: Annotated[int, Meta(ge=1, le=1_000_000)] | None = None  # container: most processes
+    # background processes started (each ready) before the command, torn down after
+    stages: Annotated[list[Stage], Meta(max_length=10)] = []
 
-    @field_validator("stages")
-    @classmethod
-    def _unique_stages(cls, stages: list[Stage]) -> list[Stage]:
-        names = [s.name for s in stages]
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.stages]
         if len(set(names)) != len(names):
-            raise ValueError(f"stage names must differ: {names}")
-        return stages
-
-    @model_validator(mode="after")
-    def _output_needs_a_parser(self) -> Target:
+            raise _Located(("stages",), f"stage names must differ: {names}")
+        for name in self.labels:
+            if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
+                raise _Located(("labels",), f"label name {name!r} must match [a-zA-Z_][a-zA-Z0-9_]*")
         if self.output is not None and self.framework == "command":
             raise ValueError("output: is read by a parser; set 'framework:' to the tool that writes it")
         if self.image is None and any(v is not None for v in (self.cpuset, self.memory, self.pids)):
@@ -135,42 +126,34 @@ class Target(BaseModel):
             raise ValueError("measure: instructions runs valgrind on this machine: not with 'image:'")
         if self.measure == "instructions" and self.framework != "command":
             raise ValueError("measure: instructions counts a whole command: use it with 'framework: command'")
-        return self
 
-    @field_validator("labels")
-    @classmethod
-    def _label_names(cls, labels: dict[str, str]) -> dict[str, str]:
-        for name in labels:
-            if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
-                raise ValueError(f"label name {name!r} must match [a-zA-Z_][a-zA-Z0-9_]*")
-        return labels
+    def replace(self, **changes: Any) -> Target:
+        """A copy with ``changes`` (checked again)."""
+        return msgspec.structs.replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """As plain JSON values: a job's definition, read back by ``target_from``."""
+        data: dict[str, Any] = msgspec.to_builtins(self)
+        return data
 
 
-class BenchConfig(BaseModel):
+def target_from(definition: object) -> Target:
+    """A target from JSON values (a job's definition); a ValueError says what is wrong."""
+    try:
+        return msgspec.convert(definition, Target)
+    except msgspec.ValidationError as exc:
+        path, message = describe(exc)
+        raise ValueError(f"{path}: {message}" if path else message) from None
+    except _Located as exc:
+        raise ValueError(f"{'.'.join(map(str, exc.loc))}: {exc.message}") from None
+
+
+class BenchConfig(_Strict, kw_only=True):
     """The whole bhub.yaml file."""
 
-    model_config = ConfigDict(extra="forbid")
-
+    targets: dict[str, Target]
     version: Literal[1] = 1
-    project: str | None = Field(
-        default=None, description="'org/name' or 'name'; default: from the git remote"
-    )
-    targets: dict[str, Target] = Field(min_length=1)
-
-    @field_validator("targets")
-    @classmethod
-    def _target_names(cls, targets: dict[str, Target]) -> dict[str, Target]:
-        for name in targets:
-            if not _NAME.match(name):
-                raise ValueError(f"target name {name!r} must match {_NAME.pattern}")
-        return targets
-
-    @field_validator("project")
-    @classmethod
-    def _project_form(cls, project: str | None) -> str | None:
-        if project is not None and not re.fullmatch(r"[^/\s]+(/[^/\s]+)+|[^/\s]+", project):
-            raise ValueError("project must be 'org/name' or 'name' without spaces")
-        return project
+    project: str | None = None  # 'org/name' or 'name'; default: from the git remote
 
     def target(self, name: str, path: Path) -> Target:
         """The target called ``name``, or a ConfigError listing the ones that exist."""
@@ -179,6 +162,121 @@ class BenchConfig(BaseModel):
         except KeyError:
             known = ", ".join(sorted(self.targets))
             raise ConfigError(f"{path}: no target {name!r}; targets defined: {known}") from None
+
+
+class _Top(_Strict, kw_only=True):
+    """bhub.yaml's top level, before its targets are read one by one (to name each in errors)."""
+
+    targets: Annotated[dict[str, Any], Meta(min_length=1)]
+    version: Literal[1] = 1
+    project: str | None = None
+
+
+_PARTS = re.compile(r"([^.\[\]]+)|\[(\d+|\.\.\.)\]")
+
+
+def _loc(path: str) -> tuple[str | int, ...]:
+    """msgspec's ``stages[1].ready.tcp`` as keys: ('stages', 1, 'ready', 'tcp')."""
+    loc: list[str | int] = []
+    for name, index in _PARTS.findall(path):
+        loc.append(name if name else (int(index) if index.isdigit() else "[...]"))
+    return tuple(loc)
+
+
+def _named(raw: object, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """msgspec says ``[...]`` for a key of a mapping: the key, found in ``raw`` by checking its
+    values again one by one (thresholds by measure, env and labels)."""
+    if "[...]" not in loc:
+        return loc
+    at = loc.index("[...]")
+    mapping: Any = raw
+    for part in loc[:at]:
+        if isinstance(mapping, dict) or (isinstance(mapping, list) and isinstance(part, int)):
+            mapping = mapping[part]  # type: ignore[index]
+        else:
+            return loc
+    if not isinstance(mapping, dict):
+        return loc
+    for key, value in mapping.items():
+        if loc[at - 1] == "thresholds":
+            try:
+                msgspec.convert(value, Threshold)
+            except msgspec.ValidationError as exc:
+                return (*loc[:at], str(key), *_loc(describe(exc)[0]))
+        elif not isinstance(value, str) or not isinstance(key, str):
+            return (*loc[:at], str(key))
+    return loc
+
+
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "": ("version", "project", "targets"),
+    "target": Target.__struct_fields__,
+    "thresholds": Threshold.__struct_fields__,
+    "stages": Stage.__struct_fields__,
+    "ready": Ready.__struct_fields__,
+}
+
+
+def _unknown(
+    loc: tuple[str | int, ...], message: str, top: bool = False
+) -> tuple[tuple[str | int, ...], str]:
+    """msgspec's 'Object contains unknown field `x`' as that key and the keys it could have been;
+    any other error as it is."""
+    found = re.match(r"Object contains unknown field `(.*)`", message)
+    if found is None:
+        return loc, message
+    if top:
+        kind = ""
+    elif not loc:
+        kind = "target"
+    elif isinstance(loc[-1], int):
+        kind = "stages"
+    elif loc[-1] == "ready":
+        kind = "ready"
+    else:
+        kind = "thresholds"  # the only other mapping of parts: ('thresholds', measure)
+    return (*loc, found.group(1)), f"unknown key; expected one of: {', '.join(_FIELDS[kind])}"
+
+
+_CHOICES: dict[str | int, tuple[object, ...]] = {
+    "framework": get_args(Framework),
+    "measure": ("time", "instructions"),
+    "test": tuple(t.value for t in StatTest),
+    "version": (1,),
+}
+
+
+def _explained(loc: tuple[str | int, ...], message: str) -> str:
+    """msgspec's message, with what a choice may be (it names only the bad value)."""
+    if message.startswith("Invalid enum value") and loc and loc[-1] in _CHOICES:
+        return f"{message}; expected one of: {', '.join(map(str, _CHOICES[loc[-1]]))}"
+    if loc == ("targets",) and "length >= 1" in message:
+        return "no targets: define at least one (see 'bhubctl init')"
+    return message
+
+
+def _validated(data: dict[str, Any]) -> BenchConfig:
+    """The config, or _Located naming the first thing wrong (top level first, then each target)."""
+    try:
+        top = msgspec.convert(data, _Top, strict=False)
+    except msgspec.ValidationError as exc:
+        path, message = describe(exc)
+        raise _Located(*_unknown(_loc(path), message, top=True)) from None
+    if top.project is not None and not re.fullmatch(r"[^/\s]+(/[^/\s]+)+|[^/\s]+", top.project):
+        raise _Located(("project",), "project must be 'org/name' or 'name' without spaces")
+    targets: dict[str, Target] = {}
+    for name, raw in top.targets.items():
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise _Located(("targets",), f"target name {name!r} must match {_NAME.pattern}")
+        try:
+            targets[name] = msgspec.convert(raw, Target, strict=False)
+        except msgspec.ValidationError as exc:
+            path, message = describe(exc)
+            loc, text = _unknown(_named(raw, _loc(path)), message)
+            raise _Located(("targets", name, *loc), text) from None
+        except _Located as exc:
+            raise _Located(("targets", name, *exc.loc), exc.message) from None
+    return BenchConfig(targets=targets, version=top.version, project=top.project)
 
 
 def _key_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
@@ -271,24 +369,11 @@ def parse_config(text: str, path: Path) -> BenchConfig:
     lines: dict[tuple[str | int, ...], int] = {}
     _key_lines(node, (), lines)
     try:
-        return BenchConfig.model_validate(data)
-    except ValidationError as exc:
-        # A misspelt key also makes the real one "missing": report the misspelling first.
-        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        err = errors[0]
-        loc = tuple(err["loc"])
-        key = ".".join(str(p) for p in loc) or "(top level)"
-        line = _line_for(loc, lines)
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            model: type[BaseModel] = BenchConfig
-            if len(loc) == 3 and loc[0] == "targets":
-                model = Target
-            elif len(loc) == 5 and loc[2] == "thresholds":
-                model = Threshold
-            message = f"unknown key; expected one of: {', '.join(model.model_fields)}"
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ConfigError(f"{path}:{line}: {key}: {message}{more}") from None
+        return _validated(data)
+    except _Located as exc:
+        key = ".".join(str(p) for p in exc.loc) or "(top level)"
+        message = _explained(exc.loc, exc.message)
+        raise ConfigError(f"{path}:{_line_for(exc.loc, lines)}: {key}: {message}") from None
 
 
 def load_config(path: Path) -> BenchConfig:

@@ -14,11 +14,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel
+import msgspec
 
-from central.schemas import MAX_RESULTS_PER_BATCH, ResultIn, RunPublic, RunTransition
+from central.wire import MAX_RESULTS_PER_BATCH
 from cli.client import CentralClient
 from cli.errors import BenchHubError, ServiceError
+from cli.wire import Result, Run, RunTransition
 
 # central refuses a body over BENCHHUB_CENTRAL_MAX_BODY_BYTES (8 MiB by default) and a batch of
 # more than MAX_RESULTS_PER_BATCH results: stay well under both
@@ -27,7 +28,7 @@ BATCH_RESULTS = min(5_000, MAX_RESULTS_PER_BATCH)
 RESULTS, PENDING = "results.jsonl", "pending.json"
 
 
-class Pending(BaseModel):
+class Pending(msgspec.Struct, kw_only=True):
     """What is still to tell central about one run."""
 
     run_id: str
@@ -49,8 +50,9 @@ def encoded_batches(lines: Iterable[bytes]) -> Iterator[bytes]:
         yield b'{"results":[' + b",".join(batch) + b"]}"
 
 
-def _encoded(results: Iterable[ResultIn]) -> Iterator[bytes]:
-    return (r.model_dump_json().encode() for r in results)
+def _encoded(results: Iterable[Result]) -> Iterator[bytes]:
+    encode = msgspec.json.Encoder().encode
+    return (encode(r) for r in results)
 
 
 def _spooled(path: Path) -> Iterator[bytes]:
@@ -58,9 +60,7 @@ def _spooled(path: Path) -> Iterator[bytes]:
         yield from (line.rstrip(b"\n") for line in fh if line.strip())
 
 
-def _send(
-    central: CentralClient, run_id: str, bodies: Iterable[bytes], transition: RunTransition
-) -> RunPublic:
+def _send(central: CentralClient, run_id: str, bodies: Iterable[bytes], transition: RunTransition) -> Run:
     try:
         for body in bodies:
             central.upload_encoded(run_id, body)
@@ -69,18 +69,18 @@ def _send(
         # The run is over already: the final state goes last, so an earlier delivery got through
         # whole (a sync repeated after an interruption), or someone else closed the run.
         if exc.status == 409:
-            return central.get_run(run_id)
+            return central.run_now(run_id)
         raise
 
 
 @dataclass
 class Delivered:
-    run: RunPublic | None  # None: kept on disk, not delivered
+    run: Run | None  # None: kept on disk, not delivered
     warning: str | None = None
 
 
 def deliver(
-    central: CentralClient, run_dir: Path, run_id: str, results: list[ResultIn], transition: RunTransition
+    central: CentralClient, run_dir: Path, run_id: str, results: list[Result], transition: RunTransition
 ) -> Delivered:
     """Upload the results and close the run; when central cannot take them now, keep them on disk.
 
@@ -105,7 +105,7 @@ def deliver(
     )
 
 
-def spool(run_dir: Path, pending: Pending, results: Iterable[ResultIn]) -> None:
+def spool(run_dir: Path, pending: Pending, results: Iterable[Result]) -> None:
     """Write the results, then pending.json (atomically, last), each synced to disk."""
     run_dir.mkdir(parents=True, exist_ok=True)
     with (run_dir / RESULTS).open("wb") as fh:
@@ -114,8 +114,8 @@ def spool(run_dir: Path, pending: Pending, results: Iterable[ResultIn]) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     tmp = run_dir / (PENDING + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(pending.model_dump_json())
+    with tmp.open("wb") as fh:
+        fh.write(msgspec.json.encode(pending))
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, run_dir / PENDING)
@@ -129,9 +129,14 @@ def pending_runs(runs_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: (p / PENDING).stat().st_mtime)
 
 
-def sync_one(central: CentralClient, run_dir: Path) -> RunPublic:
+def sync_one(central: CentralClient, run_dir: Path) -> Run:
     """Deliver one spooled run; its spool is removed once central has everything."""
-    pending = Pending.model_validate_json((run_dir / PENDING).read_text(encoding="utf-8"))
+    try:
+        pending = msgspec.json.decode((run_dir / PENDING).read_bytes(), type=Pending)
+    except msgspec.DecodeError as exc:
+        raise BenchHubError(
+            f"{run_dir / PENDING} is not a pending run bhubctl can read ({exc}): move it away"
+        ) from None
     if pending.central_url.rstrip("/") != central.base_url:
         raise BenchHubError(
             f"run {pending.run_id} belongs to central at {pending.central_url}, not {central.base_url}: "

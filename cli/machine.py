@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from central.schemas import MachineState
+from cli.wire import Machine
 
 _CPU = Path("/sys/devices/system/cpu")
 
@@ -65,10 +65,10 @@ def _aslr() -> int | None:
     return int(value) if value in ("0", "1", "2") else None
 
 
-def machine_state(cpu_set: str | None = None) -> MachineState:
+def machine_state(cpu_set: str | None = None) -> Machine:
     """The state now. ``cpu_set``: the CPUs a container is limited to; else this process's affinity."""
     affinity = os.sched_getaffinity(0)
-    return MachineState(
+    return Machine(
         cpu_model=_cpu_model(_read(Path("/proc/cpuinfo"))),
         cpus=os.cpu_count(),
         cpu_set=cpu_set or cpu_list(affinity),
@@ -81,6 +81,6 @@ def machine_state(cpu_set: str | None = None) -> MachineState:
     )
 
 
-def load_now() -> MachineState:
+def load_now() -> Machine:
     """What changes by the end of a run: the load."""
-    return MachineState(load_end=round(os.getloadavg()[0], 2))
+    return Machine(load_end=round(os.getloadavg()[0], 2))

@@ -8,6 +8,7 @@ help), so this page is drawn here with rich alone. Everything else goes to the t
 
 from __future__ import annotations
 
+import os
 import sys
 
 SUMMARY = "BenchHub: continuous benchmarking on VictoriaMetrics and Grafana."
@@ -66,10 +67,25 @@ def print_help() -> None:
     console.print(panel("Commands", tuple((name, help) for name, (_, _, help) in COMMANDS.items())))
 
 
+def _fast_run(args: list[str]) -> bool:
+    """``bhubctl run`` goes straight to cli.runcmd (argparse), unless typer is needed: help,
+    or shell completion (click's ``_BHUBCTL_COMPLETE``)."""
+    return (
+        args[:1] == ["run"]
+        and not {"--help", "-h"} & set(args)
+        and not any(name.endswith("_COMPLETE") for name in os.environ)
+    )
+
+
 def main() -> None:
-    if sys.argv[1:] in ([], ["--help"]):
+    args = sys.argv[1:]
+    if args in ([], ["--help"]):
         print_help()
         return
+    if _fast_run(args):
+        from cli.runcmd import main as run_main
+
+        run_main(args[1:])
     from cli.app import run
 
     run()

@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from central.schemas import ResultIn
 from cli.humanize import digits, quantity
+
+
+class Measured(Protocol):
+    """A result as bhubctl parsed it (cli.wire.Result) or as central keeps it (ResultPublic)."""
+
+    @property
+    def benchmark(self) -> str: ...
+    @property
+    def measure(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def stddev(self) -> float | None: ...
+    @property
+    def sample_count(self) -> int | None: ...
+    @property
+    def labels(self) -> dict[str, str]: ...
+
 
 console = Console()
 err_console = Console(stderr=True)
 
 
-def _spread(result: ResultIn) -> str:
+def _spread(result: Measured) -> str:
     """The spread as ± a percentage of the value (as benchstat prints it), or nothing."""
     if result.stddev is None or not result.value:
         return ""
@@ -21,7 +45,7 @@ def _spread(result: ResultIn) -> str:
     return f"±{digits(percent)}%" if percent >= 0.01 else "±0%"
 
 
-def results_table(results: list[ResultIn], title: str | None = None) -> Table:
+def results_table(results: Sequence[Measured], title: str | None = None) -> Table:
     """Benchmark, measure, value in a readable unit, spread, samples, labels: fits 80 columns.
 
     Long benchmark names and labels wrap (folded onto more lines, never cut with an ellipsis);

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
-from central.schemas import MAX_RAW_OUTPUT
+from central.wire import MAX_RAW_OUTPUT
 
 READ_BYTES = 1 << 20
 

@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
-from pydantic import ValidationError
 
 from central.job_schemas import JobClaimed
-from central.schemas import RunState, RunTransition
+from central.schemas import RunState
 
 if TYPE_CHECKING:
     from cli.client import CentralClient
@@ -349,8 +348,9 @@ class JobWorker:
         # bhubctl's run path, loaded here: an agent that takes no jobs never imports it
         from cli.benchrun import run_job
         from cli.client import AgentClient, CentralClient
-        from cli.config import Target
+        from cli.config import target_from
         from cli.errors import BenchHubError
+        from cli.wire import RunTransition as Transition
 
         run = claimed.run
         central = CentralClient(self._base, 30, token=claimed.token)
@@ -365,8 +365,8 @@ class JobWorker:
         threading.Thread(target=self._heartbeat, args=watch, name=name, daemon=True).start()
         try:
             try:
-                target = Target.model_validate(claimed.definition)
-                target = target.model_copy(update={"env": {**target.env, JOB_ENV: attempt_id}})
+                target = target_from(claimed.definition)
+                target = target.replace(env={**target.env, JOB_ENV: attempt_id})
                 bundle = self._bundle(run.id, claimed.token) if claimed.bundle_commit else None
                 work = self.workspace.checkout(
                     claimed.repository_url,
@@ -375,12 +375,12 @@ class JobWorker:
                     bundle,
                     claimed.bundle_commit,
                 )
-            except (JobFailed, ValidationError) as exc:
+            except (JobFailed, ValueError) as exc:
                 reason = str(exc).splitlines()[0] if isinstance(exc, JobFailed) else f"bad target: {exc}"
                 log.warning("job %s could not start: %s", run.id, reason)
-                central.transition(run.id, RunTransition(state=RunState.running))
+                central.transition(run.id, Transition(state=RunState.running))
                 central.transition(
-                    run.id, RunTransition(state=RunState.failed, message=f"the job could not start: {reason}")
+                    run.id, Transition(state=RunState.failed, message=f"the job could not start: {reason}")
                 )
                 return
             shipping = CentralClient(self._base, 30, token=claimed.token)  # a connection per thread
@@ -388,7 +388,7 @@ class JobWorker:
             shipper.start()
             try:
                 outcome = run_job(
-                    name=run.target, target=target, workdir=work, run=run, central=central, agent=agent,
+                    name=run.target, target=target, workdir=work, run_id=run.id, central=central, agent=agent,
                     runs_dir=self.workspace.root / "runs", echo=shipper.write, cancel=cancel,
                 )  # fmt: skip
             finally:  # the run is closed by now with its whole output's tail: nothing is lost either way

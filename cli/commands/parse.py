@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
+import msgspec
 import typer
 
 from cli.errors import BenchHubError
@@ -44,6 +44,6 @@ def parse(
         framework = detect(_documents(files[:1], framework)[0].text)
     results = parse_documents(framework, _documents(files, framework))
     if as_json:
-        print(json.dumps([r.model_dump(exclude_none=True) for r in results], indent=2))
+        print(msgspec.json.format(msgspec.json.encode(results), indent=2).decode())
     else:
         console.print(results_table(results, title=", ".join(str(f) for f in files)))

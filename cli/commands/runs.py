@@ -14,7 +14,8 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from central.schemas import ALLOWED_TRANSITIONS, MachineState, RunPublic, RunState
+from central.schemas import MachineState, RunPublic, RunState
+from central.wire import ALLOWED_TRANSITIONS
 from cli.client import CentralClient
 from cli.delivery import pending_runs, sync_one
 from cli.errors import BenchHubError

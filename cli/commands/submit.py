@@ -12,10 +12,10 @@ from rich.markup import escape
 
 from cli import git as gitinfo
 from cli.benchrun import allowed_seconds
-from cli.commands.run import find_config
 from cli.config import load_config
 from cli.errors import ConfigError, GitError
 from cli.output import err_console
+from cli.runcmd import find_config
 from cli.settings import CliSettings
 
 
@@ -36,7 +36,8 @@ def submit(
     """Queue a target for benchmark machines: an agent of your org checks out the commit and runs
     it as 'bhubctl run' would. Prints the run id at once; --wait waits for the run to end."""
     from central.job_schemas import JobSubmit
-    from central.schemas import ALLOWED_TRANSITIONS, RunCreate, RunState
+    from central.schemas import RunCreate, RunState
+    from central.wire import ALLOWED_TRANSITIONS
 
     settings = CliSettings()
     path = config.resolve() if config else find_config(Path.cwd())
@@ -53,7 +54,7 @@ def submit(
     )
     # the target's folder, relative to the repository's root: where the agent's checkout runs it
     folder = (path.parent / spec.cwd).resolve().relative_to(info.root.resolve())
-    definition = spec.model_copy(update={"cwd": str(folder)}).model_dump(mode="json")
+    definition = spec.replace(cwd=str(folder)).to_json()
     wanted = dict(_pair(item) for item in requires or [])
     body = JobSubmit(
         run=RunCreate(

@@ -13,7 +13,6 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers import (
     asv,
@@ -35,6 +34,7 @@ from cli.parsers import (
     vitest,
 )
 from cli.parsers.common import Document, check_count
+from cli.wire import Result
 
 __all__ = ["FRAMEWORKS", "Document", "Framework", "detect", "parse_documents", "parse_output"]
 
@@ -42,9 +42,9 @@ __all__ = ["FRAMEWORKS", "Document", "Framework", "detect", "parse_documents", "
 @dataclass(frozen=True)
 class Framework:
     key: str
-    parse: Callable[[str], list[ResultIn]]
+    parse: Callable[[str], list[Result]]
     looks_like: re.Pattern[str]
-    parse_many: Callable[[Sequence[Document]], list[ResultIn]] | None = None
+    parse_many: Callable[[Sequence[Document]], list[Result]] | None = None
     companions: tuple[str, ...] = ()  # files beside a named output that belong to it
 
 
@@ -116,13 +116,13 @@ def _no_collection() -> Iterator[None]:
             gc.enable()
 
 
-def parse_documents(framework: str, docs: Sequence[Document]) -> list[ResultIn]:
+def parse_documents(framework: str, docs: Sequence[Document]) -> list[Result]:
     """Results of all documents; a ParseError names the document that failed."""
     with _no_collection():
         return _parse_documents(framework, docs)
 
 
-def parse_output(framework: str, chunks: Callable[[], Generator[str]]) -> list[ResultIn]:
+def parse_output(framework: str, chunks: Callable[[], Generator[str]]) -> list[Result]:
     """Results of a command's output, given as ``chunks()``: pieces ending at a line's end.
 
     Go's text is read piece by piece (the outputs that grow to hundreds of megabytes: a suite
@@ -141,7 +141,7 @@ def parse_output(framework: str, chunks: Callable[[], Generator[str]]) -> list[R
     return parse_documents(framework, [Document("<output>", "".join(chunks()))])
 
 
-def _parse_documents(framework: str, docs: Sequence[Document]) -> list[ResultIn]:
+def _parse_documents(framework: str, docs: Sequence[Document]) -> list[Result]:
     if framework == "auto":
         if not docs:
             raise ParseError("no output to parse")
@@ -151,7 +151,7 @@ def _parse_documents(framework: str, docs: Sequence[Document]) -> list[ResultIn]
     spec = FRAMEWORKS[framework]
     if spec.parse_many is not None:
         return spec.parse_many(docs)
-    results: list[ResultIn] = []
+    results: list[Result] = []
     for doc in docs:
         try:
             results.extend(spec.parse(doc.text))

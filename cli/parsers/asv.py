@@ -20,9 +20,9 @@ import re
 from collections.abc import Sequence
 from pathlib import PurePath
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import Document, arr, check_count, flat, load_json, make_result, obj, string
+from cli.wire import Result
 
 LOOKS_LIKE = re.compile(
     r'\A(?=\s*\{)(?=[\s\S]*?"result_columns")(?=[\s\S]*?"results")(?=[\s\S]*?"commit_hash")'
@@ -48,7 +48,7 @@ def _number(value: object) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _results(doc: dict[str, object], infos: dict[str, dict[str, object]], where: str) -> list[ResultIn]:
+def _results(doc: dict[str, object], infos: dict[str, dict[str, object]], where: str) -> list[Result]:
     columns = [
         string(c, f"{where}.result_columns[]")
         for c in arr(doc.get("result_columns"), f"{where}.result_columns")
@@ -99,7 +99,7 @@ def _results(doc: dict[str, object], infos: dict[str, dict[str, object]], where:
     return found
 
 
-def parse_documents(docs: Sequence[Document]) -> list[ResultIn]:
+def parse_documents(docs: Sequence[Document]) -> list[Result]:
     infos: dict[str, dict[str, object]] = {}
     result_docs = []
     for doc in docs:
@@ -121,5 +121,5 @@ def parse_documents(docs: Sequence[Document]) -> list[ResultIn]:
     return found
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     return parse_documents([Document("results.json", text)])

@@ -10,14 +10,14 @@ samples are given and statistics are not, the statistics are computed from them.
 
 from __future__ import annotations
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import arr, check_count, load_json, make_result, nums, obj, stats_fields
+from cli.wire import Result
 
 FORMAT_VERSION = 1
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     """Every result of the document; ParseError names the first field that is wrong."""
     doc = obj(load_json(text), "document")
     if doc.get("benchhub") != FORMAT_VERSION:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import arr, flat, load_json, make_result, num, obj, string, text_number
+from cli.wire import Result
 
 LOOKS_LIKE = re.compile(
     r"(?m:^Calculating -{5,}\s*$)|\A\s*\[\s*\{(?=[\s\S]*?\"(?:central_tendency|ips)\")(?=[\s\S]*?\"cycles\")"
@@ -36,7 +36,7 @@ def _scaled(number: str, suffix: str, where: str) -> float:
     return num(text_number(number, where) * _SCALE[suffix], where)
 
 
-def _from_json(text: str) -> list[ResultIn]:
+def _from_json(text: str) -> list[Result]:
     results = []
     for i, raw in enumerate(arr(load_json(text), "document")):
         where = f"[{i}]"
@@ -52,7 +52,7 @@ def _from_json(text: str) -> list[ResultIn]:
     return results
 
 
-def _from_text(text: str) -> list[ResultIn]:
+def _from_text(text: str) -> list[Result]:
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("Calculating -")), None)
     if start is None:
@@ -92,7 +92,7 @@ def _from_text(text: str) -> list[ResultIn]:
     return results
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     if text.lstrip().startswith("["):
         return _from_json(text)
     return _from_text(text)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import (
     arr,
@@ -33,6 +32,7 @@ from cli.parsers.common import (
     stat_fields,
     string,
 )
+from cli.wire import Result
 
 LOOKS_LIKE = re.compile(r'\A(?=\s*\{)(?=[\s\S]*?"HostEnvironmentInfo")(?=[\s\S]*?"Benchmarks")')
 _GC = ("Gen0Collections", "Gen1Collections", "Gen2Collections", "TotalOperations")
@@ -59,7 +59,7 @@ def _samples(bench: dict[str, object], stats: dict[str, object], where: str) -> 
     return found or None
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     doc = obj(load_json(text), "document")
     benches = arr(doc.get("Benchmarks"), "Benchmarks")
     if not benches:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import check_count, make_result, text_number
+from cli.wire import Result
 
 LINE = re.compile(
     r"^(?P<name>.+?) x (?P<hz>[\d,]+(?:\.\d+)?) ops/sec \xb1(?P<rme>[\d.]+)% "
@@ -23,7 +23,7 @@ LINE = re.compile(
 LOOKS_LIKE = re.compile(r"(?m)^.+ x [\d,]+(?:\.\d+)? ops/sec \xb1[\d.]+% \(\d+ runs? sampled\)")
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     results = []
     for m in LINE.finditer(text):
         where = f"line {text.count(chr(10), 0, m.start()) + 1}"

@@ -20,9 +20,11 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from decimal import Decimal, InvalidOperation
 
-from central.schemas import ResultIn
+import msgspec
+
 from cli.errors import ParseError
 from cli.parsers.common import check_count, make_result
+from cli.wire import Result
 
 
 def _number(element: ET.Element, attribute: str, where: str) -> float:
@@ -36,7 +38,7 @@ def _number(element: ET.Element, attribute: str, where: str) -> float:
     return value
 
 
-def _result(bench: ET.Element, case: ET.Element, where: str) -> ResultIn:
+def _result(bench: ET.Element, case: ET.Element, where: str) -> Result:
     name = bench.get("name") or ""
     context = {"test_case": case.get("name", ""), "tags": case.get("tags", "")}
     failed = bench.find("failed")
@@ -66,7 +68,7 @@ def _result(bench: ET.Element, case: ET.Element, where: str) -> ResultIn:
     )  # fmt: skip
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     """Every benchmark of the report; ParseError names what is not as Catch2 writes it."""
     if not text.lstrip().startswith("<") and CONSOLE_HEADER.search(text):
         return parse_console(text)
@@ -113,9 +115,9 @@ def _ns(value: str, unit: str, where: str) -> float:
     return number
 
 
-def parse_console(text: str) -> list[ResultIn]:
+def parse_console(text: str) -> list[Result]:
     lines = text.splitlines()
-    results: list[ResultIn] = []
+    results: list[Result] = []
     test_case, name_parts, in_table = "", list[str](), False
     i = 0
     while i < len(lines):
@@ -165,8 +167,8 @@ def parse_console(text: str) -> list[ResultIn]:
     return _labelled(results)
 
 
-def _labelled(results: list[ResultIn]) -> list[ResultIn]:
+def _labelled(results: list[Result]) -> list[Result]:
     """A benchmark name in two test cases gets the test case as a label, as in the XML."""
     cases = Counter(name for name, _ in {(r.benchmark, r.context["test_case"]) for r in results})
-    return [r.model_copy(update={"labels": {"test_case": r.context["test_case"]}})
+    return [msgspec.structs.replace(r, labels={"test_case": r.context["test_case"]})
             if cases[r.benchmark] > 1 else r for r in results]  # fmt: skip

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from central.schemas import ResultIn
 from cli.cachegrind import MEASURES, Counts
 from cli.parsers.common import make_result, stats_fields
 from cli.runner import Execution
+from cli.wire import Result
 
 _COUNT_UNITS = {"instructions": "instructions", "l1_misses": "misses", "ll_misses": "misses",
                 "estimated_cycles": "cycles"}  # fmt: skip
@@ -22,7 +22,7 @@ _MEASURES = (
 )
 
 
-def _medians(target: str, measured: Iterable[tuple[str, str, list[float]]]) -> list[ResultIn]:
+def _medians(target: str, measured: Iterable[tuple[str, str, list[float]]]) -> list[Result]:
     """A result per (measure, unit, one sample per execution): the median, with the samples' statistics."""
     results = []
     for measure, unit, samples in measured:
@@ -32,7 +32,7 @@ def _medians(target: str, measured: Iterable[tuple[str, str, list[float]]]) -> l
     return results
 
 
-def timing_results(target: str, executions: Sequence[Execution]) -> list[ResultIn]:
+def timing_results(target: str, executions: Sequence[Execution]) -> list[Result]:
     """Wall, CPU (user+system, and each), max RSS per timed run; headline values are medians."""
     if not executions:
         return []
@@ -41,7 +41,7 @@ def timing_results(target: str, executions: Sequence[Execution]) -> list[ResultI
     )
 
 
-def instruction_results(target: str, counts: Sequence[Counts]) -> list[ResultIn]:
+def instruction_results(target: str, counts: Sequence[Counts]) -> list[Result]:
     """Instructions, cache misses and estimated cycles per execution under cachegrind; medians."""
     if not counts:
         return []

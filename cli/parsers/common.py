@@ -12,12 +12,12 @@ import math
 from dataclasses import dataclass
 from typing import Any, cast
 
-from pydantic import TypeAdapter, ValidationError
-from pydantic_core import ErrorDetails
+import msgspec
 
-from central.schemas import MAX_RESULTS_PER_RUN, MAX_SAMPLES, ResultIn
+from central.wire import MAX_RESULTS_PER_RUN, MAX_SAMPLES
 from cli.errors import ParseError
 from cli.parsers.stats import summarize
+from cli.wire import Result, describe
 
 
 @dataclass(frozen=True)
@@ -138,38 +138,35 @@ def _capped(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _refused(where: str, error: ErrorDetails) -> ParseError:
-    key = ".".join(str(p) for p in error["loc"]) or "result"
-    return ParseError(f"{where}: {key}: {error['msg']}")
+def _refused(where: str, key: str, message: str) -> ParseError:
+    return ParseError(f"{where}: {key or 'result'}: {message}")
 
 
-def make_result(where: str, /, **fields: Any) -> ResultIn:
-    """A ResultIn; a value the schema refuses becomes a ParseError naming ``where``."""
+def make_result(where: str, /, **fields: Any) -> Result:
+    """A Result; a value the schema refuses becomes a ParseError naming ``where``."""
     try:
-        return ResultIn(**_capped(fields))
-    except ValidationError as exc:
-        raise _refused(where, exc.errors()[0]) from None
+        return msgspec.convert(_capped(fields), Result)
+    except msgspec.ValidationError as exc:
+        raise _refused(where, *describe(exc)) from None
 
 
-_RESULTS = TypeAdapter(list[ResultIn])
-
-
-def make_results(wheres: list[str], fields: list[dict[str, Any]]) -> list[ResultIn]:
+def make_results(wheres: list[str], fields: list[dict[str, Any]]) -> list[Result]:
     """``make_result`` for many results in one validation (big outputs make tens of thousands)."""
     try:
-        return _RESULTS.validate_python([_capped(f) for f in fields])
-    except ValidationError as exc:
-        index, *loc = exc.errors()[0]["loc"]
-        raise _refused(wheres[int(index)], {**exc.errors()[0], "loc": tuple(loc)}) from None
+        return msgspec.convert([_capped(f) for f in fields], list[Result])
+    except msgspec.ValidationError as exc:
+        path, message = describe(exc)
+        index, _, key = path.partition("]")  # '[12].benchmark': result 12, its benchmark
+        raise _refused(wheres[int(index.lstrip("["))], key.lstrip("."), message) from None
 
 
-def with_checked_samples(result: ResultIn, samples: list[float]) -> ResultIn:
+def with_checked_samples(result: Result, samples: list[float]) -> Result:
     """``result`` with samples the parser has already proven finite floats, attached without
     validating them one by one (millions of them, in big outputs); over MAX_SAMPLES are dropped."""
     if len(samples) > MAX_SAMPLES:
         context = {**result.context, "samples_dropped": f"{len(samples)} samples, over {MAX_SAMPLES}"}
-        return result.model_copy(update={"context": context})
-    return result.model_copy(update={"samples": samples})
+        return msgspec.structs.replace(result, context=context)
+    return msgspec.structs.replace(result, samples=samples)
 
 
 def stats_fields(samples: list[float]) -> dict[str, Any]:

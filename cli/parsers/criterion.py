@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import PurePath
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers import rust_libtest
 from cli.parsers.common import Document, flat, load_json, make_result, num, nums, obj, opt_num, string
+from cli.wire import Result
 
 COMPANIONS = ("benchmark.json", "sample.json")
 
@@ -44,7 +44,7 @@ def _throughput(info: dict[str, object], median_ns: float, where: str) -> tuple[
     return ("B/s" if kind in ("Bytes", "BytesDecimal") else "elem/s"), per_second
 
 
-def _from_estimates(estimates_doc: Document, siblings: dict[str, Document]) -> list[ResultIn]:
+def _from_estimates(estimates_doc: Document, siblings: dict[str, Document]) -> list[Result]:
     where = estimates_doc.name
     estimates = obj(load_json(estimates_doc.text), where)
     median = _estimate(estimates, "median", where)
@@ -91,7 +91,7 @@ def _from_estimates(estimates_doc: Document, siblings: dict[str, Document]) -> l
     return results
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     """bencher text, or one estimates.json on its own (the name then cannot be known)."""
     if text.lstrip().startswith("{"):
         return _from_estimates(Document("estimates.json", text), {})
@@ -104,7 +104,7 @@ def parse(text: str) -> list[ResultIn]:
     return results
 
 
-def parse_documents(docs: Sequence[Document]) -> list[ResultIn]:
+def parse_documents(docs: Sequence[Document]) -> list[Result]:
     """estimates.json files with their benchmark.json and sample.json; other documents as text."""
     siblings: dict[str, dict[str, Document]] = {}
     main: list[Document] = []
@@ -114,7 +114,7 @@ def parse_documents(docs: Sequence[Document]) -> list[ResultIn]:
             siblings.setdefault(str(path.parent), {})[path.name] = doc
         else:
             main.append(doc)
-    results: list[ResultIn] = []
+    results: list[Result] = []
     for doc in main:
         if doc.text.lstrip().startswith("{"):
             results.extend(_from_estimates(doc, siblings.get(str(PurePath(doc.name).parent), {})))

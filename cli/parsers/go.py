@@ -23,10 +23,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from central.schemas import MAX_RESULTS_PER_RUN, ResultIn
+from central.wire import MAX_RESULTS_PER_RUN
 from cli.errors import ParseError
 from cli.parsers.common import check_count, make_result, make_results
 from cli.parsers.stats import summarize
+from cli.wire import Result
 
 # Used only to locate a bad result line for the error message (the fast paths split lines).
 _RESULT_LINE = re.compile(r"^(Benchmark\S*)[ \t]+(\d+)[ \t]+([^\n]*)", re.MULTILINE)
@@ -315,23 +316,23 @@ class _Scanner:
             self._previous = line
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     """Results of every benchmark line; ParseError if a result line is malformed or none exist."""
     return _parse(text, grid=True)
 
 
-def parse_chunks(chunks: Iterable[str], text_of: Callable[[], str]) -> list[ResultIn]:
+def parse_chunks(chunks: Iterable[str], text_of: Callable[[], str]) -> list[Result]:
     """``parse`` of text that arrives in pieces, each ending at a line's end (an output read back
     a megabyte at a time): memory stays near the results' size whatever the output's.
     ``text_of`` gives the whole text, read only to name the line of an error."""
     return _parse_chunks(chunks, text_of, grid=True)
 
 
-def _parse(text: str, grid: bool) -> list[ResultIn]:
+def _parse(text: str, grid: bool) -> list[Result]:
     return _parse_chunks(_chunks(text), lambda: text, grid)
 
 
-def _parse_chunks(chunks: Iterable[str], text_of: Callable[[], str], grid: bool) -> list[ResultIn]:
+def _parse_chunks(chunks: Iterable[str], text_of: Callable[[], str], grid: bool) -> list[Result]:
     scanner = _Scanner(grid)
     try:
         scanner.scan(chunks)
@@ -357,7 +358,7 @@ def _parse_chunks(chunks: Iterable[str], text_of: Callable[[], str], grid: bool)
 _Key = tuple[str, str, str, str, str]  # name, measure, unit, procs, package
 
 
-def _measured(values: _Values, context: dict[str, str], text_of: Callable[[], str]) -> list[ResultIn]:
+def _measured(values: _Values, context: dict[str, str], text_of: Callable[[], str]) -> list[Result]:
     """One result per benchmark name, measure, unit, procs (and package, when a name is in several),
     in order of first appearance.
 
@@ -373,7 +374,7 @@ def _measured(values: _Values, context: dict[str, str], text_of: Callable[[], st
     contexts = {
         pkg: {**context, "pkg": pkg} if pkg else context for _, ps in packages_of.items() for pkg in ps
     }
-    results: list[ResultIn] = []
+    results: list[Result] = []
     while pending:
         names, fields = [], []
         for _ in range(min(_BATCH, len(pending))):

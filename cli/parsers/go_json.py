@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers import go
 from cli.parsers.common import obj
+from cli.wire import Result
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     """Results of every package in the stream; ParseError names a line that is not an event."""
     outputs: dict[str, list[str]] = {}
     for number, line in enumerate(text.splitlines(), 1):

@@ -22,9 +22,9 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import arr, flat, integer, load_json, make_result, num, obj, stats_fields, string
+from cli.wire import Result
 
 _FIXED = {
     "name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
@@ -86,7 +86,7 @@ def _collect(rows: list[object]) -> dict[str, _Run]:
     return runs
 
 
-def _results(name: str, run: _Run) -> list[ResultIn]:
+def _results(name: str, run: _Run) -> list[Result]:
     context = {"threads": run.threads}
     if run.error is not None and not run.samples:
         return [
@@ -145,7 +145,7 @@ def _complete_rows(text: str) -> list[object] | None:
         rows.append(row)
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     """Every benchmark of the file; ParseError names the first field that is not as documented."""
     if not text.lstrip().startswith("{") and (found := parse_text(text)) is not None:
         return found
@@ -328,7 +328,7 @@ _CSV_FIXED = {"name", "iterations", "real_time", "cpu_time", "time_unit", "bytes
               "items_per_second", "label", "error_occurred", "error_message"}  # fmt: skip
 
 
-def parse_text(text: str) -> list[ResultIn] | None:
+def parse_text(text: str) -> list[Result] | None:
     """Results of a console table or CSV, or None when the text is neither."""
     if CSV_HEADER.search(text):
         rows = _csv_rows(text)

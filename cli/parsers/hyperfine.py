@@ -7,7 +7,6 @@ scans) and the count of runs that exited non-zero (``-i``) go to context.
 
 from __future__ import annotations
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import (
     arr,
@@ -22,9 +21,10 @@ from cli.parsers.common import (
     stats_fields,
     string,
 )
+from cli.wire import Result
 
 
-def _one(row: dict[str, object], where: str) -> ResultIn:
+def _one(row: dict[str, object], where: str) -> Result:
     command = string(row.get("command"), f"{where}.command")
     times = nums(row.get("times"), f"{where}.times")
     if not times:
@@ -46,7 +46,7 @@ def _one(row: dict[str, object], where: str) -> ResultIn:
     )  # fmt: skip
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     """Every command of the file; ParseError names the first field that is not as documented."""
     rows = arr(obj(load_json(text), "document").get("results"), "results")
     if not rows:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import arr, check_count, flat, load_json, make_result, num, nums, obj, string
+from cli.wire import Result
 
 LOOKS_LIKE = re.compile(r'\A\s*\[\s*\{(?=[\s\S]*?"primaryMetric")(?=[\s\S]*?"benchmark")(?=[\s\S]*?"mode")')
 _MEASURE = {"thrpt": "throughput", "avgt": "time", "sample": "time", "ss": "time"}
@@ -60,7 +60,7 @@ def _metric(metric: dict[str, object], where: str) -> dict[str, object]:
     return fields
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     runs = arr(load_json(text), "document")
     if not runs:
         raise ParseError("document: no benchmark run in the file")

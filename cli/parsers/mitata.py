@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import arr, check_count, flat, load_json, make_result, num, nums, obj, string
+from cli.wire import Result
 
 LOOKS_LIKE = re.compile(r'\A\s*\{\s*"layout"\s*:(?=[\s\S]*?"benchmarks")')
 _CONTEXT = ("p25", "p75", "p99", "p999", "ticks")
@@ -25,7 +25,7 @@ def _group(layout: list[object], index: object) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     doc = obj(load_json(text), "document")
     layout = arr(doc.get("layout", []), "layout")
     results = []

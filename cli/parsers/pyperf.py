@@ -8,15 +8,15 @@ the benchmark (python version, cpu, loops, ...) go to context.
 
 from __future__ import annotations
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import arr, flat, load_json, make_result, nums, obj, stats_fields, string
+from cli.wire import Result
 
 _UNITS = {"second": "s", "byte": "B", "integer": "count"}
 _CONTEXT = ("python_version", "python_implementation", "cpu_model_name", "hostname", "platform", "timer")
 
 
-def _one(bench: dict[str, object], common: dict[str, object], where: str) -> ResultIn:
+def _one(bench: dict[str, object], common: dict[str, object], where: str) -> Result:
     metadata = common | obj(bench.get("metadata") or {}, f"{where}.metadata")
     name = string(metadata.get("name"), f"{where}.metadata.name")
     values: list[float] = []
@@ -41,7 +41,7 @@ def _one(bench: dict[str, object], common: dict[str, object], where: str) -> Res
     )  # fmt: skip
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     """Every benchmark of the file; ParseError names the first field that is not as documented."""
     doc = obj(load_json(text), "document")
     common = obj(doc.get("metadata") or {}, "metadata")

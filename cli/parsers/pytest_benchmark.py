@@ -8,7 +8,6 @@ times (``stats.data``, written by pytest-benchmark 5) are the samples.
 
 from __future__ import annotations
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import (
     arr,
@@ -23,11 +22,12 @@ from cli.parsers.common import (
     prefixed,
     string,
 )
+from cli.wire import Result
 
 _COMMON = ("min", "max", "mean", "stddev", "median", "rounds", "iterations", "data")
 
 
-def _one(bench: dict[str, object], where: str) -> ResultIn:
+def _one(bench: dict[str, object], where: str) -> Result:
     name = string(bench.get("fullname") or bench.get("name"), f"{where}.fullname")
     context = prefixed("param", bench.get("params"), f"{where}.params")
     context |= prefixed("extra", bench.get("extra_info"), f"{where}.extra_info")
@@ -52,7 +52,7 @@ def _one(bench: dict[str, object], where: str) -> ResultIn:
     )  # fmt: skip
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     """Every benchmark of the file; ParseError names the first field that is not as documented."""
     doc = obj(load_json(text), "document")
     benchmarks = arr(doc.get("benchmarks"), "benchmarks")

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import flat, make_result, text_number
+from cli.wire import Result
 
 LINE = re.compile(
     r"^test (?P<name>.+?) +\.\.\. (?:bench:\s+(?P<value>[\d,.]+) (?P<unit>\S+)"
@@ -23,7 +23,7 @@ LINE = re.compile(
 )
 
 
-def results(text: str, spread: str, tool: str) -> list[ResultIn]:
+def results(text: str, spread: str, tool: str) -> list[Result]:
     """The results of libtest's bench lines; ``spread``: the context key of ``(+/- N)``."""
     found = []
     for m in LINE.finditer(text):
@@ -43,7 +43,7 @@ def results(text: str, spread: str, tool: str) -> list[ResultIn]:
     return found
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     found = results(text, "range", "libtest")
     if not found:
         raise ParseError("no libtest benchmark found: expected 'test name ... bench: 1,234 ns/iter (+/- 5)' "

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers.common import (
     arr,
@@ -27,12 +26,13 @@ from cli.parsers.common import (
     stat_fields,
     string,
 )
+from cli.wire import Result
 
 LOOKS_LIKE = re.compile(r'\A\s*\{\s*"files"\s*:(?=[\s\S]*?"groups")(?=[\s\S]*?"benchmarks")')
 _CONTEXT = ("hz", "rme", "p75", "p99", "p995", "p999", "rank")
 
 
-def parse(text: str) -> list[ResultIn]:
+def parse(text: str) -> list[Result]:
     doc = obj(load_json(text), "document")
     results = []
     for f, raw_file in enumerate(arr(doc.get("files"), "files")):

@@ -93,7 +93,7 @@ def main() -> None:
         commit = make_repo(repo, {"bhub.yaml": BHUB_YAML}, str(origin))
         git(repo, "push", "-q", "origin", "main")
         target = load_config(repo / "bhub.yaml").target("tiny", repo / "bhub.yaml")
-        definition = target.model_copy(update={"cwd": "."}).model_dump(mode="json")
+        definition = target.replace(cwd=".").to_json()
         body = JobSubmit(
             run=RunCreate(project=PROJECT, target="tiny", commit=commit, branch="main", host="bench",
                           parser="go", state=RunState.queued, timeout_seconds=120),

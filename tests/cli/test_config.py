@@ -32,56 +32,75 @@ def test_defaults() -> None:
     [
         (
             "targets:\n  t:\n    command: x\n    repeat: 0\n",
-            "bhub.yaml:4: targets.t.repeat: Input should be greater than or equal to 1",
+            "bhub.yaml:4: targets.t.repeat: Expected `int` >= 1",
         ),
         (
             "targets:\n  t:\n    command: x\n    framework: gotest\n",
-            "bhub.yaml:4: targets.t.framework: Input should be 'command', 'auto', 'go', 'go-json'",
+            "bhub.yaml:4: targets.t.framework: Invalid enum value 'gotest'; expected one of: command, auto, go, go-json,",
         ),
         (
             "targets:\n  t:\n    comand: x\n",
             "bhub.yaml:3: targets.t.comand: unknown key; expected one of: command, framework, output, cwd",
         ),
-        ("targets: {}\n", "bhub.yaml:1: targets: Dictionary should have at least 1 item"),
+        ("targets: {}\n", "bhub.yaml:1: targets: no targets: define at least one (see 'bhubctl init')"),
         (
             "targets:\n  t:\n    command: x\n    framework: go\n    measure: instructions\n",
-            "bhub.yaml:2: targets.t: Value error, measure: instructions counts a whole command: use it with "
+            "bhub.yaml:2: targets.t: measure: instructions counts a whole command: use it with "
             "'framework: command'",
         ),
         (
             "targets:\n  t:\n    command: x\n    measure: cycles\n",
-            "bhub.yaml:4: targets.t.measure: Input should be 'time' or 'instructions'",
+            "bhub.yaml:4: targets.t.measure: Invalid enum value 'cycles'; expected one of: time, instructions",
         ),
         (
             "projekt: x\ntargets:\n  t: {command: x}\n",
             "bhub.yaml:1: projekt: unknown key; expected one of: version, project, targets",
         ),
-        ("version: 2\ntargets:\n  t: {command: x}\n", "bhub.yaml:1: version: Input should be 1"),
+        (
+            "version: 2\ntargets:\n  t: {command: x}\n",
+            "bhub.yaml:1: version: Invalid enum value 2; expected one of: 1",
+        ),
         ("targets:\n  t:\n    command: [unclosed\n", "bhub.yaml:4: invalid YAML"),
         ("- a\n- b\n", "bhub.yaml:1: expected a mapping with a 'targets' key"),
         (
             "project: a b\ntargets:\n  t: {command: x}\n",
-            "bhub.yaml:1: project: Value error, project must be",
+            "bhub.yaml:1: project: project must be",
         ),
         (
             "targets:\n  'bad name':\n    command: x\n",
-            "bhub.yaml:1: targets: Value error, target name 'bad name'",
+            "bhub.yaml:1: targets: target name 'bad name'",
         ),
         (
             "targets:\n  t:\n    command: x\n    labels: {9x: y}\n",
-            "bhub.yaml:4: targets.t.labels: Value error, label name '9x'",
+            "bhub.yaml:4: targets.t.labels: label name '9x'",
         ),
         (
             "targets:\n  t:\n    command: x\n    thresholds:\n      '*': {test: magic}\n",
-            "bhub.yaml:5: targets.t.thresholds.*.test: Input should be 'mwu', 't_test', 'z_score'",
+            "bhub.yaml:5: targets.t.thresholds.*.test: Invalid enum value 'magic'; expected one of: mwu, t_test, z_score",
         ),
         (
             "targets:\n  t:\n    command: x\n    thresholds:\n      time:\n        alpha: 2\n",
-            "bhub.yaml:6: targets.t.thresholds.time.alpha: Input should be less than 1",
+            "bhub.yaml:6: targets.t.thresholds.time.alpha: Expected `float` < 1.0",
         ),
         (
             "targets:\n  t:\n    command: x\n    thresholds:\n      time: {alfa: 0.01}\n",
             "bhub.yaml:5: targets.t.thresholds.time.alfa: unknown key; expected one of: test, alpha, limit",
+        ),
+        (
+            "targets:\n  t:\n    command: x\n    env: {A: [1]}\n",
+            "bhub.yaml:4: targets.t.env.A: Expected `str`, got `array`",
+        ),
+        (
+            "targets:\n  t:\n    command: x\n    stages:\n      - {name: db, command: y, ready: {tcp: 0}}\n",
+            "bhub.yaml:5: targets.t.stages.0.ready.tcp: Expected `int` >= 1",
+        ),
+        (
+            "targets:\n  t:\n    command: x\n    stages:\n      - {name: db, command: y, ready: {tcp: 5, x: 1}}\n",
+            "bhub.yaml:5: targets.t.stages.0.ready.x: unknown key; expected one of: tcp, host, command, log",
+        ),
+        (
+            "targets:\n  t:\n    repeat: 3\n",
+            "bhub.yaml:2: targets.t: Object missing required field `command`",
         ),
     ],
 )
@@ -149,7 +168,7 @@ def test_anchors_within_bounds_still_work() -> None:
 
 
 def test_timeout_is_bounded() -> None:
-    with pytest.raises(ConfigError, match=r"targets.t.timeout: Input should be less than or equal to 604800"):
+    with pytest.raises(ConfigError, match=r"targets.t.timeout: Expected `float` <= 604800"):
         parse_config("targets:\n  t: {command: 'true', timeout: 1e10}\n", P)
 
 

@@ -6,15 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.parsers import go
 from cli.parsers.go import parse
+from cli.wire import Result
 
 DATA = Path(__file__).parents[1] / "data" / "go"
 
 
-def find(results: list[ResultIn], benchmark: str, measure: str, **labels: str) -> ResultIn:
+def find(results: list[Result], benchmark: str, measure: str, **labels: str) -> Result:
     matches = [r for r in results if (r.benchmark, r.measure, r.labels) == (benchmark, measure, labels)]
     assert len(matches) == 1, [(r.benchmark, r.measure, r.labels) for r in results]
     return matches[0]

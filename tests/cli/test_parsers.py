@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from central.schemas import ResultIn
 from cli.errors import ParseError
 from cli.outputs import collect_documents, read_files
 from cli.parsers import (
@@ -34,6 +33,7 @@ from cli.parsers import (
     pytest_benchmark,
     rust_libtest,
 )
+from cli.wire import Result
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -47,7 +47,7 @@ def load_list(path: str) -> list[dict[str, Any]]:
     return found
 
 
-def by_key(results: list[ResultIn]) -> dict[tuple[str, str], ResultIn]:
+def by_key(results: list[Result]) -> dict[tuple[str, str], Result]:
     keyed = {(r.benchmark, r.measure): r for r in results}
     assert len(keyed) == len(results), "two results share a benchmark and measure"
     return keyed

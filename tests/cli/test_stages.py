@@ -7,14 +7,15 @@ import subprocess
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from cli.config import Stage, Target
+from cli.config import Stage, target_from
 from cli.stages import StageError, running
 
 
 def stage(run: str, /, **ready: object) -> Stage:
-    return Stage.model_validate({"name": "db", "command": run, "ready": {"timeout": 10, **ready}})
+    return msgspec.convert({"name": "db", "command": run, "ready": {"timeout": 10, **ready}}, Stage)
 
 
 def free_port() -> int:
@@ -44,8 +45,8 @@ def test_ready_by_a_line_of_output_or_a_command(tmp_path: Path) -> None:
         "echo starting; sleep 0.3; echo 'Ready to accept connections'; sleep 31.5", log="Ready to accept"
     )
     marker = tmp_path / "up"
-    commanded = Stage.model_validate({"name": "svc", "command": f"sleep 0.2; touch {marker}; sleep 32.5",
-                                      "ready": {"command": f"test -e {marker}"}})  # fmt: skip
+    commanded = msgspec.convert({"name": "svc", "command": f"sleep 0.2; touch {marker}; sleep 32.5",
+                                 "ready": {"command": f"test -e {marker}"}}, Stage)  # fmt: skip
     start = time.monotonic()
     with running([logged, commanded], tmp_path, {}, tmp_path, shown.append):
         assert marker.exists()
@@ -89,10 +90,10 @@ def test_teardown_reaches_what_a_stage_started_in_its_group(tmp_path: Path) -> N
 
 
 def test_stage_definitions_are_checked() -> None:
-    with pytest.raises(ValueError, match="give exactly one of tcp"):
-        Stage.model_validate({"name": "db", "command": "x", "ready": {"tcp": 1, "command": "y"}})
-    with pytest.raises(ValueError, match="not a regular expression"):
-        Stage.model_validate({"name": "db", "command": "x", "ready": {"log": "("}})
+    with pytest.raises(msgspec.ValidationError, match="give exactly one of tcp"):
+        msgspec.convert({"name": "db", "command": "x", "ready": {"tcp": 1, "command": "y"}}, Stage)
+    with pytest.raises(msgspec.ValidationError, match="not a regular expression"):
+        msgspec.convert({"name": "db", "command": "x", "ready": {"log": "("}}, Stage)
     twice = [{"name": "db", "command": "x", "ready": {"tcp": 1}}] * 2
     with pytest.raises(ValueError, match="stage names must differ"):
-        Target.model_validate({"command": "true", "stages": twice})
+        target_from({"command": "true", "stages": twice})

@@ -58,3 +58,75 @@ def test_help_and_version() -> None:
     assert unknown.returncode == 2 and "No such command 'nope'" in unknown.stderr
     version = subprocess.run([sys.executable, "-m", "cli.main", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.startswith("bhubctl 0.")
+
+
+def test_the_run_path_loads_neither_typer_nor_pydantic() -> None:
+    # a first pydantic model costs ~110 ms and typer parses through pydantic adapters: `bhubctl run`
+    # (its arguments, bhub.yaml, every parser, the payloads) works on argparse and msgspec alone
+    code = (
+        "import pkgutil, importlib, cli.parsers, cli.runcmd, cli.settings\n"
+        "cli.runcmd.parse_args(['t', '--baseline', 'main', '--fail-on', 'regression'])\n"
+        "cli.settings.CliSettings()\n"
+        "for m in pkgutil.iter_modules(cli.parsers.__path__): importlib.import_module('cli.parsers.' + m.name)"
+    )
+    loaded = _loaded(code)
+    assert {"cli.benchrun", "cli.config", "cli.delivery", "cli.parsers.go"} <= loaded
+    heavy = sorted(m for m in loaded if m.split(".")[0] in ("typer", "pydantic", "pydantic_core", "click"))
+    assert heavy == [] and "central.schemas" not in loaded, heavy
+
+
+def test_the_fast_run_parser_takes_the_typer_commands_options() -> None:
+    # `bhubctl run --help` and completion are typer's; a run is parsed by cli.runcmd.parse_args
+    import argparse
+
+    from cli.app import load
+    from cli.runcmd import parse_args
+
+    command = load("run")
+    typer_options = {
+        param.name: (sorted(param.opts + param.secondary_opts), param.default)
+        for param in command.params
+        if param.name not in ("install_completion", "show_completion")  # typer's own: not a run's
+    }
+    parsed = parse_args(["t"])
+    assert set(parsed) == set(typer_options)
+    for name, (_, default) in typer_options.items():
+        if name != "target":
+            assert parsed[name] == default, name
+    import cli.runcmd
+
+    parser_options: dict[str, list[str]] = {}
+    original = argparse.ArgumentParser.parse_args
+
+    def capture(self: argparse.ArgumentParser, args: object = None, namespace: object = None) -> object:
+        for action in self._actions:
+            parser_options[action.dest] = sorted(action.option_strings) or [action.dest.upper()]
+        return original(self, args)  # type: ignore[call-overload]
+
+    argparse.ArgumentParser.parse_args = capture  # type: ignore[method-assign]
+    try:
+        cli.runcmd.parse_args(["t"])
+    finally:
+        argparse.ArgumentParser.parse_args = original  # type: ignore[method-assign]
+    assert {k: v for k, v in parser_options.items() if k != "target"} == {
+        k: opts for k, (opts, _) in typer_options.items() if k != "target"
+    }
+
+
+def test_a_bad_run_command_line_is_one_line_and_exit_2(tmp_path: object) -> None:
+    for args, said in (
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--rerun-suspects", "30"], "30 is not in the range 0<=x<=20"),
+        (["--fail-on", "sometimes"], "invalid choice: 'sometimes'"),
+        ([], "the following arguments are required: target"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "cli.main", "run", *(["t"] if args else []), *args],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert said in proc.stderr and "bhubctl run --help" in proc.stderr
+    helped = subprocess.run(
+        [sys.executable, "-m", "cli.main", "run", "--help"], capture_output=True, text=True
+    )
+    assert helped.returncode == 0 and "--rerun-suspects" in helped.stdout  # typer's help

@@ -264,7 +264,7 @@ def test_bad_bhub_yaml_is_one_clear_line(live: LiveStack, tmp_path: Path) -> Non
     proc = bhubctl(live, path, "run", "t")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        f"error: {path / 'bhub.yaml'}:4: targets.t.repeat: Input should be greater than or equal to 1"
+        f"error: {path / 'bhub.yaml'}:4: targets.t.repeat: Expected `int` >= 1"
     ]
 
 

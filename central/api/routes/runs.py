@@ -16,7 +16,6 @@ from central.api.deps import ClockDep, MarkersDep, ReaderDep, SessionDep, Writer
 from central.errors import BadRequest
 from central.regressions import scan_finished
 from central.schemas import (
-    ALLOWED_TRANSITIONS,
     EventPublic,
     EventsPublic,
     ReexportPublic,
@@ -31,6 +30,7 @@ from central.schemas import (
     StageEvent,
 )
 from central.series import reexport
+from central.wire import ALLOWED_TRANSITIONS
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
 MAX_COMMITS = 100  # a baseline search sends a chunk of first-parent history
