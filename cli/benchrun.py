@@ -108,12 +108,17 @@ def _execute_target(
 
 
 class _AgentWatch:
-    """Asks the local agent to follow each execution's process tree; an absent agent is a warning."""
+    """Asks the local agent to follow each execution's process tree; an absent agent is a warning.
+
+    The request goes from a thread while the command runs (the agent checks it with central, ~15
+    ms that a short command would otherwise wait for); one at a time, all done before finish.
+    """
 
     def __init__(self, agent: AgentClient, run: Run) -> None:
         self._agent = agent
         self._run = run
         self._watching = False
+        self._sending: threading.Thread | None = None
         self.warnings: list[str] = []
 
     def spawned(self, pid: int) -> None:
@@ -121,6 +126,11 @@ class _AgentWatch:
             run_id=self._run.id, project=self._run.project, target=self._run.target,
             commit=self._run.commit, pid=pid, include_root=False,
         )  # fmt: skip
+        self._sent()
+        self._sending = threading.Thread(target=self._send, args=(request,), name="watch", daemon=True)
+        self._sending.start()
+
+    def _send(self, request: Watch) -> None:
         try:
             self._agent.watch(request)
             self._watching = True
@@ -128,7 +138,13 @@ class _AgentWatch:
             if not self.warnings:
                 self.warnings.append(f"{exc}; the run's CPU and memory are not recorded")
 
+    def _sent(self) -> None:
+        if self._sending is not None:
+            self._sending.join()
+            self._sending = None
+
     def finish(self) -> Resources | None:
+        self._sent()
         if not self._watching:
             return None
         try:
@@ -189,8 +205,7 @@ def run_target(
     cwd = (config_dir / target.cwd).resolve()
     if not cwd.is_dir():
         raise BenchHubError(f"target {name!r}: cwd {target.cwd!r} is not a folder under {config_dir}")
-    central.health()
-    run = central.create_run(
+    run = central.create_run(  # central unreachable: a ServiceError before anything runs
         RunCreate(
             org=git.named_org, project=git.project, repository_url=git.remote_url, target=name,
             commit=git.commit, branch=git.branch, dirty=git.dirty, host=socket.gethostname(),

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from cli.errors import ParseError
-from cli.parsers import FRAMEWORKS, Document
+from cli.parsers import Document, frameworks
 
 # A file written by the run can carry an mtime a little before the run's start on coarse
 # filesystem clocks; files older than this margin are left from an earlier run.
@@ -89,7 +89,7 @@ def open_for_writing(paths: list[Path]) -> dict[Path, int]:
 
 def read_files(framework: str, paths: list[Path]) -> list[Document]:
     """The files, plus the companions the framework reads beside them (criterion's)."""
-    spec = FRAMEWORKS.get(framework)
+    spec = frameworks().get(framework)
     paths = list(paths)
     for path in list(paths):
         for companion in spec.companions if spec else ():

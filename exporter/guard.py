@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from central.schemas import RunPublic, RunState, WhoAmI
 # registration by more than this is not the run's
 CLOCK_SLACK_SECONDS = 5.0
 _CACHE_SECONDS = 30.0
+_WATCHED_KEPT = 10_000
 
 
 class Refused(Exception):
@@ -51,6 +53,9 @@ class CentralGuard:
         self._http = httpx.Client(timeout=timeout)
         self._lock = threading.Lock()
         self._callers: dict[str, tuple[float, Caller]] = {}
+        # runs a watch was granted for, with their org: a run's org never changes, so the unwatch
+        # that ends them needs no second question to central (oldest forgotten past the bound)
+        self._watched: OrderedDict[str, str] = OrderedDict()
 
     def close(self) -> None:
         self._http.close()
@@ -135,10 +140,20 @@ class CentralGuard:
             raise Refused(
                 403, f"process {pid} started before run {run_id} was registered: it is not the run's"
             )
+        with self._lock:
+            self._watched[run_id] = run.org
+            while len(self._watched) > _WATCHED_KEPT:
+                self._watched.popitem(last=False)
 
     def may_unwatch(self, authorization: str | None, run_id: str) -> None:
-        _, token = self.caller(authorization)
-        self.run(token, run_id)
+        """Refuse unless the run is of the caller's org (known from its watch, else asked)."""
+        caller, token = self.caller(authorization)
+        with self._lock:
+            org = self._watched.get(run_id)
+        if org is None:
+            org = self.run(token, run_id).org
+        if org != caller.org:
+            raise Refused(404, f"central has no run {run_id} in this org")
 
 
 def process_start(pid: int) -> float | None:

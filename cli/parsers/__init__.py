@@ -12,31 +12,13 @@ import re
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from functools import cache
 
 from cli.errors import ParseError
-from cli.parsers import (
-    asv,
-    benchhub_json,
-    benchmark_ips,
-    benchmarkdotnet,
-    benchmarkjs,
-    catch2,
-    criterion,
-    go,
-    go_json,
-    google_benchmark,
-    hyperfine,
-    jmh,
-    mitata,
-    pyperf,
-    pytest_benchmark,
-    rust_libtest,
-    vitest,
-)
 from cli.parsers.common import Document, check_count
 from cli.wire import Result
 
-__all__ = ["FRAMEWORKS", "Document", "Framework", "detect", "parse_documents", "parse_output"]
+__all__ = ["FRAMEWORKS", "Document", "Framework", "detect", "frameworks", "parse_documents", "parse_output"]
 
 
 @dataclass(frozen=True)
@@ -53,47 +35,77 @@ def _json_with(*keys: str) -> re.Pattern[str]:
     return re.compile(r"\A(?=\s*\{)" + "".join(f'(?=[\\s\\S]*?"{k}")' for k in keys))
 
 
-FRAMEWORKS: dict[str, Framework] = {
-    f.key: f
-    for f in (
-        Framework("go", go.parse, re.compile(r"(?m)^Benchmark\S*[ \t]+\d+[ \t]+\S+ \S+/op")),
-        Framework("go-json", go_json.parse, re.compile(r'^\s*\{"Time":"[^"]*","Action":')),
-        Framework("pytest-benchmark", pytest_benchmark.parse, _json_with("machine_info", "benchmarks")),
-        Framework(
-            "google-benchmark", google_benchmark.parse,
-            re.compile(_json_with("context", "time_unit").pattern + "|" + google_benchmark.TEXT_LOOKS_LIKE),
-        ),
-        Framework("hyperfine", hyperfine.parse, _json_with("results", "command", "times")),
-        Framework(
-            "criterion", criterion.parse, re.compile(r'^\s*\{"mean":\{"confidence_interval"'),
-            parse_many=criterion.parse_documents, companions=criterion.COMPANIONS,
-        ),
-        # criterion's bencher text is libtest's format: auto reads it as rust-libtest
-        Framework("rust-libtest", rust_libtest.parse, re.compile(r"(?m)^test .+ \.\.\. bench:")),
-        Framework("pyperf", pyperf.parse, _json_with("benchmarks", "runs", "version", "metadata")),
-        Framework("mitata", mitata.parse, mitata.LOOKS_LIKE),
-        Framework("asv", asv.parse, asv.LOOKS_LIKE, parse_many=asv.parse_documents),
-        Framework("jmh", jmh.parse, jmh.LOOKS_LIKE),
-        Framework("benchmarkdotnet", benchmarkdotnet.parse, benchmarkdotnet.LOOKS_LIKE),
-        Framework("vitest", vitest.parse, vitest.LOOKS_LIKE),
-        Framework("catch2", catch2.parse, catch2.LOOKS_LIKE),
-        Framework("benchmark-ips", benchmark_ips.parse, benchmark_ips.LOOKS_LIKE),
-        Framework("benchmarkjs", benchmarkjs.parse, benchmarkjs.LOOKS_LIKE),
-        Framework("json", benchhub_json.parse, re.compile(r'^\s*\{\s*"benchhub"\s*:')),
-    )
-}  # fmt: skip
-# 'command' is timed by the runner instead of parsed; 'auto' picks one of FRAMEWORKS.
-FRAMEWORK_KEYS = (*FRAMEWORKS, "command", "auto")
+@cache
+def frameworks() -> dict[str, Framework]:
+    """Every parser by its framework key, their modules imported now: ``bhubctl run`` of one
+    framework (or of ``command``, which none parses) does not import the 17 others (issue 16)."""
+    from cli.parsers import (
+        asv,
+        benchhub_json,
+        benchmark_ips,
+        benchmarkdotnet,
+        benchmarkjs,
+        catch2,
+        criterion,
+        go,
+        go_json,
+        google_benchmark,
+        hyperfine,
+        jmh,
+        mitata,
+        pyperf,
+        pytest_benchmark,
+        rust_libtest,
+        vitest,
+    )  # fmt: skip
+
+    return {
+        f.key: f
+        for f in (
+            Framework("go", go.parse, re.compile(r"(?m)^Benchmark\S*[ \t]+\d+[ \t]+\S+ \S+/op")),
+            Framework("go-json", go_json.parse, re.compile(r'^\s*\{"Time":"[^"]*","Action":')),
+            Framework("pytest-benchmark", pytest_benchmark.parse, _json_with("machine_info", "benchmarks")),
+            Framework(
+                "google-benchmark", google_benchmark.parse,
+                re.compile(_json_with("context", "time_unit").pattern + "|" + google_benchmark.TEXT_LOOKS_LIKE),  # noqa: E501
+            ),
+            Framework("hyperfine", hyperfine.parse, _json_with("results", "command", "times")),
+            Framework(
+                "criterion", criterion.parse, re.compile(r'^\s*\{"mean":\{"confidence_interval"'),
+                parse_many=criterion.parse_documents, companions=criterion.COMPANIONS,
+            ),
+            # criterion's bencher text is libtest's format: auto reads it as rust-libtest
+            Framework("rust-libtest", rust_libtest.parse, re.compile(r"(?m)^test .+ \.\.\. bench:")),
+            Framework("pyperf", pyperf.parse, _json_with("benchmarks", "runs", "version", "metadata")),
+            Framework("mitata", mitata.parse, mitata.LOOKS_LIKE),
+            Framework("asv", asv.parse, asv.LOOKS_LIKE, parse_many=asv.parse_documents),
+            Framework("jmh", jmh.parse, jmh.LOOKS_LIKE),
+            Framework("benchmarkdotnet", benchmarkdotnet.parse, benchmarkdotnet.LOOKS_LIKE),
+            Framework("vitest", vitest.parse, vitest.LOOKS_LIKE),
+            Framework("catch2", catch2.parse, catch2.LOOKS_LIKE),
+            Framework("benchmark-ips", benchmark_ips.parse, benchmark_ips.LOOKS_LIKE),
+            Framework("benchmarkjs", benchmarkjs.parse, benchmarkjs.LOOKS_LIKE),
+            Framework("json", benchhub_json.parse, re.compile(r'^\s*\{\s*"benchhub"\s*:')),
+        )
+    }  # fmt: skip
+
+
+def __getattr__(name: str) -> dict[str, Framework]:
+    if name == "FRAMEWORKS":  # cli.parsers.FRAMEWORKS, built on first use
+        return frameworks()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _SNIFF_BYTES = 65536
 
 
 def detect(text: str) -> str:
     """The one framework whose format the text has; ParseError when none or several fit."""
     head = text[:_SNIFF_BYTES]
-    fits = [key for key, f in FRAMEWORKS.items() if f.looks_like.search(head)]
+    fits = [key for key, f in frameworks().items() if f.looks_like.search(head)]
     if len(fits) == 1:
         return fits[0]
-    known = ", ".join(FRAMEWORKS)
+    known = ", ".join(frameworks())
     if not fits:
         raise ParseError(
             f"cannot tell which tool wrote this output; name it (framework: or --framework): {known}"
@@ -133,6 +145,8 @@ def parse_output(framework: str, chunks: Callable[[], Generator[str]]) -> list[R
             head = next(pieces, "")
         framework = detect(head) if head else framework
     if framework == "go":
+        from cli.parsers import go
+
         with _no_collection():
             try:
                 return go.parse_chunks(chunks(), lambda: "".join(chunks()))
@@ -146,9 +160,10 @@ def _parse_documents(framework: str, docs: Sequence[Document]) -> list[Result]:
         if not docs:
             raise ParseError("no output to parse")
         framework = detect(docs[0].text)
-    if framework not in FRAMEWORKS:
-        raise ParseError(f"no parser {framework!r}; choose one of: {', '.join(FRAMEWORKS)}, auto")
-    spec = FRAMEWORKS[framework]
+    known = frameworks()
+    if framework not in known:
+        raise ParseError(f"no parser {framework!r}; choose one of: {', '.join(known)}, auto")
+    spec = known[framework]
     if spec.parse_many is not None:
         return spec.parse_many(docs)
     results: list[Result] = []
