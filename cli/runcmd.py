@@ -11,8 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rich.markup import escape
-
 from cli import git as gitinfo
 from cli.benchrun import RunOutcome, run_target
 from cli.client import AgentClient, CentralClient
@@ -21,8 +19,8 @@ from cli.delivery import pending_runs, sync_one
 from cli.errors import BenchHubError, ConfigError
 from cli.gate import FailOn
 from cli.humanize import size
-from cli.output import console, err_console, results_table
 from cli.settings import CliSettings
+from cli.table import error, note, paint, results_text, warn
 
 
 def find_config(start: Path) -> Path:
@@ -48,11 +46,9 @@ def deliver_pending(central: CentralClient, runs_dir: Path) -> None:
         try:
             done = sync_one(central, run_dir)
         except BenchHubError as exc:
-            err_console.print(
-                f"[yellow]warning:[/] run {run_dir.name} still waits for delivery: {escape(str(exc))}"
-            )
+            warn(f"run {run_dir.name} still waits for delivery: {exc}")
             return
-        err_console.print(f"delivered the earlier run {done.id} ({done.state.value}) to central")
+        note(f"delivered the earlier run {done.id} ({done.state.value}) to central")
 
 
 def run(
@@ -76,15 +72,14 @@ def run(
     deliver_pending(central, settings.home / "runs")
     agent = AgentClient(settings.agent_url, settings.request_timeout, token=settings.central_token())
     dirty = " (dirty)" if info.dirty else ""
-    err_console.print(f"[bold]{info.project}[/] {target} @ {info.commit[:12]}{dirty} on {info.branch}")
+    note(f"{paint(info.project, 'bold')} {target} @ {info.commit[:12]}{dirty} on {info.branch}")
 
     def once() -> RunOutcome:
         outcome = run_target(
             name=target, target=spec, config_dir=path.parent, git=info, central=central, agent=agent,
             runs_dir=settings.home / "runs", echo=(lambda _c: None) if quiet else _echo,
-            on_started=lambda r: err_console.print(
-                f"run [cyan]{r.id}[/] started in {escape(f'{r.org}/{r.project}{settings.where()}')}",
-                highlight=False,
+            on_started=lambda r: note(
+                f"run {paint(r.id, 'cyan')} started in {r.org}/{r.project}{settings.where()}"
             ),
         )  # fmt: skip
         _report_outcome(outcome, target, info.commit)
@@ -93,7 +88,7 @@ def run(
     outcome = once()
     if outcome.exit_code != 0 or baseline is None or info.root is None:
         if baseline is not None and info.root is None:
-            err_console.print("[yellow]warning:[/] not a git repository: no merge-base, no baseline")
+            warn("not a git repository: no merge-base, no baseline")
         return outcome.exit_code
     code = _gate(
         central, info, target, baseline, outcome, once, fail_on=fail_on, rerun_suspects=rerun_suspects,
@@ -104,19 +99,19 @@ def run(
 
 def _report_outcome(outcome: RunOutcome, target: str, commit: str) -> None:
     if outcome.results:
-        console.print(results_table(outcome.results, title=f"{target} @ {commit[:12]}"))
+        print(results_text(outcome.results, title=f"{target} @ {commit[:12]}"), flush=True)
     if (used := outcome.run.resources) is not None:
-        err_console.print(
+        note(
             f"resources: {used.cpu_user_seconds:.2f} s user, {used.cpu_system_seconds:.2f} s system CPU; "
             f"peak RSS {size(used.max_rss_bytes)}; up to {used.max_processes} "
             f"process{'' if used.max_processes == 1 else 'es'}"
         )
     for warning in outcome.warnings:
-        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        warn(warning)
     colour = "green" if outcome.exit_code == 0 else "red"
-    detail = f": {escape(outcome.message)}" if outcome.message else ""
-    err_console.print(f"run [cyan]{outcome.run.id}[/] [{colour}]{outcome.run.state.value}[/]{detail}")
-    err_console.print(f"raw output: {outcome.output_path}")
+    detail = f": {outcome.message}" if outcome.message else ""
+    note(f"run {paint(outcome.run.id, 'cyan')} {paint(outcome.run.state.value, colour)}{detail}")
+    note(f"raw output: {outcome.output_path}")
 
 
 def _gate(
@@ -125,7 +120,10 @@ def _gate(
     grafana_url: str | None,
 ) -> int:  # fmt: skip
     """Judge the run against its baseline, re-run suspects, report; the exit code."""
+    from rich.markup import escape
+
     from cli import compare_view, gate
+    from cli.output import console, err_console
 
     assert info.root is not None
     head_ids = [first.run.id]
@@ -212,10 +210,9 @@ def main(argv: list[str]) -> NoReturn:
     try:
         code = run(**parse_args(argv))
     except BenchHubError as exc:
-        # escaped: an error text may quote anything ('[...]' in a path, a key, a server's answer)
-        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        error(str(exc))
         code = exc.exit_code
     except KeyboardInterrupt:
-        err_console.print("Aborted!")  # click's answer to a Ctrl-C outside a run
+        note("Aborted!")  # click's answer to a Ctrl-C outside a run
         code = 1
     sys.exit(code)

@@ -9,9 +9,9 @@ import msgspec
 import typer
 
 from cli.errors import BenchHubError
-from cli.output import console, results_table
 from cli.outputs import collect_documents, read_files
 from cli.parsers import FRAMEWORKS, Document, detect, parse_documents
+from cli.table import results_text
 
 _CHOICES = ", ".join([*FRAMEWORKS, "auto"])
 
@@ -46,4 +46,4 @@ def parse(
     if as_json:
         print(msgspec.json.format(msgspec.json.encode(results), indent=2).decode())
     else:
-        console.print(results_table(results, title=", ".join(str(f) for f in files)))
+        print(results_text(results, title=", ".join(str(f) for f in files)))

@@ -20,8 +20,9 @@ from cli.client import CentralClient
 from cli.delivery import pending_runs, sync_one
 from cli.errors import BenchHubError
 from cli.humanize import size
-from cli.output import console, err_console, results_table
+from cli.output import console, err_console
 from cli.settings import CliSettings
+from cli.table import results_text
 
 app = typer.Typer(help="Runs recorded in central.", no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON (for scripts) instead of a table")]
@@ -136,7 +137,7 @@ def show(
         history.add_row(_when(event.at), event.from_state or "", event.to_state, escape(event.actor))
     console.print(history)
     if results:
-        console.print(results_table(list(results), title=f"{len(results)} results"))
+        print(results_text(results, title=f"{len(results)} results"))
 
 
 def machine_line(machine: MachineState) -> str:

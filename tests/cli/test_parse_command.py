@@ -30,7 +30,10 @@ def test_table_of_a_folder_and_of_standard_input() -> None:
     assert proc.returncode == 0 and "sizes/sum/10000" in proc.stdout and "sum 1000" in proc.stdout
     piped = bhubctl("parse", "-", "--framework", "go", stdin=(DATA / "go/failing.txt").read_text())
     assert piped.returncode == 0 and "BenchmarkOK" in piped.stdout
-    assert "error: bench_test.go:16: backend not reachable" in piped.stdout
+    # a failed benchmark: 'error' in its row, the message on the line below, whole
+    assert "\n  bench_test.go:16: backend not reachable" in piped.stdout
+    failed = next(line for line in piped.stdout.splitlines() if "BenchmarkFail" in line or "error" in line)
+    assert failed.rstrip().endswith("error"), piped.stdout
 
 
 def test_errors_are_one_line_with_exit_3() -> None:

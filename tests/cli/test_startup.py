@@ -73,9 +73,15 @@ def test_the_run_path_loads_neither_typer_nor_pydantic() -> None:
     assert {"cli.benchrun", "cli.config", "cli.delivery", "cli.parsers.go"} <= loaded
     heavy = sorted(m for m in loaded if m.split(".")[0] in ("typer", "pydantic", "pydantic_core", "click"))
     assert heavy == [] and "central.schemas" not in loaded, heavy
-    # and a run imports the parser of its own framework only (`command` needs none of them)
-    parsers = {m for m in _loaded("import cli.runcmd") if m.startswith("cli.parsers.")}
-    assert parsers == {"cli.parsers.command", "cli.parsers.common", "cli.parsers.stats"}
+    # and a run imports the parser of its own framework only (`command` needs none of them),
+    # and no rich (its results table and notes are cli.table's)
+    run = _loaded("import cli.runcmd")
+    assert {m for m in run if m.startswith("cli.parsers.")} == {
+        "cli.parsers.command",
+        "cli.parsers.common",
+        "cli.parsers.stats",
+    }
+    assert not {m for m in run if m.split(".")[0] == "rich"}
 
 
 def test_the_fast_run_parser_takes_the_typer_commands_options() -> None:
