@@ -29,7 +29,7 @@ _CALCULATED = re.compile(
     + _NUMBER
     + r" in\s+(?P<secs>[\d.]+)s\s*$"
 )
-_COMPARED = re.compile(r"^\s*(?P<name>.*?):\s+(?P<ips>[\d.]+) i/s\b")
+_COMPARED = re.compile(r"^\s*(?P<name>.*?):\s+(?P<ips>\d+(?:\.\d+)?) i/s\b")
 
 
 def _scaled(number: str, suffix: str, where: str) -> float:

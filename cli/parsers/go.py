@@ -44,6 +44,10 @@ _END = b"\0"  # joins the grid's lines, so each line's width can be checked
 # those holding _END itself, are read line by line.
 _NOT_PLAIN = ("\x1c", "\x1d", "\x1e", "\x1f", "\0", "--- FAIL: Benchmark")
 _MAX_GRID_COUNT = 1 << 31  # iteration counts the grid sums in int64; larger ones are summed exactly
+# Outputs this small are read line by line and summarized in plain Python: importing numpy
+# (~40 ms) would be most of a small suite's parse, and of what `bhubctl run` adds (issue 16).
+_GRID_MIN_LINES = 256
+_NUMPY_MIN_VALUES = 20_000
 if TYPE_CHECKING:  # numpy itself is imported where the grid needs it: bhubctl starts without it
     import numpy as np
     import numpy.typing as npt
@@ -168,9 +172,11 @@ class _Values:
 
     def add_grid(self, tokens: list[bytes], width: int) -> bool:
         """Lines of ``width`` tokens each (the last is _END); False if they are not one shape."""
+        n = len(tokens) // width
+        if n < _GRID_MIN_LINES:
+            return False  # read line by line
         import numpy as np
 
-        n = len(tokens) // width
         if not b"".join(tokens[1::width]).isdigit():  # bytes: ASCII digits only
             return False  # a line of other words among them
         if width % 2 == 0:
@@ -401,8 +407,22 @@ _Measured = tuple[_Key, int, list[float], float, float, "float | None", float, f
 _BATCH = 2000  # results validated at once: fast, and few field dicts alive at a time
 
 
+def _keys(values: _Values) -> dict[_Key, list[int]]:
+    """The columns of each result key, in order of first appearance."""
+    keys: dict[_Key, list[int]] = {}
+    names: dict[str, tuple[str, str]] = {}
+    for column, (bench, unit, _) in enumerate(values.columns):
+        name, procs = names.get(bench) or names.setdefault(bench, _split_name(bench))
+        key = (name, _MEASURES.get(unit, unit), unit, procs, values.packages[column])
+        keys.setdefault(key, []).append(column)
+    check_count(len(keys))
+    return keys
+
+
 def _samples(values: _Values, text_of: Callable[[], str]) -> list[_Measured]:
     """Per result key: iterations, samples in line order, mean, median, stddev, min, max."""
+    if len(values.values) < _NUMPY_MIN_VALUES:
+        return _few_samples(values, text_of)
     import numpy as np
 
     ids = np.frombuffer(values.ids, dtype=np.int32)
@@ -425,13 +445,7 @@ def _samples(values: _Values, text_of: Callable[[], str]) -> list[_Measured]:
     del deviations
     lows, highs = np.minimum.reduceat(flat, starts), np.maximum.reduceat(flat, starts)
 
-    keys: dict[_Key, list[int]] = {}
-    names: dict[str, tuple[str, str]] = {}
-    for column, (bench, unit, _) in enumerate(values.columns):
-        name, procs = names.get(bench) or names.setdefault(bench, _split_name(bench))
-        key = (name, _MEASURES.get(unit, unit), unit, procs, values.packages[column])
-        keys.setdefault(key, []).append(column)
-    check_count(len(keys))
+    keys = _keys(values)
     # Plain lists: indexing numpy arrays one element at a time is slow.
     edges, sizes, iterations_of = bounds.tolist(), counts.tolist(), values.iterations()
     mean_of, square_of, low_of, high_of = means.tolist(), squares.tolist(), lows.tolist(), highs.tolist()
@@ -453,4 +467,21 @@ def _samples(values: _Values, text_of: Callable[[], str]) -> list[_Measured]:
             samples = [v for c in key_columns for v in flat[edges[c] : edges[c + 1]].tolist()]
             s = summarize(samples)
             out.append((key, iterations, samples, s.mean, s.median, s.stddev, s.min, s.max))
+    return out
+
+
+def _few_samples(values: _Values, text_of: Callable[[], str]) -> list[_Measured]:
+    """``_samples`` of a small output, in plain Python (the same statistics, by summarize)."""
+    if not all(map(math.isfinite, values.values)):
+        raise _first_error(text_of())
+    per_column: list[list[float]] = [[] for _ in values.columns]
+    for column, value in zip(values.ids, values.values, strict=True):
+        per_column[column].append(value)
+    iterations_of = values.iterations()
+    out = []
+    for key, key_columns in _keys(values).items():
+        iterations = sum(iterations_of[values.columns[column][2]] for column in key_columns)
+        samples = [v for c in key_columns for v in per_column[c]]
+        s = summarize(samples)
+        out.append((key, iterations, samples, s.mean, s.median, s.stddev, s.min, s.max))
     return out

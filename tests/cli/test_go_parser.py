@@ -102,8 +102,46 @@ def _outcome(text: str, grid: bool) -> object:
 @given(lines=st.lists(result_line() | result_line() | OTHER_LINES, max_size=60), chunk=st.integers(1, 400))
 def test_the_grid_reads_what_the_line_reader_reads(lines: list[str], chunk: int) -> None:
     text = "\n".join(lines) + "\n"
-    with patch.object(go, "_CHUNK", chunk):
+    # the grid (and numpy's statistics) even for a few lines, which bhubctl reads without them
+    with patch.object(go, "_CHUNK", chunk), patch.object(go, "_GRID_MIN_LINES", 1):
         assert _outcome(text, grid=True) == _outcome(text, grid=False)
+
+
+def _close(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-12 * max(abs(a), abs(b)) or a == b
+    return a == b
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(result_line() | OTHER_LINES, max_size=60))
+def test_small_outputs_summarized_in_python_as_numpy_does(lines: list[str]) -> None:
+    # below _NUMPY_MIN_VALUES the statistics are summarize()'s (no numpy import): the same
+    # results, the floats to 1e-12 (fsum and numpy add in different orders)
+    text = "\n".join(lines) + "\n"
+    plain = _outcome(text, grid=False)
+    with patch.object(go, "_NUMPY_MIN_VALUES", 0):
+        numpy = _outcome(text, grid=False)
+    if isinstance(plain, str) or isinstance(numpy, str):
+        assert plain == numpy
+        return
+    assert isinstance(plain, list) and isinstance(numpy, list) and len(plain) == len(numpy)
+    for mine, theirs in zip(plain, numpy, strict=True):
+        for field in Result.__struct_fields__:
+            assert _close(getattr(mine, field), getattr(theirs, field)), (field, mine, theirs)
+
+
+def test_a_small_suite_is_parsed_without_numpy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from cli.parsers.go import parse\n"
+        "parse('BenchmarkA-2  1000  1500 ns/op\\nBenchmarkB-2  10  2.5 ns/op  3 B/op\\nPASS\\n')\n"
+        "print('numpy' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 BAD = st.sampled_from(["abc", "nan", "inf", "1e400", "1.2.3"])
@@ -113,7 +151,7 @@ BAD = st.sampled_from(["abc", "nan", "inf", "1e400", "1.2.3"])
 @given(lines=st.lists(result_line() | result_line(BAD) | OTHER_LINES, min_size=1, max_size=30))
 def test_bad_values_are_the_same_error_either_way(lines: list[str]) -> None:
     text = "\n".join(lines) + "\n"
-    with patch.object(go, "_CHUNK", 100):
+    with patch.object(go, "_CHUNK", 100), patch.object(go, "_GRID_MIN_LINES", 1):
         assert _outcome(text, grid=True) == _outcome(text, grid=False)
 
 

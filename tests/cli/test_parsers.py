@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import time
 import xml.etree.ElementTree as ET
@@ -246,6 +247,16 @@ def test_catch2_console_table_with_its_bounds_and_wrapped_names() -> None:
         catch2.parse(
             "benchmark name   samples   iterations   estimated\n  a\n  b\n---\nx    5  3  1.0 us\nbad\nbad\n"
         )
+
+
+def test_benchmark_ips_comparison_with_a_mangled_number_is_not_read() -> None:
+    # found by the fuzz test: '24176237.12369459.7 i/s' raised a bare ValueError (a traceback)
+    text = (DATA / "benchmark-ips/ips.txt").read_text()
+    mangled = re.sub(r"(?m)^(\s*\S[^:\n]*:\s+)([\d.]+)( i/s)", r"\g<1>1.2.3\g<3>", text, count=1)
+    assert mangled != text
+    assert [r.benchmark for r in benchmark_ips.parse(mangled)] == [
+        r.benchmark for r in benchmark_ips.parse(text)
+    ]
 
 
 def test_benchmark_ips_json_and_the_text_of_the_same_run() -> None:
