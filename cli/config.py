@@ -140,12 +140,10 @@ class Target(_Strict, kw_only=True):
 def target_from(definition: object) -> Target:
     """A target from JSON values (a job's definition); a ValueError says what is wrong."""
     try:
-        return msgspec.convert(definition, Target)
-    except msgspec.ValidationError as exc:
-        path, message = describe(exc)
-        raise ValueError(f"{path}: {message}" if path else message) from None
+        return _target(definition, strict=True)  # bhubctl wrote it from a checked target
     except _Located as exc:
-        raise ValueError(f"{'.'.join(map(str, exc.loc))}: {exc.message}") from None
+        where = ".".join(map(str, exc.loc))
+        raise ValueError(f"{where}: {exc.message}" if where else exc.message) from None
 
 
 class BenchConfig(_Strict, kw_only=True):
@@ -255,6 +253,16 @@ def _explained(loc: tuple[str | int, ...], message: str) -> str:
     return message
 
 
+def _target(raw: object, strict: bool = False) -> Target:
+    """One target from plain values (``strict``: no text for a number, as YAML may write it);
+    _Located names what is wrong, from the target down."""
+    try:
+        return msgspec.convert(raw, Target, strict=strict)
+    except msgspec.ValidationError as exc:
+        path, message = describe(exc)
+        raise _Located(*_unknown(_named(raw, _loc(path)), message)) from None
+
+
 def _validated(data: dict[str, Any]) -> BenchConfig:
     """The config, or _Located naming the first thing wrong (top level first, then each target)."""
     try:
@@ -269,11 +277,7 @@ def _validated(data: dict[str, Any]) -> BenchConfig:
         if not isinstance(name, str) or not _NAME.match(name):
             raise _Located(("targets",), f"target name {name!r} must match {_NAME.pattern}")
         try:
-            targets[name] = msgspec.convert(raw, Target, strict=False)
-        except msgspec.ValidationError as exc:
-            path, message = describe(exc)
-            loc, text = _unknown(_named(raw, _loc(path)), message)
-            raise _Located(("targets", name, *loc), text) from None
+            targets[name] = _target(raw)
         except _Located as exc:
             raise _Located(("targets", name, *exc.loc), exc.message) from None
     return BenchConfig(targets=targets, version=top.version, project=top.project)

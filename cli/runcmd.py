@@ -168,8 +168,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see 'bhubctl run --help')\n")
 
 
-def parse_args(argv: list[str]) -> dict[str, Any]:
-    """``bhubctl run``'s arguments, as the typer command (cli.commands.run.run) takes them.
+def parser() -> argparse.ArgumentParser:
+    """``bhubctl run``'s options, as the typer command (cli.commands.run.run) defines them.
 
     Written with argparse on purpose: typer builds a pydantic adapter per option when it parses,
     and importing typer and pydantic cost a run ~150 ms (issue 16). tests/cli/test_startup.py
@@ -187,7 +187,12 @@ def parse_args(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--rerun-suspects", type=_suspects, default=0)
     parser.add_argument("--report", type=Path)
     parser.add_argument("--require-baseline", action=argparse.BooleanOptionalAction, default=False)
-    parsed = vars(parser.parse_args(argv))
+    return parser
+
+
+def parse_args(argv: list[str]) -> dict[str, Any]:
+    """``bhubctl run``'s arguments, as the typer command takes them."""
+    parsed = vars(parser().parse_args(argv))
     parsed["fail_on"] = FailOn(parsed["fail_on"])
     return parsed
 

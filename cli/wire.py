@@ -11,7 +11,7 @@ checks on generated values that each accepts exactly what the other accepts.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta, Struct
@@ -77,11 +77,6 @@ class Result(_In, kw_only=True):
         _finite(self, _RESULT_NUMBERS)
         if self.samples is not None and not all(map(math.isfinite, self.samples)):
             raise ValueError("samples: every sample must be a finite number")
-
-    def key(self) -> str:
-        """What makes a result unique within its run (for idempotent uploads)."""
-        labels = ",".join(f"{k}={v}" for k, v in sorted(self.labels.items()))
-        return f"{self.benchmark}\x1f{self.measure}\x1f{labels}"
 
 
 class Resources(_In, kw_only=True):
@@ -178,10 +173,6 @@ class Watch(_In, kw_only=True):
     commit: str
     pid: int
     include_root: bool = True
-
-
-def encode(payload: Struct | list[Result] | dict[str, Any]) -> bytes:
-    return msgspec.json.encode(payload)
 
 
 def describe(error: msgspec.ValidationError) -> tuple[str, str]:

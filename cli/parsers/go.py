@@ -465,8 +465,7 @@ def _samples(values: _Values, text_of: Callable[[], str]) -> list[_Measured]:
             out.append((key, iterations, samples, mean_of[c], median, stddev, low, high))
         else:  # one name printed with two unit lists (rare): plain statistics over both
             samples = [v for c in key_columns for v in flat[edges[c] : edges[c + 1]].tolist()]
-            s = summarize(samples)
-            out.append((key, iterations, samples, s.mean, s.median, s.stddev, s.min, s.max))
+            out.append(_summarized(key, iterations, samples))
     return out
 
 
@@ -481,7 +480,10 @@ def _few_samples(values: _Values, text_of: Callable[[], str]) -> list[_Measured]
     out = []
     for key, key_columns in _keys(values).items():
         iterations = sum(iterations_of[values.columns[column][2]] for column in key_columns)
-        samples = [v for c in key_columns for v in per_column[c]]
-        s = summarize(samples)
-        out.append((key, iterations, samples, s.mean, s.median, s.stddev, s.min, s.max))
+        out.append(_summarized(key, iterations, [v for c in key_columns for v in per_column[c]]))
     return out
+
+
+def _summarized(key: _Key, iterations: int, samples: list[float]) -> _Measured:
+    s = summarize(samples)
+    return (key, iterations, samples, s.mean, s.median, s.stddev, s.min, s.max)

@@ -86,10 +86,8 @@ def test_the_run_path_loads_neither_typer_nor_pydantic() -> None:
 
 def test_the_fast_run_parser_takes_the_typer_commands_options() -> None:
     # `bhubctl run --help` and completion are typer's; a run is parsed by cli.runcmd.parse_args
-    import argparse
-
     from cli.app import load
-    from cli.runcmd import parse_args
+    from cli.runcmd import parse_args, parser
 
     command = load("run")
     typer_options = {
@@ -102,21 +100,7 @@ def test_the_fast_run_parser_takes_the_typer_commands_options() -> None:
     for name, (_, default) in typer_options.items():
         if name != "target":
             assert parsed[name] == default, name
-    import cli.runcmd
-
-    parser_options: dict[str, list[str]] = {}
-    original = argparse.ArgumentParser.parse_args
-
-    def capture(self: argparse.ArgumentParser, args: object = None, namespace: object = None) -> object:
-        for action in self._actions:
-            parser_options[action.dest] = sorted(action.option_strings) or [action.dest.upper()]
-        return original(self, args)  # type: ignore[call-overload]
-
-    argparse.ArgumentParser.parse_args = capture  # type: ignore[method-assign]
-    try:
-        cli.runcmd.parse_args(["t"])
-    finally:
-        argparse.ArgumentParser.parse_args = original  # type: ignore[method-assign]
+    parser_options = {action.dest: sorted(action.option_strings) for action in parser()._actions}
     assert {k: v for k, v in parser_options.items() if k != "target"} == {
         k: opts for k, (opts, _) in typer_options.items() if k != "target"
     }
