@@ -46,6 +46,16 @@ def test_a_slow_drift_is_rarely_taken_for_a_step() -> None:
     assert sum(len(detect(s)) == 1 for s in steps) >= 194
 
 
+def test_a_small_step_beside_a_clear_one_is_found() -> None:
+    """A history that plainly steps is not asked whether it merely drifts: a 1.3% step at CV 1%
+    after a 15% one is found in 80% of histories (was 54%, when every step had to beat a slope)."""
+    found = 0
+    for seed in range(200):
+        points = detect(_noisy([(40, 100.0), (40, 115.0), (40, 116.5)], seed=seed))
+        found += len(points) == 2 and abs(points[0].index - 40) <= 3 and abs(points[1].index - 80) <= 3
+    assert found >= 140
+
+
 def test_short_constant_and_non_positive_series() -> None:
     assert detect([1.0, 2.0, 3.0]) == []
     assert detect([5.0] * 40) == []
@@ -57,8 +67,14 @@ def test_rates_on_labelled_histories_with_a_margin() -> None:
     """make bench-detect prints the full table; here: F1 and no-change alarms stay where measured."""
     cases = histories(2026, 300)
     result = score([(c, [p.index for p in detect(c.values)]) for c in cases])
-    assert result.f1 >= 0.85 and result.precision >= 0.90  # measured 0.87-0.92 over seeds
+    assert result.f1 >= 0.88 and result.precision >= 0.93  # measured 0.930 and 0.979
     assert result.quiet_alarmed <= result.quiet_histories / 16
+    # seeds it was not tuned on, pooled: measured F1 0.903 (the detector before the drift
+    # question: 0.887), 10 of 554 no-change histories alarmed
+    held_out = [c for seed in (101, 202, 303) for c in histories(seed, 300)]
+    result = score([(c, [p.index for p in detect(c.values)]) for c in held_out])
+    assert result.f1 >= 0.895
+    assert result.quiet_alarmed <= result.quiet_histories / 32
 
 
 def test_every_kind_and_shape_is_generated() -> None:
