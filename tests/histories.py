@@ -2,7 +2,7 @@
 
 A history is one value per run, oldest first, with the indices where its level truly steps
 (the first run at the new level). Kinds: steps (1-3, 2-25%), no change, slow drift (a trend
-of 3-15% over the whole history, which is no step), lone outliers, and steps with outliers.
+of 3-15% over the whole history or, in half of them, from a run in its first half on: no step), lone outliers, and steps with outliers.
 Noise: CV 0.5-5% of four shapes: gaussian, heavy-tailed (Student t, 3 df), bimodal (a
 second mode 1.5-3 CV above, 20-40% of runs), right-skewed (lognormal, as latencies are).
 """
@@ -61,7 +61,8 @@ def history(rng: np.random.Generator, kind: str | None = None, shape: str | None
             level[point:] *= 1 + size if rng.random() < 0.6 else 1 / (1 + size)
     elif kind == "drift":
         total = float(rng.uniform(0.03, 0.15)) * (1 if rng.random() < 0.5 else -1)
-        level *= np.exp(np.linspace(0, total, n))
+        start = int(rng.integers(1, n // 2)) if rng.random() < 0.5 else 0  # half start partway
+        level[start:] *= np.exp(np.linspace(0, total, n - start))
     values = level * _noise(rng, shape, cv, n)
     if kind.endswith("outliers"):
         spikes = rng.choice(n, size=int(rng.integers(1, max(2, n // 40) + 1)), replace=False)

@@ -46,14 +46,24 @@ def test_a_slow_drift_is_rarely_taken_for_a_step() -> None:
     assert sum(len(detect(s)) == 1 for s in steps) >= 194
 
 
+def test_a_drift_that_starts_partway_is_rarely_taken_for_a_step() -> None:
+    """Flat for 60 runs, then 12% over 90, CV 1%: measured 10% of histories alarmed (16% before
+    the drift question; 100% when that question knew only straight lines); 15% is the bound."""
+    rng = np.random.default_rng(3)
+    level = np.full(150, 100.0)
+    level[60:] *= np.exp(np.linspace(0, 0.12, 90))
+    alarmed = sum(bool(detect(list(level * (1 + rng.normal(0, 0.01, 150))))) for _ in range(200))
+    assert alarmed <= 30
+
+
 def test_a_small_step_beside_a_clear_one_is_found() -> None:
     """A history that plainly steps is not asked whether it merely drifts: a 1.3% step at CV 1%
-    after a 15% one is found in 80% of histories (was 54%, when every step had to beat a slope)."""
+    after a 15% one is found in 75% of histories (was 54%, when every step had to beat a slope)."""
     found = 0
     for seed in range(200):
         points = detect(_noisy([(40, 100.0), (40, 115.0), (40, 116.5)], seed=seed))
         found += len(points) == 2 and abs(points[0].index - 40) <= 3 and abs(points[1].index - 80) <= 3
-    assert found >= 140
+    assert found >= 130
 
 
 def test_short_constant_and_non_positive_series() -> None:
@@ -67,14 +77,14 @@ def test_rates_on_labelled_histories_with_a_margin() -> None:
     """make bench-detect prints the full table; here: F1 and no-change alarms stay where measured."""
     cases = histories(2026, 300)
     result = score([(c, [p.index for p in detect(c.values)]) for c in cases])
-    assert result.f1 >= 0.88 and result.precision >= 0.93  # measured 0.930 and 0.979
+    assert result.f1 >= 0.88 and result.precision >= 0.93  # measured 0.912 and 0.959
     assert result.quiet_alarmed <= result.quiet_histories / 16
     # seeds it was not tuned on, pooled: measured F1 0.903 (the detector before the drift
-    # question: 0.887), 10 of 554 no-change histories alarmed
+    # question: 0.887), 14 of 542 no-change histories alarmed (before: 26)
     held_out = [c for seed in (101, 202, 303) for c in histories(seed, 300)]
     result = score([(c, [p.index for p in detect(c.values)]) for c in held_out])
     assert result.f1 >= 0.895
-    assert result.quiet_alarmed <= result.quiet_histories / 32
+    assert result.quiet_alarmed <= result.quiet_histories / 24
 
 
 def test_every_kind_and_shape_is_generated() -> None:
