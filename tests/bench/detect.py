@@ -92,8 +92,9 @@ def main() -> None:
     print("\nbenchhub by kind and noise shape:")
     for key in sorted(by):
         s = score(by[key])
-        print(f"  {key:24} precision {s.precision:.3f} recall {s.recall:.3f} F1 {s.f1:.3f} "
-              f"quiet alarmed {s.quiet_alarmed}/{s.quiet_histories}")  # fmt: skip
+        rates = (f"precision {s.precision:.3f} recall {s.recall:.3f} F1 {s.f1:.3f}" if s.actual
+                 else f"no change points, {s.detected} found;")  # fmt: skip
+        print(f"  {key:24} {rates} quiet alarmed {s.quiet_alarmed}/{s.quiet_histories}")
 
 
 if __name__ == "__main__":
