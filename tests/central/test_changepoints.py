@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from central.changepoints import detect
+from central.changepoints import _clipped, _noise, detect
 from tests.histories import histories, history, score
 
 
@@ -27,6 +27,16 @@ def test_a_spike_is_not_a_step() -> None:
     values[40] *= 1.8
     values[70:72] = [v * 1.5 for v in values[70:72]]
     assert detect(values) == []
+
+
+def test_a_spike_at_either_end_is_clipped_like_one_in_the_middle() -> None:
+    x = np.log(_noisy([(100, 100.0)]))
+    for i in (0, 50, 99):
+        x[i] += np.log(1.8)
+    sigma = _noise(x)
+    z = _clipped(x, sigma)
+    for i in (0, 50, 99):  # at most 3 sigma above the runs around it (the first and last were not)
+        assert z[i] <= np.median(x[max(0, i - 3) : i + 4]) + 3 * sigma + 1e-12
 
 
 def test_a_fix_after_a_regression_is_a_second_change_point() -> None:
