@@ -2,7 +2,8 @@
 
 A history is one value per run, oldest first, with the indices where its level truly steps
 (the first run at the new level). Kinds: steps (1-3, 2-25%), no change, slow drift (a trend
-of 3-15% over the whole history or, in half of them, from a run in its first half on: no step), lone outliers, and steps with outliers.
+of 3-15% over the whole history or, in half of them, from a run in its first half on: no
+step), lone outliers, and steps with outliers.
 Noise: CV 0.5-5% of four shapes: gaussian, heavy-tailed (Student t, 3 df), bimodal (a
 second mode 1.5-3 CV above, 20-40% of runs), right-skewed (lognormal, as latencies are).
 """

@@ -1,8 +1,8 @@
 """make bench-detect: change-point detectors scored on labelled histories, side by side.
 
 Histories from tests/histories.py (seed and count below), then our detector alone on eight
-more seeds, six of which it was never tuned on (101-606). A detection within 3 runs of a true change point
-counts, each true point once. Printed per detector: precision, recall, F1, no-change
+more seeds, six of which it was never tuned on (101-606). A detection within 3 runs of a true
+change point counts, each true point once. Printed per detector: precision, recall, F1, no-change
 histories alarmed, and the time per 1,000 runs; then our detector's recall by kind and shape.
 Anchors: asv's detect_steps (asv.step_detect), ruptures' PELT (L1 cost, penalty 3 sigma^2 log n on
 the log values: BIC-like), and the median-of-10 +-10% rule the vmalert detector used.
@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from central.changepoints import detect
-from tests.histories import History, Score, histories, score
+from tests.histories import History, histories, score
 
 Detector = Callable[[list[float]], list[int]]
 HELD_OUT = (7, 11, 101, 202, 303, 404, 505, 606)  # seeds printed for ours alone (PELT takes a minute a seed)
@@ -79,8 +79,9 @@ def main() -> None:
         if name == "benchhub":
             mine = found
     others = [s for s in HELD_OUT if s != seed]
-    scores = [score(run(histories(s, count), "benchhub", ours)[0]) for s in others]
-    pooled = Score(*(sum(getattr(s, f) for s in scores) for f in Score.__dataclass_fields__))
+    founds = [run(histories(s, count), "benchhub", ours)[0] for s in others]
+    scores = [score(found) for found in founds]
+    pooled = score([case for found in founds for case in found])
     print(f"\nbenchhub on {len(others)} more seeds ({count} histories each), F1: "
           + ", ".join(f"{s} {r.f1:.3f}" for s, r in zip(others, scores, strict=True))
           + f"; pooled precision {pooled.precision:.3f} recall {pooled.recall:.3f} F1 {pooled.f1:.3f}, "
