@@ -19,6 +19,10 @@ Each result becomes (README "Data model"):
   a ready change is one rollup for a dashboard where value and baseline were two (make
   bench-scale). The baseline itself is ``trend / (1 + change)``.
 
+And the run itself becomes one sample of ``benchhub_branch_run_results`` (one series per
+target and branch, valued the results written): the dashboards read when the newest run ended
+from it, and so read the trend and change series over that window only, whatever the range.
+
 The samples of a run are always the same (names, labels, base units, the run's end as
 timestamp, changes against the runs that ended before it), so VictoriaMetrics' deduplication
 keeps one sample per series however often a run is written again (a retry, ``bhubctl runs
@@ -45,6 +49,7 @@ from exporter.metrics import (
     BENCHMARK_LABELS,
     BENCHMARK_TREND,
     BENCHMARK_VALUE,
+    BRANCH_RUN,
     TREND_LABELS,
 )
 from exporter.units import to_base_unit
@@ -113,13 +118,20 @@ def batches(
     change against each window of ``windows`` runs; none: no changes.
     """
     chunk: list[Measured] = []
+    valued = 0
     for result in results:
         chunk.append(result)
+        valued += result.value is not None
         if len(chunk) >= size:
             yield _text(run, chunk, prior or {}, windows)
             chunk = []
     if chunk:
         yield _text(run, chunk, prior or {}, windows)
+    if valued:  # a run without a value (all failed, none parsed) is not the branch's newest
+        assert run.finished_at is not None
+        values = {"org": run.org, "project": run.project, "target": run.target, "branch": run.branch}
+        labels = ",".join(f'{n}="{escape_label_value(values[n])}"' for n in BRANCH_RUN.labels)
+        yield f"{BRANCH_RUN.name}{{{labels}}} {valued} {int(run.finished_at.timestamp() * 1000)}\n", 1
 
 
 def import_url(base: str) -> str:

@@ -92,6 +92,27 @@ def newest_runs_var() -> Any:
             .sort(dm.VariableSort.DISABLED))  # fmt: skip
 
 
+def newest_run_var() -> Any:
+    """Hidden: when the branch's newest run in the range ended (unix seconds, 0 for none). The
+    newest-run table asks its questions @ that time, so it reads a sample per benchmark, not
+    every run's sample in the range (make bench-scale)."""
+    branch = 'org="$org",project="$project",branch="$branch",target="$target"'
+    return (dashboard.QueryVariable("newest").label("Newest run ended at")
+            .query(f"query_result({q.newest_run(branch, '$__range')})").datasource(DS)
+            .regex(r"/\} ([0-9]+)/").refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .hide(dm.VariableHide.HIDE_VARIABLE))  # fmt: skip
+
+
+def picked_var(name: str, query: str) -> Any:
+    """Hidden: the benchmarks a graph draws, picked in the newest run (all of them, as a regex).
+    Picked over the whole range instead (topk_max), a graph read every run's sample of every
+    benchmark: 95-117 ms uncached at 960 runs, where the picked ones take 4-13 ms."""
+    return (dashboard.QueryVariable(name).query(f"query_result({query})").datasource(DS)
+            .regex('/benchmark="([^"]+)"/').refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .multi(True).include_all(True).current(dm.VariableOption(text="All", value="$__all"))
+            .sort(dm.VariableSort.DISABLED).hide(dm.VariableHide.HIDE_VARIABLE))  # fmt: skip
+
+
 def base(uid: str, title: str, description: str) -> Any:
     return (dashboard.Dashboard(title).uid(uid).tags(TAGS).description(description).refresh("1m")
             .time("now-7d", "now").timezone("browser").editable())  # fmt: skip
@@ -118,18 +139,21 @@ def trends() -> Any:
          .with_variable(query_var("project", f'label_values({v}{{org="$org"}}, project)', "Project"))
          .with_variable(query_var("branch", f'label_values({v}{{org="$org",project="$project"}}, branch)', "Branch"))
          .with_variable(query_var("target", f'label_values({v}{{org="$org",project="$project",branch="$branch"}}, target)', "Target"))
+         .with_variable(newest_run_var())
          .with_variable(query_var("benchmark", f'label_values({v}{{org="$org",project="$project",branch="$branch",target="$target"}}, benchmark)', "Benchmark", multi=True))
          .with_variable(query_var("measure", f'label_values({v}{{org="$org",project="$project",branch="$branch",target="$target",benchmark=~"$benchmark"}}, measure)', "Measure"))
          .with_variable(dashboard.CustomVariable("runs").label("Baseline runs").values(BASELINE_WINDOWS)
                         .current(dm.VariableOption(text="10", value="10")))
          .with_variable(dashboard.CustomVariable("top").label("Lines per graph").values("10,20,50")
-                        .current(dm.VariableOption(text="10", value="10"))))  # fmt: skip
+                        .current(dm.VariableOption(text="10", value="10")))
+         .with_variable(picked_var("largest", q.largest(sel, "$newest", "$top")))
+         .with_variable(picked_var("moved", q.moved_most(sel, "$newest", "$runs", "$top"))))  # fmt: skip
     d = d.with_panel(
         lay.place(
             series(
-                "Results over time: the $top largest (one point per run)",
+                "Results over time: the $top largest in the newest run (one point per run)",
                 "short",
-                target(q.runs_over_time(sel, "$top"), "{{benchmark}} {{procs}}"),
+                target(q.runs_over_time(sel + ',benchmark=~"$largest"', "$top"), "{{benchmark}} {{procs}}"),
                 points=True,
                 legend=False,
             ),
@@ -137,10 +161,18 @@ def trends() -> Any:
             10,
         )
     )
-    latest = table.Panel().title("Latest run per benchmark").datasource(DS)
-    latest = (latest.with_target(target(q.latest(sel, "$__range"), ref="latest", instant=True, fmt="table"))
-              .with_target(target(q.change_vs_previous(sel, "$__range"), ref="vs_previous", instant=True, fmt="table"))
-              .with_target(target(q.change_vs_baseline(sel, "$__range", "$runs"), ref="vs_median", instant=True, fmt="table"))
+    latest = (
+        table.Panel()
+        .title("Newest run: each benchmark against the run before and the median")
+        .datasource(DS)
+        .description(
+            "The newest run of the target on the branch within the time range (its end: "
+            "variable newest); a benchmark that run did not produce is not listed."
+        )
+    )
+    latest = (latest.with_target(target(q.latest(sel, "$newest"), ref="latest", instant=True, fmt="table"))
+              .with_target(target(q.change_vs_previous(sel, "$newest"), ref="vs_previous", instant=True, fmt="table"))
+              .with_target(target(q.change_vs_baseline(sel, "$newest", "$runs"), ref="vs_median", instant=True, fmt="table"))
               .with_transformation(dm.DataTransformerConfig(id_val="merge", options={}))
               .with_transformation(dm.DataTransformerConfig(id_val="organize", options={
                   "excludeByName": {"Time": True, "__name__": True, "org": True, "project": True, "branch": True,
@@ -152,9 +184,12 @@ def trends() -> Any:
     d = d.with_panel(
         lay.place(
             series(
-                "Size of the change vs the median of the $runs runs before: the $top that moved most",
+                "Size of the change vs the median of the $runs runs before: the $top that moved most in the newest run",
                 "percentunit",
-                target(q.moves_over_time(sel, "$runs", "$top"), "{{benchmark}} {{procs}}"),
+                target(
+                    q.moves_over_time(sel + ',benchmark=~"$moved"', "$runs", "$top"),
+                    "{{benchmark}} {{procs}}",
+                ),
                 points=True,
             ),
             24,

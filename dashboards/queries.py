@@ -4,12 +4,15 @@ Dashboards read the trend series (``benchhub_benchmark_trend``): one series per 
 a branch holding a sample per run, so every question costs the number of benchmarks, not
 benchmarks x runs (make bench-scale; README "Data model"):
 
-- latest: the series' last sample in the range (``last_over_time``);
+- newest: when the branch's newest run ended, from ``benchhub_branch_run_results`` (one series
+  per target and branch); the table questions below are asked ``@`` that time over a minute,
+  so they read one sample per benchmark however many runs the range holds (over the whole
+  range they decoded every run's sample: 2x slower from 60 to 960 runs, and a year's range
+  12x more);
+- latest: each benchmark's value in that run;
 - change: ``benchhub_benchmark_change{runs="N"}``, each run against the median of the N runs
-  before it, which central writes with the run (PromQL has no "last N samples"): one rollup,
-  where value / baseline took two (58 ms at 960 runs, make bench-scale);
-- previous: the change against one run (``runs="1"``), where the last two samples of the
-  trend (``idelta``) took four rollups and grew with the runs in the range;
+  before it, which central writes with the run (PromQL has no "last N samples");
+- previous: the change against one run (``runs="1"``);
 - baseline: the value over (1 + change).
 
 A run's or commit's own results stay on the per-run series (``benchhub_benchmark_value``
@@ -18,48 +21,79 @@ with ``run_id``/``commit``), found through the label index at the cost of that r
 
 from __future__ import annotations
 
-from exporter.metrics import BENCHMARK_CHANGE, BENCHMARK_TREND, BENCHMARK_VALUE, RUN_INFO, TREND_LABELS
+from exporter.metrics import (
+    BENCHMARK_CHANGE,
+    BENCHMARK_TREND,
+    BENCHMARK_VALUE,
+    BRANCH_RUN,
+    RUN_INFO,
+    TREND_LABELS,
+)
 
 VALUE = BENCHMARK_VALUE.name
 TREND = BENCHMARK_TREND.name
 CHANGE = BENCHMARK_CHANGE.name
 INFO = RUN_INFO.name
+RUN = BRANCH_RUN.name
 # what makes one benchmark's series across runs (host is left out: CI runners come and go)
 KEY = ", ".join(TREND_LABELS)
 
 
-def latest(selector: str, window: str) -> str:
-    """Each benchmark's value in its newest run within ``window``."""
-    return f"last_over_time({TREND}{{{selector}}}[{window}])"
+def newest_run(selector: str, window: str) -> str:
+    """When the newest run within ``window`` of the target on the branch ended (unix seconds,
+    rounded up: an ``@`` at a rounded-down float would miss the run's own samples); 0 when
+    there is none, so the questions below find nothing rather than fail."""
+    return f"ceil(max(tlast_over_time({RUN}{{{selector}}}[{window}]))) or vector(0)"
 
 
-def previous(selector: str, window: str) -> str:
-    """Each benchmark's value in the run before its newest."""
-    return baseline(selector, window, "1")
+def _at(name: str, selector: str, at: str) -> str:
+    # a minute back from the newest run's end: its samples all carry that end as timestamp
+    return f"last_over_time({name}{{{selector}}}[1m] @ {at})"
 
 
-def change_vs_previous(selector: str, window: str) -> str:
-    """Relative change of the newest run against the one before (0.1 = 10% larger)."""
-    return change_vs_baseline(selector, window, "1")
+def latest(selector: str, at: str) -> str:
+    """Each benchmark's value in the run that ended at ``at`` (``newest_run``)."""
+    return _at(TREND, selector, at)
 
 
-def baseline(selector: str, window: str, runs: str) -> str:
-    """The median of each benchmark's ``runs`` runs before its newest."""
-    return f"{latest(selector, window)} / ignoring(runs) (1 + {change_vs_baseline(selector, window, runs)})"
+def previous(selector: str, at: str) -> str:
+    """Each benchmark's value in the run before that one."""
+    return baseline(selector, at, "1")
 
 
-def change_vs_baseline(selector: str, window: str, runs: str) -> str:
-    """Relative change of each benchmark's newest run against the median of the runs before."""
-    return f'last_over_time({CHANGE}{{{selector},runs="{runs}"}}[{window}])'
+def change_vs_previous(selector: str, at: str) -> str:
+    """Relative change of the run at ``at`` against the one before (0.1 = 10% larger)."""
+    return change_vs_baseline(selector, at, "1")
+
+
+def baseline(selector: str, at: str, runs: str) -> str:
+    """The median of each benchmark's ``runs`` runs before the one at ``at``."""
+    return f"{latest(selector, at)} / ignoring(runs) (1 + {change_vs_baseline(selector, at, runs)})"
+
+
+def change_vs_baseline(selector: str, at: str, runs: str) -> str:
+    """Relative change of each benchmark in the run at ``at`` against the median of the runs before."""
+    return _at(CHANGE, selector + f',runs="{runs}"', at)
+
+
+def largest(selector: str, at: str, top: str) -> str:
+    """The ``top`` largest benchmarks in the run at ``at``: which lines a graph draws."""
+    return f"topk({top}, {latest(selector, at)})"
+
+
+def moved_most(selector: str, at: str, runs: str, top: str) -> str:
+    """The ``top`` benchmarks whose run at ``at`` moved most against the median of the
+    ``runs`` before (absolute change: the table has the sign)."""
+    return f"topk({top}, abs({change_vs_baseline(selector, at, runs)}))"
 
 
 def runs_over_time(selector: str, top: str) -> str:
-    """A point per run (the run at or before each step) of the ``top`` largest benchmarks:
-    a graph of 1,000 lines is unreadable and 26 MB of JSON on every refresh (make bench-scale)."""
+    """A point per run (the run at or before each step) of the benchmarks ``selector`` picks
+    (at most ``top`` lines): a graph of 1,000 lines is unreadable and 26 MB of JSON."""
     return f"topk_max({top}, last_over_time({TREND}{{{selector}}}[$__interval]))"
 
 
 def moves_over_time(selector: str, runs: str, top: str) -> str:
-    """Each run's change against the median of the ``runs`` before it, for the ``top``
-    benchmarks that moved most (absolute change: the table beside it has the sign)."""
+    """Each run's change against the median of the ``runs`` before it, of the benchmarks
+    ``selector`` picks (at most ``top`` lines; absolute change)."""
     return f'topk_max({top}, abs(last_over_time({CHANGE}{{{selector},runs="{runs}"}}[$__interval])))'

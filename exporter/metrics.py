@@ -81,6 +81,15 @@ BENCHMARK_CHANGE = MetricSpec(
     (*TREND_LABELS, "runs"),
     "results of a branch x baseline windows (BENCHHUB_CENTRAL_BASELINE_RUNS)",
 )
+BRANCH_RUN = MetricSpec(
+    "benchhub_branch_run_results",
+    "gauge",
+    "Results with a value that a run of the target on the branch wrote, one sample per run at its "
+    "end: one series per target and branch, so 'when did the newest run end' reads one series "
+    "instead of a marker per run.",
+    ("org", "project", "target", "branch"),
+    "targets x branches (a sample per run)",
+)
 RUN_INFO = MetricSpec(
     "benchhub_run_info",
     "gauge",
@@ -342,6 +351,7 @@ CATALOG: tuple[MetricSpec, ...] = (
     BENCHMARK_ITERATIONS,
     BENCHMARK_TREND,
     BENCHMARK_CHANGE,
+    BRANCH_RUN,
     RUN_INFO,
     AGENT_INFO,
     COLLECTOR_DURATION,

@@ -6,12 +6,21 @@ runs of one branch, the runs spread over 30 days:
 - ``v1``: the layout before issue 19 (per-run series only), queried by the dashboards and
   rules of that time (tests/bench/layout_v1: the trends and run-detail JSON of b1ea888, the
   median-of-10 recording rules of 0edf850^);
-- ``v2``: what central writes now (central.series: per-run, trend and change series, run
-  markers), queried by today's dashboards and rules.
+- ``v2``: what central writes now (central.series: per-run, trend, change and branch-run
+  series, run markers), queried by today's dashboards and rules;
+- ``v2r``: the same server as v2, queried by the trends dashboard before it asked its
+  questions at the newest run (tests/bench/layout_v2_range: 130d45f's, every question over the
+  whole range): the anchor of that change, measured in the same run, tries interleaved.
+
+The history ends a minute before this month began and is force-merged before any query, as
+VictoriaMetrics leaves a past month: one block per series holding the month's samples, the
+most a question about the newest run can decode (VictoriaMetrics decodes whole blocks), so
+the numbers do not depend on the day of the month the bench runs on.
 
 For each R it prints, side by side, the median and max latency of every variable, panel,
-annotation and rule query (as Grafana sends them: 30-day range, a point an hour), the series
-count and the disk size. ``--benchmarks 50 --runs 20`` is the CI smoke run.
+annotation and rule query (as Grafana sends them on a first load: 30-day range, a point an
+hour, ``nocache=1``), the series count and the disk size. ``--benchmarks 50 --runs 20`` is the
+CI smoke run.
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ LIMITS = (
 )
 BOARDS = ("benchhub-trends", "benchhub-run")
 V1 = Path(__file__).with_name("layout_v1")
+V2_RANGE = Path(__file__).with_name("layout_v2_range")
 WINDOWS = CentralSettings.model_fields["baseline_runs"].default
 MEASURES = (("time", "ns", 1.0), ("alloc_bytes", "B", 64.0))
 # The median-of-10 recording rules of the v1 layout (provisioning/vmalert/rules.yml at 0edf850^,
@@ -157,13 +167,15 @@ def seed_both(
         flush(force=True)
         for url in (v1, v2) if "v1" in layouts else (v2,):
             http.get(f"{url}/internal/force_flush").raise_for_status()
-            wait_searchable(http, url, f'{m.BENCHMARK_VALUE.name}{{run_id="run-{runs - 1:05d}"}}')
+            wait_searchable(http, url, f'{m.BENCHMARK_VALUE.name}{{run_id="run-{runs - 1:05d}"}}', now)
 
 
-def wait_searchable(http: httpx.Client, url: str, selector: str) -> None:
+def wait_searchable(http: httpx.Client, url: str, selector: str, now: int) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        found = http.get(f"{url}/api/v1/series", params={"match[]": selector, "start": 0}).json()
+        # around the newest run: start=0 asks VictoriaMetrics' series API for its last day only
+        span = {"match[]": selector, "start": now - 3600, "end": now + 60}
+        found = http.get(f"{url}/api/v1/series", params=span).json()
         if found["data"]:
             return
         time.sleep(0.5)
@@ -181,6 +193,17 @@ def wait_quiet(root: Path, limit: float = 180) -> None:
         time.sleep(1)
         if all(p.cpu_percent(None) < 5 for p in procs):
             return
+
+
+def merge_months(urls: list[str], now: int) -> None:
+    """Force-merge the month partitions the history spans (VictoriaMetrics' /internal/force_merge)."""
+    months = {
+        datetime.fromtimestamp(t, UTC).strftime("%Y_%m") for t in range(now - DAYS * 86400, now + 1, 86400)
+    }
+    with httpx.Client(timeout=1800) as http:
+        for url in urls:
+            for month in sorted(months):
+                http.get(f"{url}/internal/force_merge", params={"partition_prefix": month}).raise_for_status()
 
 
 def series_count(url: str) -> int:
@@ -204,6 +227,16 @@ def queries(layout: str) -> tuple[list[dict[str, object]], dict[str, str]]:
             for panel, renamed in zip(board["panels"], new["panels"], strict=True):
                 panel["title"] = renamed["title"]  # the same panel in both, side by side
         return old, V1_RULES
+    if layout == "v2r":
+        old = [json.loads(((V2_RANGE if (V2_RANGE / f"{b['uid']}.json").exists() else JSON_DIR)
+                           / f"{b['uid']}.json").read_text()) for b in boards]  # fmt: skip
+        for board, new in zip(old, boards, strict=True):
+            for var in board["templating"]["list"]:
+                if var.get("multi"):
+                    var["allValue"] = ".*"
+            for panel, renamed in zip(board["panels"], new["panels"], strict=True):
+                panel["title"] = renamed["title"]  # the same panel in both, side by side
+        boards = old
     rules = {
         rule.get("alert") or rule["record"]: rule["expr"]
         for group in yaml.safe_load(rules_text())["groups"]
@@ -212,32 +245,41 @@ def queries(layout: str) -> tuple[list[dict[str, object]], dict[str, str]]:
     return boards, rules
 
 
-def measure(url: str, layout: str, reps: int, commit: str) -> dict[str, list[Outcome]]:
-    """Every query of the layout, ``reps`` times (once when one try takes over 5 s)."""
-    boards, rules = queries(layout)
-    found: dict[str, list[Outcome]] = {}
+def measure(servers: dict[str, str], reps: int, commit: str, now: int) -> dict[str, dict[str, list[Outcome]]]:
+    """Every query of each layout (name -> its server), ``reps`` times, the layouts' tries
+    interleaved (a layout is tried once when one of its queries takes over 5 s)."""
+    found: dict[str, dict[str, list[Outcome]]] = {layout: {} for layout in servers}
+    slow: set[str] = set()
     for rep in range(reps):
-        runner = Runner(url, range_seconds=DAYS * 86400, step=3600, timeout=120)
-        try:
-            outcomes: list[Outcome] = []
-            for board in boards:
-                _, done = run_dashboard(runner, board)
-                outcomes += [
-                    Outcome(
-                        f"{board['uid']} {o.where}", o.expr, o.series, o.seconds, o.missing_labels, o.error
-                    )
-                    for o in done
-                ]
-            for name, expr in rules.items():
-                outcomes.append(runner.query(f"rule {name}", expr, instant=True))
-            lookup = f'last_over_time({m.BENCHMARK_VALUE.name}{{commit="{commit}"}}[{DAYS}d])'
-            outcomes.append(runner.query("ad hoc: a commit's results", lookup, instant=True))
-        finally:
-            runner.close()
-        for o in outcomes:
-            found.setdefault(o.where, []).append(o)
-        if rep == 0 and max(o.seconds for o in outcomes) > 5:
-            break
+        for layout, url in servers.items():
+            if layout not in slow:
+                for where, outcomes in measure_once(url, layout, commit, now).items():
+                    found[layout].setdefault(where, []).extend(outcomes)
+                if rep == 0 and max(o.seconds for tries in found[layout].values() for o in tries) > 5:
+                    slow.add(layout)
+    return found
+
+
+def measure_once(url: str, layout: str, commit: str, now: int) -> dict[str, list[Outcome]]:
+    boards, rules = queries(layout)
+    runner = Runner(url, range_seconds=DAYS * 86400, step=3600, timeout=120, nocache=True, now=now)
+    try:
+        outcomes: list[Outcome] = []
+        for board in boards:
+            _, done = run_dashboard(runner, board)
+            outcomes += [
+                Outcome(f"{board['uid']} {o.where}", o.expr, o.series, o.seconds, o.missing_labels, o.error)
+                for o in done
+            ]
+        for name, expr in rules.items():
+            outcomes.append(runner.query(f"rule {name}", expr, instant=True))
+        lookup = f'last_over_time({m.BENCHMARK_VALUE.name}{{commit="{commit}"}}[{DAYS}d])'
+        outcomes.append(runner.query("ad hoc: a commit's results", lookup, instant=True))
+    finally:
+        runner.close()
+    found: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        found.setdefault(o.where, []).append(o)
     return found
 
 
@@ -250,12 +292,20 @@ def cell(outcomes: list[Outcome] | None) -> str:
     return f"{statistics.median(times):8.1f} {max(times):8.1f}"
 
 
+def short(where: str) -> str:
+    """A query's name in 80 columns: a long panel title is cut in its middle, the target kept."""
+    return where if len(where) <= 80 else where[:50] + "..." + where[-27:]
+
+
+COLUMNS = {"v1": "v1 (per-run only)", "v2r": "v2, range questions", "v2": "v2 (trend layout)"}
+
+
 def report(r: int, found: dict[str, dict[str, list[Outcome]]], sizes: dict[str, tuple[int, int]]) -> None:
+    shown = [layout for layout in COLUMNS if layout in found]
     print(f"\n## R = {r} runs (latency ms: median max; {len(next(iter(found['v2'].values())))} tries)")
-    print(f"{'query':70} {'v1 (per-run only)':>20} {'v2 (trend layout)':>20}")
-    old = found.get("v1", {})
-    for where in sorted(set(old) | set(found["v2"])):
-        print(f"{where[:70]:70} {cell(old.get(where)):>20} {cell(found['v2'].get(where)):>20}")
+    print(f"{'query':80} " + " ".join(f"{COLUMNS[layout]:>20}" for layout in shown))
+    for where in sorted(set().union(*(found[layout] for layout in shown))):
+        print(f"{short(where):80} " + " ".join(f"{cell(found[layout].get(where)):>20}" for layout in shown))
     for layout, (count, size) in sizes.items():
         print(f"{layout}: {count:,} series, {size / 1e6:,.1f} MB on disk")
 
@@ -265,8 +315,11 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
     parser.add_argument("--benchmarks", type=int, default=1000)
     parser.add_argument("--runs", default="60,240,960", help="comma-separated R values")
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--layouts", default="v1,v2", help="v2 alone: today's layout without the slow v1")
+    parser.add_argument("--layouts", default="v1,v2r,v2", help="v2r,v2: today's layout without the slow v1")
     args = parser.parse_args(argv)
+    layouts = tuple(args.layouts.split(","))
+    if "v2" not in layouts or not set(layouts) <= set(COLUMNS):
+        parser.error(f"--layouts: some of {', '.join(COLUMNS)}, v2 among them")
     print(
         f"# make bench-scale: {args.benchmarks} benchmarks x {len(MEASURES)} measures, runs over {DAYS} days"
     )
@@ -277,18 +330,18 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
             (root / "v1").mkdir()
             (root / "v2").mkdir()
             with victoria_metrics(root / "v1", *LIMITS) as v1, victoria_metrics(root / "v2", *LIMITS) as v2:
-                now = int(time.time())
+                month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+                now = int(month.timestamp()) - 60
                 started = time.monotonic()
-                layouts = tuple(args.layouts.split(","))
                 seed_both(v1, v2, args.benchmarks, r, now, layouts)
                 print(f"  seeded R={r} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
                 wait_quiet(root)
+                merge_months([v1, v2] if "v1" in layouts else [v2], now)
+                wait_quiet(root)
                 commit = f"{r // 2:040x}"
-                found = {
-                    layout: measure(url, layout, args.reps, commit)
-                    for layout, url in (("v1", v1), ("v2", v2))
-                    if layout in layouts
-                }
+                servers = {"v1": v1, "v2r": v2, "v2": v2}
+                chosen = {layout: servers[layout] for layout in COLUMNS if layout in layouts}
+                found = measure(chosen, args.reps, commit, now)
                 sizes = {layout: (series_count(url), disk_bytes(root / layout / "vm-data"))
                          for layout, url in (("v1", v1), ("v2", v2)) if layout in layouts}  # fmt: skip
             report(r, found, sizes)

@@ -26,7 +26,8 @@ def _result(i: int, **labels: str) -> ResultIn:
 def test_a_run_s_series_in_batches_carry_its_identity_and_end_time() -> None:
     results = [_result(i) for i in range(7)] + [_result(7, procs="2", pkg="example.com/a")]
     pieces = list(series.batches(run(), results, size=3))
-    assert [samples for _, samples in pieces] == [9, 9, 6]  # value, iterations and trend per result
+    # value, iterations and trend per result; then the run on its branch, valued its results
+    assert [samples for _, samples in pieces] == [9, 9, 6, 1]
     samples = [s for text, _ in pieces for f in text_string_to_metric_families(text) for s in f.samples]
     assert {s.timestamp for s in samples} == {END.timestamp()}
     last = next(s for s in samples if s.name == "benchhub_benchmark_value" and s.labels["benchmark"] == "B7")
@@ -36,6 +37,19 @@ def test_a_run_s_series_in_batches_carry_its_identity_and_end_time() -> None:
     )  # fmt: skip
     again = list(series.batches(run(), results, size=3))
     assert again == pieces  # a re-export writes exactly the same samples
+    (branch,) = _samples(pieces[-1][0])
+    assert (branch.name, branch.value, branch.timestamp) == (
+        "benchhub_branch_run_results",
+        8,
+        END.timestamp(),
+    )
+    assert branch.labels == {"org": "acme", "project": "shop", "target": "bench", "branch": run().branch}
+
+
+def test_a_run_without_a_value_is_not_the_branch_s_newest() -> None:
+    failed = ResultIn(benchmark="B", measure="time", unit="ns/op", error="boom")
+    pieces = list(series.batches(run(), [failed, _result(1)]))
+    assert [_samples(t)[-1].value for t, _ in pieces][-1] == 1  # the one result with a value
 
 
 def test_failed_results_have_no_sample() -> None:
@@ -48,7 +62,7 @@ def _samples(text: str) -> list[Sample]:
 
 
 def test_the_trend_sample_is_the_value_without_the_run_s_labels() -> None:
-    ((text, _),) = series.batches(run(), [_result(3, procs="4")])
+    (text, _), _branch = series.batches(run(), [_result(3, procs="4")])
     samples = {s.name: s for s in _samples(text)}
     value, trend = samples["benchhub_benchmark_value"], samples["benchhub_benchmark_trend"]
     assert set(trend.labels) == set(TREND_LABELS)
@@ -61,7 +75,7 @@ def test_changes_are_against_the_median_of_each_window_of_runs_before() -> None:
     prior = {("B0", "time", "", "", "seconds"): before, ("B1", "time", "", "", "bytes"): [1.0],
              ("B2", "time", "", "", "seconds"): [0.0]}  # fmt: skip
     results = [_result(0), _result(1), _result(2)]
-    ((text, count),) = series.batches(run(), results, prior=prior, windows=(1, 3, 10))
+    (text, count), _branch = series.batches(run(), results, prior=prior, windows=(1, 3, 10))
     changes = {s.labels["runs"]: s.value for s in _samples(text) if s.name == "benchhub_benchmark_change"}
     value = 1.5e-6  # B0: 1500 ns
     median = {"1": 3e-6, "3": 2e-6, "10": statistics.median(before)}

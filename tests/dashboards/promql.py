@@ -44,11 +44,15 @@ class Runner:
     """Grafana's view of ``vm`` over the last ``range_seconds``, a point every ``step`` seconds."""
 
     def __init__(
-        self, vm: str, range_seconds: int = RANGE_SECONDS, step: int = 60, timeout: float = 30
-    ) -> None:
+        self, vm: str, range_seconds: int = RANGE_SECONDS, step: int = 60, timeout: float = 30,
+        nocache: bool = False, now: int | None = None,
+    ) -> None:  # fmt: skip
+        """``nocache``: every query as on a dashboard's first load (VictoriaMetrics would otherwise
+        answer a repeated range query from its rollup cache); ``now``: the range's end."""
         self.vm = vm
+        self.nocache = nocache
         self.http = httpx.Client(base_url=vm, timeout=timeout)
-        self.now = int(time.time())
+        self.now = int(time.time()) if now is None else now
         self.range_seconds, self.step = range_seconds, step
         self.macros = MACROS
         if range_seconds != RANGE_SECONDS:
@@ -59,6 +63,8 @@ class Runner:
         self.http.close()
 
     def _get(self, path: str, params: dict[str, Any]) -> tuple[Any, float]:
+        if self.nocache:
+            params = {**params, "nocache": "1"}
         start = time.perf_counter()
         response = self.http.post(path, data=params)  # the datasource's httpMethod: POST, as Grafana sends it
         took = time.perf_counter() - start

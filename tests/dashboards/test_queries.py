@@ -1,15 +1,20 @@
 """The dashboards' questions answered right on the trend layout, against a real VictoriaMetrics:
-latest, previous, change against both, the baseline of N runs, and a commit's own results."""
+the newest run, latest, previous, change against both, the baseline of N runs, and a commit's
+own results."""
 
 from __future__ import annotations
 
+import json
+import re
 import statistics
+import time
 
 import httpx
 import pytest
 
 from dashboards import queries as q
 from tests.dashboards import seed
+from tests.dashboards.conftest import load
 
 SELECTOR = 'org="acme",project="shop",branch="main",target="bench"'
 
@@ -25,22 +30,66 @@ def instant(vm: str, expr: str) -> dict[tuple[str, str], float]:
     return found
 
 
+def newest_run(vm: str, selector: str) -> str:
+    """The dashboard's hidden variable: when the newest run ended, as Grafana reads it."""
+    body = httpx.get(f"{vm}/api/v1/query", params={"query": q.newest_run(selector, "3h")}, timeout=30).json()
+    (only,) = body["data"]["result"]
+    return str(only["value"][1])
+
+
 def test_latest_previous_and_baseline_are_the_runs_values(seeded_vm: str) -> None:
     history = seed.runs(0)  # the values do not depend on the time the fixture seeded them at
     newest, before = history[-1].values, history[-2].values
-    assert instant(seeded_vm, q.latest(SELECTOR, "3h")) == pytest.approx(newest)
-    assert instant(seeded_vm, q.previous(SELECTOR, "3h")) == pytest.approx(before)
-    assert instant(seeded_vm, q.change_vs_previous(SELECTOR, "3h")) == pytest.approx(
+    at = newest_run(seeded_vm, SELECTOR)
+    assert instant(seeded_vm, q.latest(SELECTOR, at)) == pytest.approx(newest)
+    assert instant(seeded_vm, q.previous(SELECTOR, at)) == pytest.approx(before)
+    assert instant(seeded_vm, q.change_vs_previous(SELECTOR, at)) == pytest.approx(
         {k: newest[k] / before[k] - 1 for k in newest}
     )
     for runs in (1, 5, 10):
         median = {k: statistics.median(r.values[k] for r in history[-1 - runs : -1]) for k in newest}
-        assert instant(seeded_vm, q.baseline(SELECTOR, "3h", str(runs))) == pytest.approx(median)
-        assert instant(seeded_vm, q.change_vs_baseline(SELECTOR, "3h", str(runs))) == pytest.approx(
+        assert instant(seeded_vm, q.baseline(SELECTOR, at, str(runs))) == pytest.approx(median)
+        assert instant(seeded_vm, q.change_vs_baseline(SELECTOR, at, str(runs))) == pytest.approx(
             {k: newest[k] / median[k] - 1 for k in newest}
         )
     # the first run of a branch has no "previous": nothing, not a division by zero
-    assert instant(seeded_vm, q.change_vs_previous(SELECTOR.replace("acme", "zeta"), "3h")) == {}
+    zeta = SELECTOR.replace("acme", "zeta")
+    assert instant(seeded_vm, q.change_vs_previous(zeta, newest_run(seeded_vm, zeta))) == {}
+    # no run in the range: 0, and the questions at 0 find nothing instead of failing
+    none = SELECTOR.replace("acme", "nobody")
+    assert newest_run(seeded_vm, none) == "0"
+    assert instant(seeded_vm, q.latest(none, "0")) == {}
+
+
+def test_the_newest_run_is_read_alone_whatever_the_runs_before(seeded_vm: str) -> None:
+    """The table reads one sample a benchmark (VictoriaMetrics' own trace counts them), where the
+    range's last sample read all of them; and it lists what the newest run measured."""
+    # its own runs and commits: the session's VictoriaMetrics is shared with the other tests
+    history = [
+        seed.Run(f"o-{r.run_id}", f"o-{r.commit}", r.end, r.values) for r in seed.runs(int(time.time()))
+    ]
+    *older, last = history
+    dropped = ("BenchmarkB", "throughput")  # the newest run did not measure it
+    newest = seed.Run(
+        last.run_id, last.commit, last.end, {k: v for k, v in last.values.items() if k != dropped}
+    )
+    load(seeded_vm, seed.benchmark_lines([*older, newest], org="omega"))
+    selector = SELECTOR.replace("acme", "omega")
+    at = newest_run(seeded_vm, selector)
+    assert int(at) - 1 < newest.end <= int(at)
+    assert instant(seeded_vm, q.latest(selector, at)) == pytest.approx(newest.values)
+
+    def rows_read(expr: str) -> int:
+        body = httpx.get(f"{seeded_vm}/api/v1/query", params={"query": expr, "trace": "1"}, timeout=30).json()
+        text = json.dumps(body["trace"])
+        return sum(
+            int(n) for n in re.findall(r"parallel process of fetched data: series=\d+, samples=(\d+)", text)
+        )
+
+    series = len(history[0].values)
+    # VictoriaMetrics also keeps the sample before each window (for rate()): at most 2 a series
+    assert rows_read(q.latest(selector, at)) <= 2 * series
+    assert rows_read(f"last_over_time({q.TREND}{{{selector}}}[3h])") == len(history) * series - 1
 
 
 def test_one_trend_series_per_benchmark_and_a_commit_finds_its_run(seeded_vm: str) -> None:
