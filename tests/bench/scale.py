@@ -13,9 +13,9 @@ runs of one branch, the runs spread over 30 days:
   whole range): the anchor of that change, measured in the same run, tries interleaved.
 
 The history ends a minute before this month began and is force-merged before any query, as
-VictoriaMetrics leaves a past month: one block per series holding the month's samples, the
-most a question about the newest run can decode (VictoriaMetrics decodes whole blocks), so
-the numbers do not depend on the day of the month the bench runs on.
+VictoriaMetrics leaves a past month, so the numbers do not depend on the day of the month the
+bench runs on (a question at the newest run decodes the newest block of each series, which
+can hold the whole month: the bench prints what the table's "value" question decoded).
 
 For each R it prints, side by side, the median and max latency of every variable, panel,
 annotation and rule query (as Grafana sends them on a first load: 30-day range, a point an
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -206,6 +207,16 @@ def merge_months(urls: list[str], now: int) -> None:
                 http.get(f"{url}/internal/force_merge", params={"partition_prefix": month}).raise_for_status()
 
 
+def decoded(url: str, expr: str, now: int) -> str:
+    """What VictoriaMetrics read for an instant query (its trace): series, blocks, samples."""
+    params = {"query": expr, "time": now, "trace": "1", "nocache": "1"}
+    trace = json.dumps(httpx.post(f"{url}/api/v1/query", data=params, timeout=120).json().get("trace", {}))
+    fetched = re.findall(r"fetch unique series=(\d+), blocks=(\d+), samples=(\d+)", trace)
+    return (
+        ", ".join(f"{int(n):,} series, {int(b):,} blocks, {int(x):,} samples" for n, b, x in fetched) or "-"
+    )
+
+
 def series_count(url: str) -> int:
     body = httpx.get(f"{url}/api/v1/series/count", timeout=120).json()
     return int(body["data"][0])
@@ -344,7 +355,12 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
                 found = measure(chosen, args.reps, commit, now)
                 sizes = {layout: (series_count(url), disk_bytes(root / layout / "vm-data"))
                          for layout, url in (("v1", v1), ("v2", v2)) if layout in layouts}  # fmt: skip
+                latest = next(w for w in found["v2"] if w.endswith(" latest"))
+                reads = {layout: decoded(servers[layout], found[layout][latest][0].expr, now)
+                         for layout in chosen if latest in found[layout]}  # fmt: skip
             report(r, found, sizes)
+            for layout, read in reads.items():
+                print(f"{layout}: the table's latest question decoded {read}")
             every[r] = found
     return every
 

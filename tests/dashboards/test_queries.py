@@ -62,8 +62,9 @@ def test_latest_previous_and_baseline_are_the_runs_values(seeded_vm: str) -> Non
 
 
 def test_the_newest_run_is_read_alone_whatever_the_runs_before(seeded_vm: str) -> None:
-    """The table reads one sample a benchmark (VictoriaMetrics' own trace counts them), where the
-    range's last sample read all of them; and it lists what the newest run measured."""
+    """The table's questions process at most two samples a benchmark (VictoriaMetrics' own trace
+    counts them), where the range's last sample processed every run's; and the table lists what
+    the newest run measured, not an older run's value of a benchmark it dropped."""
     # its own runs and commits: the session's VictoriaMetrics is shared with the other tests
     history = [
         seed.Run(f"o-{r.run_id}", f"o-{r.commit}", r.end, r.values) for r in seed.runs(int(time.time()))

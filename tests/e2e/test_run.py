@@ -418,7 +418,8 @@ def test_reexport_all_is_the_upgrade_to_the_trend_layout(live: LiveStack, repo: 
     for _ in range(2):  # two runs at least: the second has a change (against the first)
         assert bhubctl(live, path, "run", "fake").returncode == 0
     match = (
-        '{__name__=~"benchhub_benchmark_trend|benchhub_benchmark_change",org="e2e-org",project="e2e-proj"}'
+        '{__name__=~"benchhub_benchmark_trend|benchhub_benchmark_change|benchhub_branch_run_results",'
+        'org="e2e-org",project="e2e-proj"}'
     )
 
     def samples() -> set[tuple[str, float, int]]:
