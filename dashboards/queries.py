@@ -6,9 +6,9 @@ benchmarks x runs (make bench-scale; README "Data model"):
 
 - newest: when the branch's newest run ended, from ``benchhub_branch_run_results`` (one series
   per target and branch); the table questions below are asked ``@`` that time over a minute,
-  so they read one sample per benchmark however many runs the range holds (over the whole
-  range they decoded every run's sample: 2x slower from 60 to 960 runs, and a year's range
-  12x more);
+  so they take one sample per benchmark from the newest block of its series, however many
+  runs the range holds (over the whole range they decoded every run's sample: 2x slower from
+  60 to 960 runs, and a year's range 12x more);
 - latest: each benchmark's value in that run;
 - change: ``benchhub_benchmark_change{runs="N"}``, each run against the median of the N runs
   before it, which central writes with the run (PromQL has no "last N samples");
