@@ -61,6 +61,24 @@ def test_latest_previous_and_baseline_are_the_runs_values(seeded_vm: str) -> Non
     assert instant(seeded_vm, q.latest(none, "0")) == {}
 
 
+def test_the_graphs_draw_the_largest_and_the_most_moved_in_the_newest_run(seeded_vm: str) -> None:
+    # an org of its own, whose newest run moved two benchmarks apart (the shared history moves
+    # all of them alike)
+    moves = {("BenchmarkA", "time"): 1.25, ("BenchmarkB", "time"): 0.9}
+    history = [seed.Run(f"k-{r.run_id}", f"k-{r.commit}", r.end, r.values)
+               for r in seed.runs(int(time.time()), newest=moves)]  # fmt: skip
+    load(seeded_vm, seed.benchmark_lines(history, org="kappa"))
+    selector = SELECTOR.replace("acme", "kappa")
+    at, newest = newest_run(seeded_vm, selector), history[-1].values
+    median = {k: statistics.median(r.values[k] for r in history[-6:-1]) for k in newest}
+    for top in (1, 2):
+        largest = sorted(newest, key=newest.__getitem__, reverse=True)[:top]
+        assert set(instant(seeded_vm, q.largest(selector, at, str(top)))) == set(largest)
+        moved = sorted(newest, key=lambda k: abs(newest[k] / median[k] - 1), reverse=True)[:top]
+        assert set(instant(seeded_vm, q.moved_most(selector, at, "5", str(top)))) == set(moved)
+    assert set(moved) == set(moves)
+
+
 def test_the_newest_run_is_read_alone_whatever_the_runs_before(seeded_vm: str) -> None:
     """The table's questions process at most two samples a benchmark (VictoriaMetrics' own trace
     counts them), where the range's last sample processed every run's; and the table lists what
