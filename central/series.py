@@ -70,11 +70,16 @@ class Measured(Protocol):
     labels: dict[str, str]
 
 
+def _end_ms(run: RunPublic) -> int:
+    """The run's end, in the milliseconds every sample of it carries."""
+    assert run.finished_at is not None
+    return int(run.finished_at.timestamp() * 1000)
+
+
 def _text(
     run: RunPublic, results: Iterable[Measured], prior: Prior, windows: Sequence[int]
 ) -> tuple[str, int]:
-    assert run.finished_at is not None
-    stamp = f" {int(run.finished_at.timestamp() * 1000)}\n"
+    stamp = f" {_end_ms(run)}\n"
     fixed = {"org": run.org, "project": run.project, "target": run.target, "commit": run.commit,
              "branch": run.branch, "run_id": run.id, "host": run.host}  # fmt: skip
     lines: list[str] = []
@@ -128,10 +133,9 @@ def batches(
     if chunk:
         yield _text(run, chunk, prior or {}, windows)
     if valued:  # a run without a value (all failed, none parsed) is not the branch's newest
-        assert run.finished_at is not None
         values = {"org": run.org, "project": run.project, "target": run.target, "branch": run.branch}
         labels = ",".join(f'{n}="{escape_label_value(values[n])}"' for n in BRANCH_RUN.labels)
-        yield f"{BRANCH_RUN.name}{{{labels}}} {valued} {int(run.finished_at.timestamp() * 1000)}\n", 1
+        yield f"{BRANCH_RUN.name}{{{labels}}} {valued} {_end_ms(run)}\n", 1
 
 
 def import_url(base: str) -> str:

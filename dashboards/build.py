@@ -92,13 +92,26 @@ def newest_runs_var() -> Any:
             .sort(dm.VariableSort.DISABLED))  # fmt: skip
 
 
+def base(uid: str, title: str, description: str) -> Any:
+    return (dashboard.Dashboard(title).uid(uid).tags(TAGS).description(description).refresh("1m")
+            .time("now-7d", "now").timezone("browser").editable())  # fmt: skip
+
+
+# -- Benchmark trends --------------------------------------------------------------------------
+
+# central's default baseline windows (BENCHHUB_CENTRAL_BASELINE_RUNS) but 1, the "vs previous"
+# column: a fixed list costs no query (a label_values of the baseline series took 26 ms)
+BASELINE_WINDOWS = ",".join(str(n) for n in CentralSettings.model_fields["baseline_runs"].default if n > 1)
+BRANCH_SELECTOR = 'org="$org",project="$project",branch="$branch",target="$target"'
+TREND_SELECTOR = BRANCH_SELECTOR + ',benchmark=~"$benchmark",measure="$measure"'
+
+
 def newest_run_var() -> Any:
     """Hidden: when the branch's newest run in the range ended (unix seconds, 0 for none). The
     newest-run table asks its questions @ that time, so it reads a sample per benchmark, not
     every run's sample in the range (make bench-scale)."""
-    branch = 'org="$org",project="$project",branch="$branch",target="$target"'
     return (dashboard.QueryVariable("newest").label("Newest run ended at")
-            .query(f"query_result({q.newest_run(branch, '$__range')})").datasource(DS)
+            .query(f"query_result({q.newest_run(BRANCH_SELECTOR, '$__range')})").datasource(DS)
             .regex(r"/\} ([0-9]+)/").refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
             .hide(dm.VariableHide.HIDE_VARIABLE))  # fmt: skip
 
@@ -111,20 +124,6 @@ def picked_var(name: str, query: str) -> Any:
             .regex('/benchmark="([^"]+)"/').refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
             .multi(True).include_all(True).current(dm.VariableOption(text="All", value="$__all"))
             .sort(dm.VariableSort.DISABLED).hide(dm.VariableHide.HIDE_VARIABLE))  # fmt: skip
-
-
-def base(uid: str, title: str, description: str) -> Any:
-    return (dashboard.Dashboard(title).uid(uid).tags(TAGS).description(description).refresh("1m")
-            .time("now-7d", "now").timezone("browser").editable())  # fmt: skip
-
-
-# -- Benchmark trends --------------------------------------------------------------------------
-
-# central's default baseline windows (BENCHHUB_CENTRAL_BASELINE_RUNS) but 1, the "vs previous"
-# column: a fixed list costs no query (a label_values of the baseline series took 26 ms)
-BASELINE_WINDOWS = ",".join(str(n) for n in CentralSettings.model_fields["baseline_runs"].default if n > 1)
-TREND_SELECTOR = ('org="$org",project="$project",branch="$branch",target="$target",'
-                  'benchmark=~"$benchmark",measure="$measure"')  # fmt: skip
 
 
 def trends() -> Any:
@@ -140,8 +139,8 @@ def trends() -> Any:
          .with_variable(query_var("branch", f'label_values({v}{{org="$org",project="$project"}}, branch)', "Branch"))
          .with_variable(query_var("target", f'label_values({v}{{org="$org",project="$project",branch="$branch"}}, target)', "Target"))
          .with_variable(newest_run_var())
-         .with_variable(query_var("benchmark", f'label_values({v}{{org="$org",project="$project",branch="$branch",target="$target"}}, benchmark)', "Benchmark", multi=True))
-         .with_variable(query_var("measure", f'label_values({v}{{org="$org",project="$project",branch="$branch",target="$target",benchmark=~"$benchmark"}}, measure)', "Measure"))
+         .with_variable(query_var("benchmark", f'label_values({v}{{{BRANCH_SELECTOR}}}, benchmark)', "Benchmark", multi=True))
+         .with_variable(query_var("measure", f'label_values({v}{{{BRANCH_SELECTOR},benchmark=~"$benchmark"}}, measure)', "Measure"))
          .with_variable(dashboard.CustomVariable("runs").label("Baseline runs").values(BASELINE_WINDOWS)
                         .current(dm.VariableOption(text="10", value="10")))
          .with_variable(dashboard.CustomVariable("top").label("Lines per graph").values("10,20,50")
@@ -197,13 +196,8 @@ def trends() -> Any:
         )
     )
     points = (dashboard.AnnotationQuery().name("Change points").datasource(DS).enable(True).icon_color("red")
-              .expr(f'{m.CHANGE_POINT.name}{{org="$org",project="$project",branch="$branch",target="$target",'
-                    'benchmark=~"$benchmark",measure="$measure"}'))  # fmt: skip
-    return d.annotation(
-        run_annotation(
-            f'{q.INFO}{{org="$org",project="$project",branch="$branch",target="$target",edge="end"}}'
-        )
-    ).annotation(points)
+              .expr(f"{m.CHANGE_POINT.name}{{{sel}}}"))  # fmt: skip
+    return d.annotation(run_annotation(f'{q.INFO}{{{BRANCH_SELECTOR},edge="end"}}')).annotation(points)
 
 
 def run_annotation(expr: str) -> Any:

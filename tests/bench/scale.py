@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -226,28 +227,28 @@ def disk_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
-def queries(layout: str) -> tuple[list[dict[str, object]], dict[str, str]]:
+def _beside(old: list[dict[str, Any]], today: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An older layout's boards, set up to sit beside today's: "All" as .* in both (the layouts
+    are compared, not the all value), and today's panel titles (the same panel, side by side)."""
+    for board, new in zip(old, today, strict=True):
+        for var in board["templating"]["list"]:
+            if var.get("multi"):
+                var["allValue"] = ".*"
+        for panel, renamed in zip(board["panels"], new["panels"], strict=True):
+            panel["title"] = renamed["title"]
+    return old
+
+
+def queries(layout: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """The layout's dashboards (JSON models) and its rules (name -> expression)."""
     boards = [json.loads((JSON_DIR / f"{uid}.json").read_text()) for uid in BOARDS]
     if layout == "v1":
-        old = [json.loads((V1 / f"{uid}.json").read_text()) for uid in BOARDS]
-        for board, new in zip(old, boards, strict=True):
-            for var in board["templating"]["list"]:
-                if var.get("multi"):  # "All" as .* in both: the layouts are compared, not the all value
-                    var["allValue"] = ".*"
-            for panel, renamed in zip(board["panels"], new["panels"], strict=True):
-                panel["title"] = renamed["title"]  # the same panel in both, side by side
-        return old, V1_RULES
-    if layout == "v2r":
-        old = [json.loads(((V2_RANGE if (V2_RANGE / f"{b['uid']}.json").exists() else JSON_DIR)
-                           / f"{b['uid']}.json").read_text()) for b in boards]  # fmt: skip
-        for board, new in zip(old, boards, strict=True):
-            for var in board["templating"]["list"]:
-                if var.get("multi"):
-                    var["allValue"] = ".*"
-            for panel, renamed in zip(board["panels"], new["panels"], strict=True):
-                panel["title"] = renamed["title"]  # the same panel in both, side by side
-        boards = old
+        return _beside([json.loads((V1 / f"{uid}.json").read_text()) for uid in BOARDS], boards), V1_RULES
+    if layout == "v2r":  # the range questions' trends board; the run board is today's
+        older = [
+            (V2_RANGE if (V2_RANGE / f"{uid}.json").exists() else JSON_DIR) / f"{uid}.json" for uid in BOARDS
+        ]
+        boards = _beside([json.loads(path.read_text()) for path in older], boards)
     rules = {
         rule.get("alert") or rule["record"]: rule["expr"]
         for group in yaml.safe_load(rules_text())["groups"]

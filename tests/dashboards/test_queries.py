@@ -37,6 +37,12 @@ def newest_run(vm: str, selector: str) -> str:
     return str(only["value"][1])
 
 
+def own(prefix: str, history: list[seed.Run]) -> list[seed.Run]:
+    """The runs under run ids and commits of their own: the session's VictoriaMetrics is shared
+    with the other tests, whose commit lookups must find only their own runs."""
+    return [seed.Run(f"{prefix}-{r.run_id}", f"{prefix}-{r.commit}", r.end, r.values) for r in history]
+
+
 def test_latest_previous_and_baseline_are_the_runs_values(seeded_vm: str) -> None:
     history = seed.runs(0)  # the values do not depend on the time the fixture seeded them at
     newest, before = history[-1].values, history[-2].values
@@ -65,8 +71,7 @@ def test_the_graphs_draw_the_largest_and_the_most_moved_in_the_newest_run(seeded
     # an org of its own, whose newest run moved two benchmarks apart (the shared history moves
     # all of them alike)
     moves = {("BenchmarkA", "time"): 1.25, ("BenchmarkB", "time"): 0.9}
-    history = [seed.Run(f"k-{r.run_id}", f"k-{r.commit}", r.end, r.values)
-               for r in seed.runs(int(time.time()), newest=moves)]  # fmt: skip
+    history = own("k", seed.runs(int(time.time()), newest=moves))
     load(seeded_vm, seed.benchmark_lines(history, org="kappa"))
     selector = SELECTOR.replace("acme", "kappa")
     at, newest = newest_run(seeded_vm, selector), history[-1].values
@@ -83,10 +88,7 @@ def test_the_newest_run_is_read_alone_whatever_the_runs_before(seeded_vm: str) -
     """The table's questions process at most two samples a benchmark (VictoriaMetrics' own trace
     counts them), where the range's last sample processed every run's; and the table lists what
     the newest run measured, not an older run's value of a benchmark it dropped."""
-    # its own runs and commits: the session's VictoriaMetrics is shared with the other tests
-    history = [
-        seed.Run(f"o-{r.run_id}", f"o-{r.commit}", r.end, r.values) for r in seed.runs(int(time.time()))
-    ]
+    history = own("o", seed.runs(int(time.time())))
     *older, last = history
     dropped = ("BenchmarkB", "throughput")  # the newest run did not measure it
     newest = seed.Run(
