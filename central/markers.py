@@ -3,7 +3,9 @@
 - VictoriaMetrics: a ``benchhub_run_info`` sample at the run's start and end (dashboards draw
   them as annotations and join benchmark series to runs with them).
 - Grafana (when BENCHHUB_CENTRAL_GRAFANA_URL is set): a region annotation over the run, tagged
-  ``benchhub``, ``project:<p>``, ``target:<t>``, ``commit:<c>`` (and ``run:<id>``).
+  ``benchhub``, ``org:<o>``, ``project:<p>``, ``target:<t>``, ``branch:<b>``, ``commit:<c>``
+  and ``run:<id>`` (the trends dashboard shows them, with the commit, when its "Runs: commits"
+  annotation is on).
 
 Delivery happens on a background thread: a run's state change never waits for, or fails
 because of, either; a failed delivery is logged and tried again later (RETRY_DELAYS).
@@ -48,8 +50,10 @@ def marker_text(run: RunPublic) -> str:
 
 
 def annotation_tags(run: RunPublic) -> list[str]:
-    return ["benchhub", f"project:{run.project}", f"target:{run.target}", f"commit:{run.commit}",
-            f"run:{run.id}"]  # fmt: skip
+    """What the trends dashboard's "Runs: commits" annotation filters on (org, project, target,
+    branch: the org keeps one org's runs off another's board); the run id last (a retry's lookup)."""
+    return ["benchhub", f"org:{run.org}", f"project:{run.project}", f"target:{run.target}",
+            f"branch:{run.branch}", f"commit:{run.commit}", f"run:{run.id}"]  # fmt: skip
 
 
 class Sink(Protocol):

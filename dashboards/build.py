@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard, prometheus, stat, table, timeseries
@@ -24,6 +25,7 @@ from exporter import metrics as m
 
 DATASOURCE_UID = "benchhub-vm"
 DS = dm.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+GRAFANA_DS = dm.DataSourceRef(type_val="grafana", uid="-- Grafana --")  # Grafana's own annotations
 SCHEMA_VERSION = 39
 TAGS = ["benchhub"]
 
@@ -85,10 +87,12 @@ def query_var(name: str, query: str, label: str, multi: bool = False) -> Any:
 
 
 def newest_runs_var() -> Any:
-    """Runs, newest first (the default is the newest run), from the markers central writes."""
-    newest = f'query_result(sort_desc(max by (run_id) (tlast_over_time({q.INFO}{{edge="end"}}[$__range]))))'
-    return (dashboard.QueryVariable("run_id").label("Run (newest first)").query(newest).datasource(DS)
-            .regex('/run_id="([^"]+)"/').refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
+    """Runs, newest first (the default is the newest run): those that ended in the day up to the
+    newest run in the time range (variable newest), from the markers central writes. Listed
+    over the whole range instead, the list cost a marker series per run (3x from 60 to 960 runs)."""
+    newest = f"query_result({q.runs_up_to('$newest')})"
+    return (dashboard.QueryVariable("run_id").label("Run (newest first, its last day)").query(newest)
+            .datasource(DS).regex('/run_id="([^"]+)"/').refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
             .sort(dm.VariableSort.DISABLED))  # fmt: skip
 
 
@@ -106,12 +110,12 @@ BRANCH_SELECTOR = 'org="$org",project="$project",branch="$branch",target="$targe
 TREND_SELECTOR = BRANCH_SELECTOR + ',benchmark=~"$benchmark",measure="$measure"'
 
 
-def newest_run_var() -> Any:
-    """Hidden: when the branch's newest run in the range ended (unix seconds, 0 for none). The
-    newest-run table asks its questions @ that time, so it reads a sample per benchmark, not
-    every run's sample in the range (make bench-scale)."""
+def newest_run_var(selector: str = BRANCH_SELECTOR) -> Any:
+    """Hidden: when the newest run in the range (of the branch: ``selector``) ended (unix
+    seconds, 0 for none). The newest-run table asks its questions @ that time, so it reads a
+    sample per benchmark, not every run's sample in the range (make bench-scale)."""
     return (dashboard.QueryVariable("newest").label("Newest run ended at")
-            .query(f"query_result({q.newest_run(BRANCH_SELECTOR, '$__range')})").datasource(DS)
+            .query(f"query_result({q.newest_run(selector, '$__range')})").datasource(DS)
             .regex(r"/\} ([0-9]+)/").refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
             .hide(dm.VariableHide.HIDE_VARIABLE))  # fmt: skip
 
@@ -197,12 +201,50 @@ def trends() -> Any:
     )
     points = (dashboard.AnnotationQuery().name("Change points").datasource(DS).enable(True).icon_color("red")
               .expr(f"{m.CHANGE_POINT.name}{{{sel}}}"))  # fmt: skip
-    return d.annotation(run_annotation(f'{q.INFO}{{{BRANCH_SELECTOR},edge="end"}}')).annotation(points)
+    runs = prom_annotation("Runs", q.run_markers(BRANCH_SELECTOR), titleFormat="Run of {{target}} on {{branch}}",
+                           useValueForTime=True)  # fmt: skip
+    # the commit of each run, from the annotations central posts to Grafana when
+    # BENCHHUB_CENTRAL_GRAFANA_URL is set (central.markers.annotation_tags); off by default:
+    # a second marker at every run
+    commits = (dashboard.AnnotationQuery().name("Runs: commits (Grafana annotations from central)")
+               .datasource(GRAFANA_DS).enable(False).icon_color("purple")
+               .target(dashboard.AnnotationTarget().type("tags").match_any(False).limit(500).tags(
+                   ["benchhub", "org:$org", "project:$project", "target:$target", "branch:$branch"])))  # fmt: skip
+    return d.annotation(runs).annotation(commits).annotation(points)
 
 
-def run_annotation(expr: str) -> Any:
-    return (dashboard.AnnotationQuery().name("Runs").datasource(DS).enable(True).icon_color("purple")
-            .expr(expr))  # fmt: skip
+class _PromAnnotation(dm.AnnotationQuery):
+    """An annotation query with the Prometheus datasource's own options (titleFormat,
+    useValueForTime...), which Grafana reads off the annotation and the SDK does not model."""
+
+    def __init__(self, options: dict[str, Any], **fields: Any) -> None:
+        super().__init__(**fields)
+        self.options = options
+
+    def to_json(self) -> dict[str, object]:
+        return {**super().to_json(), **self.options}
+
+
+@dataclass
+class _Built:
+    """A built model in the shape the SDK's builders take (``.build()``)."""
+
+    model: Any
+
+    def build(self) -> Any:
+        return self.model
+
+
+# what Grafana's Prometheus datasource reads off an annotation besides its expr
+PROM_ANNOTATION_OPTIONS = frozenset({"titleFormat", "textFormat", "tagKeys", "step", "useValueForTime"})
+
+
+def prom_annotation(name: str, expr: str, **options: Any) -> Any:
+    if unknown := set(options) - PROM_ANNOTATION_OPTIONS:
+        raise ValueError(f"annotation {name!r}: {sorted(unknown)} are not Prometheus annotation options")
+    return _Built(
+        _PromAnnotation(options, name=name, datasource=DS, enable=True, icon_color="purple", expr=expr)
+    )
 
 
 # -- Run detail --------------------------------------------------------------------------------
@@ -216,6 +258,7 @@ def run_detail() -> Any:
         "One run: what its processes used, what the host did meanwhile, and its results. Set the time range to the run.",
     )
     d = (d.time("now-1h", "now")
+         .with_variable(newest_run_var(""))
          .with_variable(newest_runs_var())
          .with_variable(query_var("host", f'label_values({q.VALUE}{{run_id="$run_id"}}, host)', "Host")))  # fmt: skip
     run = 'run_id="$run_id"'
@@ -248,7 +291,8 @@ def run_detail() -> Any:
                .with_transformation(dm.DataTransformerConfig(id_val="organize", options={
                    "excludeByName": {"Time": True, "__name__": True, "run_id": True}})))  # fmt: skip
     d = d.with_panel(lay.place(results, 24, 10))
-    return d.annotation(run_annotation(f"{q.INFO}{{{run}}}"))
+    return d.annotation(prom_annotation("This run", f"{q.INFO}{{{run}}}", titleFormat="Run {{edge}}: {{commit}}",
+                                        textFormat="{{project}} {{target}} on {{branch}}: {{state}}"))  # fmt: skip
 
 
 # -- Hosts -------------------------------------------------------------------------------------

@@ -97,3 +97,20 @@ def moves_over_time(selector: str, runs: str, top: str) -> str:
     """Each run's change against the median of the ``runs`` before it, of the benchmarks
     ``selector`` picks (at most ``top`` lines; absolute change)."""
     return f'topk_max({top}, abs(last_over_time({CHANGE}{{{selector},runs="{runs}"}}[$__interval])))'
+
+
+def run_markers(selector: str) -> str:
+    """When each run of the target on the branch ended, in ms, at the step after it: for a
+    Grafana annotation that takes the series value as the marker's time (useValueForTime).
+
+    One series per branch, so the markers of 960 runs cost a series' samples, where a marker
+    series per run (``benchhub_run_info``) cost an index lookup and a series each: 5x slower
+    from 60 to 960 runs (make bench-scale). Runs within one step of each other make one region.
+    """
+    return f"tlast_over_time({RUN}{{{selector}}}[$__interval]) * 1000"
+
+
+def runs_up_to(at: str, window: str = "1d") -> str:
+    """The runs that ended within ``window`` up to ``at`` (a run list's newest run), newest first
+    (the value: each run's end). Bounded by the runs of that window, not of the whole range."""
+    return f'sort_desc(max by (run_id) (tlast_over_time({INFO}{{edge="end"}}[{window}] @ {at})))'

@@ -8,9 +8,10 @@ runs of one branch, the runs spread over 30 days:
   median-of-10 recording rules of 0edf850^);
 - ``v2``: what central writes now (central.series: per-run, trend, change and branch-run
   series, run markers), queried by today's dashboards and rules;
-- ``v2r``: the same server as v2, queried by the trends dashboard before it asked its
-  questions at the newest run (tests/bench/layout_v2_range: 130d45f's, every question over the
-  whole range): the anchor of that change, measured in the same run, tries interleaved.
+- ``v2r``: the same server as v2, queried by the dashboards before they asked at the newest
+  run (tests/bench/layout_v2_range: 130d45f's trends board, every question over the whole
+  range, and 9ff65a0's run board, its run list over the whole range): the anchor of those
+  changes, measured in the same run, tries interleaved.
 
 The history ends a minute before this month began and is force-merged before any query, as
 VictoriaMetrics leaves a past month, so the numbers do not depend on the day of the month the
@@ -229,13 +230,20 @@ def disk_bytes(root: Path) -> int:
 
 def _beside(old: list[dict[str, Any]], today: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """An older layout's boards, set up to sit beside today's: "All" as .* in both (the layouts
-    are compared, not the all value), and today's panel titles (the same panel, side by side)."""
+    are compared, not the all value), and today's panel titles and annotation names (the same
+    panel, side by side)."""
+
+    def queried(board: dict[str, Any]) -> list[dict[str, Any]]:
+        return [a for a in board.get("annotations", {}).get("list", []) if a.get("expr")]
+
     for board, new in zip(old, today, strict=True):
         for var in board["templating"]["list"]:
             if var.get("multi"):
                 var["allValue"] = ".*"
         for panel, renamed in zip(board["panels"], new["panels"], strict=True):
             panel["title"] = renamed["title"]
+        for ann, named in zip(queried(board), queried(new), strict=True):
+            ann["name"] = named["name"]
     return old
 
 
@@ -244,11 +252,8 @@ def queries(layout: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
     boards = [json.loads((JSON_DIR / f"{uid}.json").read_text()) for uid in BOARDS]
     if layout == "v1":
         return _beside([json.loads((V1 / f"{uid}.json").read_text()) for uid in BOARDS], boards), V1_RULES
-    if layout == "v2r":  # the range questions' trends board; the run board is today's
-        older = [
-            (V2_RANGE if (V2_RANGE / f"{uid}.json").exists() else JSON_DIR) / f"{uid}.json" for uid in BOARDS
-        ]
-        boards = _beside([json.loads(path.read_text()) for path in older], boards)
+    if layout == "v2r":  # the boards that asked over the whole range
+        boards = _beside([json.loads((V2_RANGE / f"{uid}.json").read_text()) for uid in BOARDS], boards)
     rules = {
         rule.get("alert") or rule["record"]: rule["expr"]
         for group in yaml.safe_load(rules_text())["groups"]

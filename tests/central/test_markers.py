@@ -87,7 +87,7 @@ def test_grafana_annotation_is_posted_once_with_tags_even_when_retried() -> None
     assert markers.written == {"grafana": 1}
     assert FakeGrafana.annotations == [{
         "panelId": None, "time": int(START.timestamp() * 1000), "timeEnd": int(END.timestamp() * 1000),
-        "tags": ["benchhub", "project:shop", "target:bench", "commit:abc", "run:r-1"],
+        "tags": ["benchhub", "org:acme", "project:shop", "target:bench", 'branch:fe"at\\x', "commit:abc", "run:r-1"],
         "text": 'shop bench @ abc on fe"at\\x: finished',
     }]  # fmt: skip
     assert len(FakeGrafana.auth) == 3 and set(FakeGrafana.auth) == {"Bearer glsa_test"}

@@ -146,10 +146,36 @@ def run_dashboard(runner: Runner, board: dict[str, Any]) -> tuple[dict[str, list
             where = f"panel {panel['title']!r} {t['refId']}"
             outcomes.append(runner.query(where, expr, bool(t.get("instant")), t.get("legendFormat", "")))
     for ann in board.get("annotations", {}).get("list", []):
-        if ann.get("expr"):
-            outcomes.append(
-                runner.query(
-                    f"annotation {ann['name']!r}", substitute(ann["expr"], values, runner.macros), False
-                )
-            )
+        if ann.get("expr"):  # a Prometheus annotation (Grafana's own, by tags, query no server here)
+            expr = substitute(ann["expr"], values, runner.macros)
+            texts = ann.get("titleFormat", "") + ann.get("textFormat", "")
+            outcomes.append(runner.query(f"annotation {ann['name']!r}", expr, False, texts))
     return values, outcomes
+
+
+def annotation_events(
+    result: list[dict[str, Any]], step: float, value_is_time: bool
+) -> list[tuple[int, int]]:
+    """The markers Grafana draws from a Prometheus annotation's range query ``result``: (time,
+    time end) in ms. What Grafana's datasource does (processAnnotationResponse): each series'
+    points with a value > 0 (or, ``value_is_time``, every point at the time its value holds, in
+    ms), points at most ``step`` s apart joined into one region. Written out as Grafana cannot
+    run here."""
+    events = []
+    for series in result:
+        stamps = [
+            int(float(v)) if value_is_time else int(float(t) * 1000)
+            for t, v in series["values"]
+            if value_is_time or float(v) > 0
+        ]
+        region: list[int] | None = None
+        for stamp in stamps:
+            if region and region[1] + step * 1000 >= stamp:
+                region[1] = stamp
+                continue
+            if region:
+                events.append((region[0], region[1]))
+            region = [stamp, stamp]
+        if region:
+            events.append((region[0], region[1]))
+    return events

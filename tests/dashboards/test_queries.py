@@ -4,6 +4,7 @@ own results."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import statistics
@@ -15,6 +16,7 @@ import pytest
 from dashboards import queries as q
 from tests.dashboards import seed
 from tests.dashboards.conftest import load
+from tests.dashboards.promql import annotation_events
 
 SELECTOR = 'org="acme",project="shop",branch="main",target="bench"'
 
@@ -122,3 +124,38 @@ def test_one_trend_series_per_benchmark_and_a_commit_finds_its_run(seeded_vm: st
     commit = history[3]
     found = instant(seeded_vm, f'last_over_time({q.VALUE}{{commit="{commit.commit}"}}[3h])')
     assert found == pytest.approx(commit.values)
+
+
+def test_run_markers_are_one_per_run_of_the_branch_at_its_end(seeded_vm: str) -> None:
+    """The trends dashboard's Runs annotation, as Grafana draws it: one marker per run of the
+    branch (none of another org's), at the run's end, from one series however many runs."""
+    history = seed.runs(0)
+    now = int(time.time())
+    body = httpx.get(
+        f"{seeded_vm}/api/v1/query_range",
+        params={"query": q.run_markers(SELECTOR).replace("$__interval", "60s"),
+                "start": now - 3 * 3600, "end": now, "step": 60},
+        timeout=30,
+    ).json()  # fmt: skip
+    (series,) = body["data"]["result"]
+    assert series["metric"] == {"org": "acme", "project": "shop", "target": "bench", "branch": "main"}
+    events = annotation_events(body["data"]["result"], 60, value_is_time=True)
+    ends = [e for e, _ in events]
+    assert len(events) == len(history) and all(start == end for start, end in events)
+    # the fixture seeded its runs a whole number of seconds apart, 10 minutes apart
+    assert [b - a for a, b in itertools.pairwise(ends)] == [600_000] * (len(history) - 1)
+    assert ends[-1] == int(newest_run(seeded_vm, SELECTOR)) * 1000
+
+
+def test_the_run_list_holds_the_window_up_to_the_newest_run_newest_first(seeded_vm: str) -> None:
+    """The run dashboard's run list: the runs that ended in the window before its newest run
+    (other tests' orgs may add theirs; acme's are checked), newest first."""
+    at = newest_run(seeded_vm, SELECTOR)
+    body = httpx.get(
+        f"{seeded_vm}/api/v1/query", params={"query": q.runs_up_to(at, "25m")}, timeout=30
+    ).json()
+    listed = [(r["metric"]["run_id"], float(r["value"][1])) for r in body["data"]["result"]]
+    assert [end for _, end in listed] == sorted((end for _, end in listed), reverse=True)
+    assert all(int(at) - 1500 < end <= int(at) for _, end in listed)
+    # acme's runs end 10 minutes apart, the newest at ``at``: 25 minutes hold three of them
+    assert [run for run, _ in listed if run.startswith("r")] == ["r11", "r10", "r09"]
