@@ -89,7 +89,8 @@ def query_var(name: str, query: str, label: str, multi: bool = False) -> Any:
 def newest_runs_var() -> Any:
     """Runs, newest first (the default is the newest run): those that ended in the day up to the
     newest run in the time range (variable newest), from the markers central writes. Listed
-    over the whole range instead, the list cost a marker series per run (3x from 60 to 960 runs)."""
+    over the whole range instead, the list cost a marker series per run (60 to 960 runs in 30
+    days: 1.3 to 10.5 ms, against 0.9 to 1.8)."""
     newest = f"query_result({q.runs_up_to('$newest')})"
     return (dashboard.QueryVariable("run_id").label("Run (newest first, its last day)").query(newest)
             .datasource(DS).regex('/run_id="([^"]+)"/').refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)

@@ -1,7 +1,8 @@
 """make bench-scale: every dashboard and rule query on a year-like history, old layout vs new.
 
 Seeds two real VictoriaMetrics through their import API with B benchmarks x 2 measures x R
-runs of one branch, the runs spread over 30 days:
+runs of one branch, the runs spread over 30 days (``--days``: a year of runs against a month
+of as many runs a month shows what history costs, the R axis what runs a month cost):
 
 - ``v1``: the layout before issue 19 (per-run series only), queried by the dashboards and
   rules of that time (tests/bench/layout_v1: the trends and run-detail JSON of b1ea888, the
@@ -19,8 +20,8 @@ bench runs on (a question at the newest run decodes the newest block of each ser
 can hold the whole month: the bench prints what the table's "value" question decoded).
 
 For each R it prints, side by side, the median and max latency of every variable, panel,
-annotation and rule query (as Grafana sends them on a first load: 30-day range, a point an
-hour, ``nocache=1``), the series count and the disk size. ``--benchmarks 50 --runs 20`` is the
+annotation and rule query (as Grafana sends them on a first load: the history's range, 720
+points, ``nocache=1``), the series count and the disk size. ``--benchmarks 50 --runs 20`` is the
 CI smoke run.
 """
 
@@ -55,7 +56,7 @@ from exporter.units import to_base_unit
 from tests.dashboards.promql import Outcome, Runner, run_dashboard
 from tests.servers import victoria_metrics
 
-DAYS = 30
+DAYS = 30  # the history's span and the dashboards' range (--days)
 # Both servers answer queries over millions of series instead of refusing them (the defaults,
 # 300,000 series a query and 30,000 from the series API, refuse v1's queries from R = 240 on):
 # the layouts' costs are compared, not the limits.
@@ -99,14 +100,14 @@ class Measured:
 
 
 def history(
-    benchmarks: int, runs: int, now: int, seed: int = 19
+    benchmarks: int, runs: int, now: int, seed: int = 19, days: int = DAYS
 ) -> Iterator[tuple[RunPublic, list[Measured]]]:
     """``runs`` runs of ``benchmarks`` Go-like benchmarks (time and allocations), 2% noise."""
     rng = np.random.default_rng(seed)
     levels = rng.lognormal(8, 2, size=(benchmarks, len(MEASURES)))
-    spacing = DAYS * 86400 / runs
+    spacing = days * 86400 / runs
     for r in range(runs):
-        end = now - DAYS * 86400 + (r + 1) * spacing - 60
+        end = now - days * 86400 + (r + 1) * spacing - 60
         start, finish = (datetime.fromtimestamp(t, UTC) for t in (end - 30, end))
         run = RunPublic(id=f"run-{r:05d}", org="acme", project="shop", target="bench", commit=f"{r:040x}",
                         branch="main", dirty=False, host=f"ci-{r % 3}", parser="go", labels={},
@@ -129,8 +130,9 @@ def history(
 
 
 def seed_both(
-    v1: str, v2: str, benchmarks: int, runs: int, now: int, layouts: tuple[str, ...] = ("v1", "v2")
-) -> None:
+    v1: str, v2: str, benchmarks: int, runs: int, now: int, layouts: tuple[str, ...] = ("v1", "v2"),
+    days: int = DAYS,
+) -> None:  # fmt: skip
     """Write the history to both: v2 all that central writes, v1 the per-run part of it (only
     the ``layouts`` asked for)."""
     prior: dict[tuple[str, str, str, str, str], list[float]] = {}
@@ -148,7 +150,7 @@ def seed_both(
             for job in jobs:
                 job.result().raise_for_status()
 
-        for r, (run, results) in enumerate(history(benchmarks, runs, now)):
+        for r, (run, results) in enumerate(history(benchmarks, runs, now, days=days)):
             for text, _ in series.batches(run, results, prior=prior, windows=WINDOWS):
                 for line in text.splitlines(keepends=True):
                     pending[v2].append(line)
@@ -198,10 +200,10 @@ def wait_quiet(root: Path, limit: float = 180) -> None:
             return
 
 
-def merge_months(urls: list[str], now: int) -> None:
+def merge_months(urls: list[str], now: int, days: int = DAYS) -> None:
     """Force-merge the month partitions the history spans (VictoriaMetrics' /internal/force_merge)."""
     months = {
-        datetime.fromtimestamp(t, UTC).strftime("%Y_%m") for t in range(now - DAYS * 86400, now + 1, 86400)
+        datetime.fromtimestamp(t, UTC).strftime("%Y_%m") for t in range(now - days * 86400, now + 1, 86400)
     }
     with httpx.Client(timeout=1800) as http:
         for url in urls:
@@ -262,7 +264,9 @@ def queries(layout: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
     return boards, rules
 
 
-def measure(servers: dict[str, str], reps: int, commit: str, now: int) -> dict[str, dict[str, list[Outcome]]]:
+def measure(
+    servers: dict[str, str], reps: int, commit: str, now: int, days: int = DAYS
+) -> dict[str, dict[str, list[Outcome]]]:
     """Every query of each layout (name -> its server), ``reps`` times, the layouts' tries
     interleaved (a layout is tried once when one of its queries takes over 5 s)."""
     found: dict[str, dict[str, list[Outcome]]] = {layout: {} for layout in servers}
@@ -270,16 +274,17 @@ def measure(servers: dict[str, str], reps: int, commit: str, now: int) -> dict[s
     for rep in range(reps):
         for layout, url in servers.items():
             if layout not in slow:
-                for where, outcomes in measure_once(url, layout, commit, now).items():
+                for where, outcomes in measure_once(url, layout, commit, now, days).items():
                     found[layout].setdefault(where, []).extend(outcomes)
                 if rep == 0 and max(o.seconds for tries in found[layout].values() for o in tries) > 5:
                     slow.add(layout)
     return found
 
 
-def measure_once(url: str, layout: str, commit: str, now: int) -> dict[str, list[Outcome]]:
+def measure_once(url: str, layout: str, commit: str, now: int, days: int = DAYS) -> dict[str, list[Outcome]]:
     boards, rules = queries(layout)
-    runner = Runner(url, range_seconds=DAYS * 86400, step=3600, timeout=120, nocache=True, now=now)
+    # a point an hour over 30 days: 720 points, as over longer ranges
+    runner = Runner(url, range_seconds=days * 86400, step=days * 120, timeout=120, nocache=True, now=now)
     try:
         outcomes: list[Outcome] = []
         for board in boards:
@@ -290,7 +295,7 @@ def measure_once(url: str, layout: str, commit: str, now: int) -> dict[str, list
             ]
         for name, expr in rules.items():
             outcomes.append(runner.query(f"rule {name}", expr, instant=True))
-        lookup = f'last_over_time({m.BENCHMARK_VALUE.name}{{commit="{commit}"}}[{DAYS}d])'
+        lookup = f'last_over_time({m.BENCHMARK_VALUE.name}{{commit="{commit}"}}[{days}d])'
         outcomes.append(runner.query("ad hoc: a commit's results", lookup, instant=True))
     finally:
         runner.close()
@@ -331,6 +336,7 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--benchmarks", type=int, default=1000)
     parser.add_argument("--runs", default="60,240,960", help="comma-separated R values")
+    parser.add_argument("--days", type=int, default=DAYS, help="the runs' span, and the dashboards' range")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--layouts", default="v1,v2r,v2", help="v2r,v2: today's layout without the slow v1")
     args = parser.parse_args(argv)
@@ -338,7 +344,7 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
     if "v2" not in layouts or not set(layouts) <= set(COLUMNS):
         parser.error(f"--layouts: some of {', '.join(COLUMNS)}, v2 among them")
     print(
-        f"# make bench-scale: {args.benchmarks} benchmarks x {len(MEASURES)} measures, runs over {DAYS} days"
+        f"# make bench-scale: {args.benchmarks} benchmarks x {len(MEASURES)} measures, runs over {args.days} days"
     )
     every: dict[int, dict[str, dict[str, list[Outcome]]]] = {}
     for r in (int(x) for x in args.runs.split(",")):
@@ -350,15 +356,15 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
                 month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
                 now = int(month.timestamp()) - 60
                 started = time.monotonic()
-                seed_both(v1, v2, args.benchmarks, r, now, layouts)
+                seed_both(v1, v2, args.benchmarks, r, now, layouts, args.days)
                 print(f"  seeded R={r} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
                 wait_quiet(root)
-                merge_months([v1, v2] if "v1" in layouts else [v2], now)
+                merge_months([v1, v2] if "v1" in layouts else [v2], now, args.days)
                 wait_quiet(root)
                 commit = f"{r // 2:040x}"
                 servers = {"v1": v1, "v2r": v2, "v2": v2}
                 chosen = {layout: servers[layout] for layout in COLUMNS if layout in layouts}
-                found = measure(chosen, args.reps, commit, now)
+                found = measure(chosen, args.reps, commit, now, args.days)
                 sizes = {layout: (series_count(url), disk_bytes(root / layout / "vm-data"))
                          for layout, url in (("v1", v1), ("v2", v2)) if layout in layouts}  # fmt: skip
                 latest = next(w for w in found["v2"] if w.endswith(" latest"))

@@ -15,7 +15,8 @@ RUN_QUESTIONS = {"benchhub-run panel 'Results of the run' A", "benchhub-run vari
 def test_the_scale_benchmark_runs_and_the_new_layout_answers_every_query(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    found = scale.main(["--benchmarks", "50", "--runs", "20", "--reps", "1"])
+    # 45 days: the history spans two or three months (each force-merged)
+    found = scale.main(["--benchmarks", "50", "--runs", "20", "--reps", "1", "--days", "45"])
     outcomes = found[20]
     assert set(outcomes) == {"v1", "v2r", "v2"}
     # every question about benchmark series answers with data (the bench seeds no host or
