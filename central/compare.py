@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypedDict
 
 import orjson
@@ -239,6 +240,11 @@ def machine_differences(base_runs: list[Run], head_runs: list[Run]) -> list[str]
     return out
 
 
+def _span(run: Run) -> tuple[datetime, datetime]:
+    start = run.started_at or run.created_at
+    return start, run.finished_at or start
+
+
 def _per_target(rows: list[RowJSON], base_runs: list[Run], head_runs: list[Run]) -> list[TargetComparison]:
     by_target: dict[str, list[RowJSON]] = defaultdict(list)
     for row in rows:
@@ -253,7 +259,7 @@ def _per_target(rows: list[RowJSON], base_runs: list[Run], head_runs: list[Run])
             TargetComparison(
                 target=target, base_runs=[r.id for r in bases], head_runs=[r.id for r in heads],
                 base_commit=bases[0].commit if bases else None,
-                head_commit=heads[0].commit if heads else None,
+                head_commit=heads[0].commit if heads else None, head_span=_span(heads[-1]) if heads else None,
                 geomean=geomean(ratios), counts=_counts(mine), machine=machine_differences(bases, heads),
             )
         )  # fmt: skip

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 from pydantic import BaseModel, Field
 
@@ -52,6 +53,10 @@ class TargetComparison(BaseModel):
     head_runs: list[str]
     base_commit: str | None
     head_commit: str | None
+    head_span: tuple[datetime, datetime] | None = Field(
+        default=None,
+        description="start and end of the last of head_runs: the time range its run dashboard shows",
+    )
     geomean: float | None = Field(description="geometric mean of head/base ratios of the compared results")
     machine: list[str] = Field(
         default_factory=list,

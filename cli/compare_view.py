@@ -105,14 +105,20 @@ def _md(text: str) -> str:
 
 
 def grafana_links(grafana_url: str | None, comparison: ComparisonPublic) -> list[str]:
-    """Markdown links to the run-detail dashboard of each head run and to each target's trends."""
+    """Markdown links to the run-detail dashboard of each target's last head run (over the run's
+    time, a minute either side: the board's own range is the last hour, and lists the runs of
+    the day up to the newest in its range) and to each target's trends."""
     if not grafana_url:
         return []
     root = grafana_url.rstrip("/")
     links = []
     for target in comparison.targets:
         for run_id in target.head_runs[-1:]:
-            links.append(f"[run {run_id[:8]}]({root}/d/benchhub-run?{urlencode({'var-run_id': run_id})})")
+            params = {"var-run_id": run_id}
+            if target.head_span:
+                start, end = (int(t.timestamp() * 1000) for t in target.head_span)
+                params |= {"from": str(start - 60_000), "to": str(end + 60_000)}
+            links.append(f"[run {run_id[:8]}]({root}/d/benchhub-run?{urlencode(params)})")
         query = urlencode(
             {"var-org": comparison.org, "var-project": comparison.project, "var-target": target.target}
         )

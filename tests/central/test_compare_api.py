@@ -73,6 +73,9 @@ def test_two_runs_slowed_improved_unchanged_added_removed(client: TestClient) ->
     (target,) = body["targets"]
     assert target["base_runs"] == [base] and target["head_runs"] == [head]
     assert 0.9 < target["geomean"] < 1.1
+    # the head run's time, for the report's link to its run dashboard
+    run = client.get(f"/api/v1/runs/{head}").json()
+    assert target["head_span"] == [run["started_at"], run["finished_at"]]
 
 
 def test_branches_commits_and_prefixes(client: TestClient) -> None:

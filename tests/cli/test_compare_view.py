@@ -39,7 +39,8 @@ def comparison() -> ComparisonPublic:
     ]
     counts = {**_EMPTY, "regressed": 1, "improved": 1, "unchanged": 1, "added": 1}
     target = {"target": "strings", "base_runs": ["1" * 36], "head_runs": ["2" * 36], "base_commit": "a" * 40,
-              "head_commit": "b" * 40, "geomean": 0.987, "counts": counts}  # fmt: skip
+              "head_commit": "b" * 40, "geomean": 0.987, "counts": counts,
+              "head_span": ["2026-11-30T10:00:00Z", "2026-11-30T10:02:30Z"]}  # fmt: skip
     return ComparisonPublic.model_validate({
         "org": "acme", "project": "shop", "base": "run:1", "head": "run:2", "confidence": 0.95,
         "targets": [target], "counts": counts, "data": rows, "count": len(rows),
