@@ -106,10 +106,13 @@ def run_markers(selector: str) -> str:
     One series per branch, so the markers of 960 runs cost a series' samples, where a marker
     series per run (``benchhub_run_info``) cost an index lookup and a series each (make
     bench-scale, 60 to 960 runs: 2.8 to 25.8 ms, against 1.1 to 2.6). Runs within one step of
-    each other make one region. The window is at least a step ($__rate_interval): a run shows at
-    each step after it until the next run ends, always the same time, which Grafana draws once.
+    each other make one region. The window is the step: Grafana's backend sets $__interval to
+    the step it queries at (raised to range / 11,000 on long ranges), where $__rate_interval
+    follows the requested interval and can be shorter than the step, missing runs. (A longer
+    window would do no harm: a run would show at each step until the next one ends, always
+    at the same time, which Grafana draws once.)
     """
-    return f"tlast_over_time({RUN}{{{selector}}}[$__rate_interval]) * 1000"
+    return f"tlast_over_time({RUN}{{{selector}}}[$__interval]) * 1000"
 
 
 def runs_up_to(at: str, window: str = "1d") -> str:

@@ -130,12 +130,12 @@ def test_one_trend_series_per_benchmark_and_a_commit_finds_its_run(seeded_vm: st
 def test_run_markers_are_one_per_run_of_the_branch_at_its_end(seeded_vm: str, window: str) -> None:
     """The trends dashboard's Runs annotation, as Grafana draws it: one marker per run of the
     branch (none of another org's), at the run's end, from one series however many runs; with
-    a window of one step or four ($__rate_interval's)."""
+    a window of one step ($__interval, as Grafana sets it) or four."""
     history = seed.runs(0)
     now = int(time.time())
     body = httpx.get(
         f"{seeded_vm}/api/v1/query_range",
-        params={"query": q.run_markers(SELECTOR).replace("$__rate_interval", window),
+        params={"query": q.run_markers(SELECTOR).replace("$__interval", window),
                 "start": now - 3 * 3600, "end": now, "step": 60},
         timeout=30,
     ).json()  # fmt: skip
