@@ -146,7 +146,7 @@ def run_dashboard(runner: Runner, board: dict[str, Any]) -> tuple[dict[str, list
             where = f"panel {panel['title']!r} {t['refId']}"
             outcomes.append(runner.query(where, expr, bool(t.get("instant")), t.get("legendFormat", "")))
     for ann in board.get("annotations", {}).get("list", []):
-        if ann.get("expr"):  # a Prometheus annotation (Grafana's own, by tags, query no server here)
+        if ann.get("expr"):  # a Prometheus one: Grafana's own annotations (by tags) ask none of ours
             expr = substitute(ann["expr"], values, runner.macros)
             texts = ann.get("titleFormat", "") + ann.get("textFormat", "")
             outcomes.append(runner.query(f"annotation {ann['name']!r}", expr, False, texts))
