@@ -76,9 +76,18 @@ def series(title: str, unit: str, *targets: Any, points: bool = False, legend: b
     )
 
 
+def asked(name: str, query: str) -> Any:
+    """A variable the datasource answers, asked again whenever the time range changes."""
+    return (
+        dashboard.QueryVariable(name)
+        .query(query)
+        .datasource(DS)
+        .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
+    )
+
+
 def query_var(name: str, query: str, label: str, multi: bool = False) -> Any:
-    v = (dashboard.QueryVariable(name).label(label).query(query).datasource(DS)
-         .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC))  # fmt: skip
+    v = asked(name, query).label(label).sort(dm.VariableSort.ALPHABETICAL_ASC)
     if multi:
         # "All" is sent as .* rather than a regex of every value: a project of 1,000 benchmarks
         # would otherwise send (and VictoriaMetrics match) a 30 kB alternation in every query
@@ -92,8 +101,7 @@ def newest_runs_var() -> Any:
     over the whole range instead, the list cost a marker series per run (60 to 960 runs in 30
     days: 1.3 to 10.5 ms, against 0.9 to 1.8)."""
     newest = f"query_result({q.runs_up_to('$newest')})"
-    return (dashboard.QueryVariable("run_id").label("Run (newest first, its last day)").query(newest)
-            .datasource(DS).regex('/run_id="([^"]+)"/').refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
+    return (asked("run_id", newest).label("Run (newest first, its last day)").regex('/run_id="([^"]+)"/')
             .sort(dm.VariableSort.DISABLED))  # fmt: skip
 
 
@@ -115,20 +123,17 @@ def newest_run_var(selector: str = BRANCH_SELECTOR) -> Any:
     """Hidden: when the newest run in the range (of the branch: ``selector``) ended (unix
     seconds, 0 for none). The newest-run table asks its questions @ that time, so it reads a
     sample per benchmark, not every run's sample in the range (make bench-scale)."""
-    return (dashboard.QueryVariable("newest").label("Newest run ended at")
-            .query(f"query_result({q.newest_run(selector, '$__range')})").datasource(DS)
-            .regex(r"/\} ([0-9]+)/").refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
-            .hide(dm.VariableHide.HIDE_VARIABLE))  # fmt: skip
+    return (asked("newest", f"query_result({q.newest_run(selector, '$__range')})").label("Newest run ended at")
+            .regex(r"/\} ([0-9]+)/").hide(dm.VariableHide.HIDE_VARIABLE))  # fmt: skip
 
 
 def picked_var(name: str, query: str) -> Any:
     """Hidden: the benchmarks a graph draws, picked in the newest run (all of them, as a regex).
     Picked over the whole range instead (topk_max), a graph read every run's sample of every
     benchmark: 95-117 ms uncached at 960 runs, where the picked ones take 4-13 ms."""
-    return (dashboard.QueryVariable(name).query(f"query_result({query})").datasource(DS)
-            .regex('/benchmark="([^"]+)"/').refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
-            .multi(True).include_all(True).current(dm.VariableOption(text="All", value="$__all"))
-            .sort(dm.VariableSort.DISABLED).hide(dm.VariableHide.HIDE_VARIABLE))  # fmt: skip
+    return (asked(name, f"query_result({query})").regex('/benchmark="([^"]+)"/').multi(True).include_all(True)
+            .current(dm.VariableOption(text="All", value="$__all")).sort(dm.VariableSort.DISABLED)
+            .hide(dm.VariableHide.HIDE_VARIABLE))  # fmt: skip
 
 
 def trends() -> Any:
@@ -200,8 +205,7 @@ def trends() -> Any:
             8,
         )
     )
-    points = (dashboard.AnnotationQuery().name("Change points").datasource(DS).enable(True).icon_color("red")
-              .expr(f"{m.CHANGE_POINT.name}{{{sel}}}"))  # fmt: skip
+    points = prom_annotation("Change points", f"{m.CHANGE_POINT.name}{{{sel}}}", "red")
     runs = prom_annotation("Runs", q.run_markers(BRANCH_SELECTOR), titleFormat="Run of {{target}} on {{branch}}",
                            useValueForTime=True)  # fmt: skip
     # the commit of each run, from the annotations central posts to Grafana when
@@ -240,11 +244,12 @@ class _Built:
 PROM_ANNOTATION_OPTIONS = frozenset({"titleFormat", "textFormat", "tagKeys", "step", "useValueForTime"})
 
 
-def prom_annotation(name: str, expr: str, **options: Any) -> Any:
+def prom_annotation(name: str, expr: str, color: str = "purple", **options: Any) -> Any:
+    """A Prometheus annotation of the dashboard, on by default; ``options``: PROM_ANNOTATION_OPTIONS."""
     if unknown := set(options) - PROM_ANNOTATION_OPTIONS:
         raise ValueError(f"annotation {name!r}: {sorted(unknown)} are not Prometheus annotation options")
     return _Built(
-        _PromAnnotation(options, name=name, datasource=DS, enable=True, icon_color="purple", expr=expr)
+        _PromAnnotation(options, name=name, datasource=DS, enable=True, icon_color=color, expr=expr)
     )
 
 
