@@ -17,7 +17,10 @@ Each result becomes (README "Data model"):
   the branch that ended before this one (``runs="1"``: the previous run), read from central's
   own rows: PromQL has no "last N samples of a series", central holds the history anyway, and
   a ready change is one rollup for a dashboard where value and baseline were two (make
-  bench-scale). The baseline itself is ``trend / (1 + change)``.
+  bench-scale). The baseline itself is ``trend / (1 + change)``;
+- ``benchhub_benchmark_trend_daily`` and ``_change_daily``: the trend and change samples again,
+  with the UTC day of the run's end as label ``day``, so the dashboards' questions at the newest
+  run decode that day's samples of a benchmark, not its month's.
 
 And the run itself becomes one sample of ``benchhub_branch_run_results`` (one series per
 target and branch, valued the results written): the dashboards read when the newest run ended
@@ -34,6 +37,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from typing import Protocol
 
 import httpx
@@ -45,11 +49,14 @@ from central.wire import ALLOWED_TRANSITIONS
 from exporter.exposition import escape_label_value
 from exporter.metrics import (
     BENCHMARK_CHANGE,
+    BENCHMARK_CHANGE_DAILY,
     BENCHMARK_ITERATIONS,
     BENCHMARK_LABELS,
     BENCHMARK_TREND,
+    BENCHMARK_TREND_DAILY,
     BENCHMARK_VALUE,
     BRANCH_RUN,
+    DAY_LABEL,
     TREND_LABELS,
 )
 from exporter.units import to_base_unit
@@ -76,10 +83,16 @@ def _end_ms(run: RunPublic) -> int:
     return int(run.finished_at.timestamp() * 1000)
 
 
+def day_of(end_ms: int) -> str:
+    """The ``day`` label of a sample at ``end_ms``: its UTC date."""
+    return datetime.fromtimestamp(end_ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
 def _text(
     run: RunPublic, results: Iterable[Measured], prior: Prior, windows: Sequence[int]
 ) -> tuple[str, int]:
     stamp = f" {_end_ms(run)}\n"
+    day = f',{DAY_LABEL}="{day_of(_end_ms(run))}"'
     fixed = {"org": run.org, "project": run.project, "target": run.target, "commit": run.commit,
              "branch": run.branch, "run_id": run.id, "host": run.host}  # fmt: skip
     lines: list[str] = []
@@ -102,6 +115,7 @@ def _text(
             lines.append(f"{BENCHMARK_ITERATIONS.name}{{{labels}}} {result.iterations}{stamp}")
         identity = ",".join(f'{n}="{values[n]}"' for n in TREND_LABELS)
         lines.append(f"{BENCHMARK_TREND.name}{{{identity}}} {value!r}{stamp}")
+        lines.append(f"{BENCHMARK_TREND_DAILY.name}{{{identity}{day}}} {value!r}{stamp}")
         before = prior.get((result.benchmark, result.measure, procs, pkg, unit), ())
         for runs in windows:
             median = float(statistics.median(before[:runs])) if before else 0.0
@@ -109,7 +123,9 @@ def _text(
                 # 9 significant digits: VictoriaMetrics keeps 12 and drops one more on each
                 # export and import, so a restored backup would differ from the original
                 change = float(f"{value / median - 1:.9g}")
-                lines.append(f'{BENCHMARK_CHANGE.name}{{{identity},runs="{runs}"}} {change!r}{stamp}')
+                window = f'{identity},runs="{runs}"'
+                lines.append(f"{BENCHMARK_CHANGE.name}{{{window}}} {change!r}{stamp}")
+                lines.append(f"{BENCHMARK_CHANGE_DAILY.name}{{{window}{day}}} {change!r}{stamp}")
     return "".join(lines), len(lines)
 
 

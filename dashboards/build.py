@@ -185,7 +185,7 @@ def trends() -> Any:
               .with_transformation(dm.DataTransformerConfig(id_val="merge", options={}))
               .with_transformation(dm.DataTransformerConfig(id_val="organize", options={
                   "excludeByName": {"Time": True, "__name__": True, "org": True, "project": True, "branch": True,
-                                    "target": True, "host": True},
+                                    "target": True, "host": True, m.DAY_LABEL: True},
                   "renameByName": {"Value #latest": "value (base unit)", "Value #vs_previous": "vs previous run",
                                    "Value #vs_median": "vs median of $runs runs"}})))  # fmt: skip
     latest = latest.override_by_regexp("vs .*", [dm.DynamicConfigValue(id_val="unit", value="percentunit")])

@@ -5,10 +5,12 @@ a branch holding a sample per run, so every question costs the number of benchma
 benchmarks x runs (make bench-scale; README "Data model"):
 
 - newest: when the branch's newest run ended, from ``benchhub_branch_run_results`` (one series
-  per target and branch); the table questions below are asked ``@`` that time over a minute,
-  so they take one sample per benchmark from the newest block of its series, however many
-  runs the range holds (over the whole range they decoded every run's sample: 2x slower from
-  60 to 960 runs, and a year's range 12x more);
+  per target and branch); the table questions below are asked ``@`` that time, of the daily
+  copies of the trend and change series (``_daily``, a series per benchmark and day), so they
+  decode a day of runs per benchmark however many runs the range and the month hold (over
+  the whole range they decoded every run's sample: 2x slower from 60 to 960 runs, and a
+  year's range 12x more; at the newest run of the trend series, the block it is in, which
+  VictoriaMetrics merges up to a month: 1.9x from 60 to 960 runs a month);
 - latest: each benchmark's value in that run;
 - change: ``benchhub_benchmark_change{runs="N"}``, each run against the median of the N runs
   before it, which central writes with the run (PromQL has no "last N samples");
@@ -23,7 +25,9 @@ from __future__ import annotations
 
 from exporter.metrics import (
     BENCHMARK_CHANGE,
+    BENCHMARK_CHANGE_DAILY,
     BENCHMARK_TREND,
+    BENCHMARK_TREND_DAILY,
     BENCHMARK_VALUE,
     BRANCH_RUN,
     RUN_INFO,
@@ -33,6 +37,8 @@ from exporter.metrics import (
 VALUE = BENCHMARK_VALUE.name
 TREND = BENCHMARK_TREND.name
 CHANGE = BENCHMARK_CHANGE.name
+TREND_DAILY = BENCHMARK_TREND_DAILY.name
+CHANGE_DAILY = BENCHMARK_CHANGE_DAILY.name
 INFO = RUN_INFO.name
 RUN = BRANCH_RUN.name
 # what makes one benchmark's series across runs (host is left out: CI runners come and go)
@@ -47,13 +53,15 @@ def newest_run(selector: str, window: str) -> str:
 
 
 def _at(name: str, selector: str, at: str) -> str:
-    # a minute back from the newest run's end: its samples all carry that end as timestamp
-    return f"last_over_time({name}{{{selector}}}[1m] @ {at})"
+    # The newest run's samples all carry its end, which ``at`` rounds up to the second: a
+    # second back finds them and no earlier run's, so a run that ended just before midnight
+    # cannot add its day's series beside the newest run's.
+    return f"last_over_time({name}{{{selector}}}[1s] @ {at})"
 
 
 def latest(selector: str, at: str) -> str:
     """Each benchmark's value in the run that ended at ``at`` (``newest_run``)."""
-    return _at(TREND, selector, at)
+    return _at(TREND_DAILY, selector, at)
 
 
 def previous(selector: str, at: str) -> str:
@@ -73,7 +81,7 @@ def baseline(selector: str, at: str, runs: str) -> str:
 
 def change_vs_baseline(selector: str, at: str, runs: str) -> str:
     """Relative change of each benchmark in the run at ``at`` against the median of the runs before."""
-    return _at(CHANGE, selector + f',runs="{runs}"', at)
+    return _at(CHANGE_DAILY, selector + f',runs="{runs}"', at)
 
 
 def largest(selector: str, at: str, top: str) -> str:

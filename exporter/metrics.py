@@ -81,6 +81,29 @@ BENCHMARK_CHANGE = MetricSpec(
     (*TREND_LABELS, "runs"),
     "results of a branch x baseline windows (BENCHHUB_CENTRAL_BASELINE_RUNS)",
 )
+# The trend and change samples again, in a series per benchmark and UTC day of the run's end
+# (``day="2026-12-02"``): the dashboards' questions at the newest run read these, so they decode
+# a day of runs per benchmark. On the trend series they decode the whole block the sample is
+# in, which VictoriaMetrics merges up to a month: 960 samples a benchmark at 960 runs a month
+# (make bench-scale). The day is not a label of the trend series themselves: the graphs and the
+# variables read those over the whole range, where a series per day would cost the range's days.
+DAY_LABEL = "day"
+BENCHMARK_TREND_DAILY = MetricSpec(
+    "benchhub_benchmark_trend_daily",
+    "gauge",
+    "benchhub_benchmark_trend's samples, in one series per UTC day of the runs' ends (label day, "
+    "YYYY-MM-DD): what the dashboards read at the newest run.",
+    (*TREND_LABELS, DAY_LABEL),
+    "results of a branch x days with a run",
+)
+BENCHMARK_CHANGE_DAILY = MetricSpec(
+    "benchhub_benchmark_change_daily",
+    "gauge",
+    "benchhub_benchmark_change's samples, in one series per UTC day of the runs' ends (label day, "
+    "YYYY-MM-DD): what the dashboards read at the newest run.",
+    (*TREND_LABELS, "runs", DAY_LABEL),
+    "results of a branch x baseline windows x days with a run",
+)
 BRANCH_RUN = MetricSpec(
     "benchhub_branch_run_results",
     "gauge",
@@ -351,6 +374,8 @@ CATALOG: tuple[MetricSpec, ...] = (
     BENCHMARK_ITERATIONS,
     BENCHMARK_TREND,
     BENCHMARK_CHANGE,
+    BENCHMARK_TREND_DAILY,
+    BENCHMARK_CHANGE_DAILY,
     BRANCH_RUN,
     RUN_INFO,
     AGENT_INFO,

@@ -147,6 +147,7 @@ def test_backup_holds_one_org_and_restores_exactly_it_twice_over(tmp_path: Path)
         expected_series, expected_rows = a.export('{org="acme"}'), rows(a, acme)
         names = {json.loads(line)["metric"]["__name__"] for line in expected_series}
         assert {"benchhub_benchmark_value", "benchhub_benchmark_trend", "benchhub_benchmark_change",
+                "benchhub_benchmark_trend_daily", "benchhub_benchmark_change_daily",
                 "benchhub_branch_run_results"} <= names  # fmt: skip
         listed = httpx.get(f"{a.central}/api/v1/backups", headers=acme).json()
         assert [m["timestamp"] for m in listed["data"]] == [stamp]

@@ -11,13 +11,17 @@ of as many runs a month shows what history costs, the R axis what runs a month c
   series, run markers), queried by today's dashboards and rules;
 - ``v2r``: the same server as v2, queried by the dashboards before they asked at the newest
   run (tests/bench/layout_v2_range: 130d45f's trends board, every question over the whole
-  range, and 9ff65a0's run board, its run list over the whole range): the anchor of those
-  changes, measured in the same run, tries interleaved.
+  range, and 9ff65a0's run board, its run list over the whole range);
+- ``v2m``: the same server, queried by the trends board before it read the daily copies
+  (tests/bench/layout_v2_month: 03e97e1's, its questions at the newest run of the trend and
+  change series, whose block holds the month): the anchors of those changes, measured in the
+  same run, tries interleaved.
 
-The history ends a minute before this month began and is force-merged before any query, as
-VictoriaMetrics leaves a past month, so the numbers do not depend on the day of the month the
-bench runs on (a question at the newest run decodes the newest block of each series, which
-can hold the whole month: the bench prints what the table's "value" question decoded).
+The history ends a minute before this month began and is force-merged before any query (the
+bench waits until VictoriaMetrics reports no active merge), as VictoriaMetrics leaves a past
+month, so the numbers do not depend on the day of the month the bench runs on, nor on how
+far a merge had got (a question at the newest run decodes the newest block of each series,
+which can hold the whole month: the bench prints what the table's "value" question decoded).
 
 For each R it prints, side by side, the median and max latency of every variable, panel,
 annotation and rule query (as Grafana sends them on a first load: the history's range, 720
@@ -43,7 +47,6 @@ from typing import Any
 
 import httpx
 import numpy as np
-import psutil
 import yaml
 
 from central import series
@@ -68,6 +71,7 @@ LIMITS = (
 BOARDS = ("benchhub-trends", "benchhub-run")
 V1 = Path(__file__).with_name("layout_v1")
 V2_RANGE = Path(__file__).with_name("layout_v2_range")
+V2_MONTH = Path(__file__).with_name("layout_v2_month")
 WINDOWS = CentralSettings.model_fields["baseline_runs"].default
 MEASURES = (("time", "ns", 1.0), ("alloc_bytes", "B", 64.0))
 # The median-of-10 recording rules of the v1 layout (provisioning/vmalert/rules.yml at 0edf850^,
@@ -136,7 +140,8 @@ def seed_both(
     """Write the history to both: v2 all that central writes, v1 the per-run part of it (only
     the ``layouts`` asked for)."""
     prior: dict[tuple[str, str, str, str, str], list[float]] = {}
-    kept = {m.BENCHMARK_TREND.name, m.BENCHMARK_CHANGE.name}
+    kept = {m.BENCHMARK_TREND.name, m.BENCHMARK_CHANGE.name, m.BENCHMARK_TREND_DAILY.name,
+            m.BENCHMARK_CHANGE_DAILY.name}  # fmt: skip
     pending: dict[str, list[str]] = {v1: [], v2: []}
     with httpx.Client(timeout=300) as http, ThreadPoolExecutor(2) as pool:
 
@@ -187,21 +192,33 @@ def wait_searchable(http: httpx.Client, url: str, selector: str, now: int) -> No
     raise RuntimeError(f"{selector} not searchable in {url} 120 s after the import")
 
 
-def wait_quiet(root: Path, limit: float = 180) -> None:
-    """Until both servers stop merging what was just imported (under 5% CPU for a second): a
-    merge in the background would land on whichever queries run first."""
-    procs = [p for p in psutil.process_iter(["cmdline"]) if str(root) in " ".join(p.info["cmdline"] or [])]
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        for p in procs:
-            p.cpu_percent(None)
+def active_merges(url: str) -> int:
+    """The merges VictoriaMetrics is running now, of data and of index (its own /metrics)."""
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    return round(sum(float(n) for n in re.findall(r"^vm_active_merges\{[^}]*\} (\S+)$", text, re.M)))
+
+
+def wait_merged(urls: list[str], limit: float = 1800) -> None:
+    """Until no server has run a merge for 3 s in a row: a merge in the background would land on
+    whichever queries run first, and a month merged halfway decodes smaller blocks (the bench's
+    numbers moved by 2x between runs when it waited for a quiet CPU instead)."""
+    started = time.monotonic()
+    quiet, told = 0, 0.0
+    while quiet < 3:
+        busy = sum(active_merges(url) for url in urls)
+        quiet = 0 if busy else quiet + 1
+        waited = time.monotonic() - started
+        if waited > limit:
+            raise RuntimeError(f"VictoriaMetrics still merging after {limit:.0f} s ({busy} merges)")
+        if busy and waited - told >= 30:
+            print(f"  merging: {busy} merges running after {waited:.0f} s", file=sys.stderr, flush=True)
+            told = waited
         time.sleep(1)
-        if all(p.cpu_percent(None) < 5 for p in procs):
-            return
 
 
 def merge_months(urls: list[str], now: int, days: int = DAYS) -> None:
-    """Force-merge the month partitions the history spans (VictoriaMetrics' /internal/force_merge)."""
+    """Force-merge the month partitions the history spans (VictoriaMetrics' /internal/force_merge,
+    which returns at once and merges in the background) and wait until it is done."""
     months = {
         datetime.fromtimestamp(t, UTC).strftime("%Y_%m") for t in range(now - days * 86400, now + 1, 86400)
     }
@@ -209,6 +226,8 @@ def merge_months(urls: list[str], now: int, days: int = DAYS) -> None:
         for url in urls:
             for month in sorted(months):
                 http.get(f"{url}/internal/force_merge", params={"partition_prefix": month}).raise_for_status()
+    time.sleep(1)  # the merges start in a goroutine of their own
+    wait_merged(urls)
 
 
 def decoded(url: str, expr: str, now: int) -> str:
@@ -231,17 +250,19 @@ def disk_bytes(root: Path) -> int:
 
 
 def _beside(old: list[dict[str, Any]], today: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """An older layout's boards, set up to sit beside today's: "All" as .* in both (the layouts
-    are compared, not the all value), and today's panel titles and annotation names (the same
-    panel, side by side)."""
+    """An older layout's boards, set up to sit beside today's: "All" as today's all value where
+    today's variable of that name has one (the layouts are compared, not the all value; the
+    picks, largest and moved, have none: their values are what they found), and today's panel
+    titles and annotation names (the same panel, side by side)."""
 
     def queried(board: dict[str, Any]) -> list[dict[str, Any]]:
         return [a for a in board.get("annotations", {}).get("list", []) if a.get("expr")]
 
     for board, new in zip(old, today, strict=True):
+        alls = {var["name"]: var.get("allValue") for var in new["templating"]["list"]}
         for var in board["templating"]["list"]:
-            if var.get("multi"):
-                var["allValue"] = ".*"
+            if var.get("multi") and alls.get(var["name"]):
+                var["allValue"] = alls[var["name"]]
         for panel, renamed in zip(board["panels"], new["panels"], strict=True):
             panel["title"] = renamed["title"]
         for ann, named in zip(queried(board), queried(new), strict=True):
@@ -254,8 +275,12 @@ def queries(layout: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
     boards = [json.loads((JSON_DIR / f"{uid}.json").read_text()) for uid in BOARDS]
     if layout == "v1":
         return _beside([json.loads((V1 / f"{uid}.json").read_text()) for uid in BOARDS], boards), V1_RULES
-    if layout == "v2r":  # the boards that asked over the whole range
-        boards = _beside([json.loads((V2_RANGE / f"{uid}.json").read_text()) for uid in BOARDS], boards)
+    if layout in ("v2r", "v2m"):  # the boards that asked over the whole range, or of the month's block
+        older = V2_RANGE if layout == "v2r" else V2_MONTH
+        # a board the layout does not hold is today's (v2m's run board is)
+        paths = [older / f"{uid}.json" if (older / f"{uid}.json").exists() else JSON_DIR / f"{uid}.json"
+                 for uid in BOARDS]  # fmt: skip
+        boards = _beside([json.loads(path.read_text()) for path in paths], boards)
     rules = {
         rule.get("alert") or rule["record"]: rule["expr"]
         for group in yaml.safe_load(rules_text())["groups"]
@@ -319,7 +344,8 @@ def short(where: str) -> str:
     return where if len(where) <= 80 else where[:50] + "..." + where[-27:]
 
 
-COLUMNS = {"v1": "v1 (per-run only)", "v2r": "v2, range questions", "v2": "v2 (trend layout)"}
+COLUMNS = {"v1": "v1 (per-run only)", "v2r": "v2, range questions", "v2m": "v2, month's block",
+           "v2": "v2 (daily copies)"}  # fmt: skip
 
 
 def report(r: int, found: dict[str, dict[str, list[Outcome]]], sizes: dict[str, tuple[int, int]]) -> None:
@@ -338,7 +364,9 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
     parser.add_argument("--runs", default="60,240,960", help="comma-separated R values")
     parser.add_argument("--days", type=int, default=DAYS, help="the runs' span, and the dashboards' range")
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--layouts", default="v1,v2r,v2", help="v2r,v2: today's layout without the slow v1")
+    parser.add_argument(
+        "--layouts", default="v1,v2r,v2m,v2", help="v2r,v2m,v2: today's layout without the slow v1"
+    )
     args = parser.parse_args(argv)
     layouts = tuple(args.layouts.split(","))
     if "v2" not in layouts or not set(layouts) <= set(COLUMNS):
@@ -358,11 +386,11 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
                 started = time.monotonic()
                 seed_both(v1, v2, args.benchmarks, r, now, layouts, args.days)
                 print(f"  seeded R={r} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
-                wait_quiet(root)
-                merge_months([v1, v2] if "v1" in layouts else [v2], now, args.days)
-                wait_quiet(root)
+                used = [v1, v2] if "v1" in layouts else [v2]
+                wait_merged(used)
+                merge_months(used, now, args.days)
                 commit = f"{r // 2:040x}"
-                servers = {"v1": v1, "v2r": v2, "v2": v2}
+                servers = {"v1": v1, "v2r": v2, "v2m": v2, "v2": v2}
                 chosen = {layout: servers[layout] for layout in COLUMNS if layout in layouts}
                 found = measure(chosen, args.reps, commit, now, args.days)
                 sizes = {layout: (series_count(url), disk_bytes(root / layout / "vm-data"))

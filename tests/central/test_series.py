@@ -4,6 +4,7 @@ runs before; in batches, the same every time."""
 from __future__ import annotations
 
 import statistics
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +13,7 @@ from prometheus_client.samples import Sample
 
 from central import repository, series
 from central.schemas import ResultIn
-from exporter.metrics import TREND_LABELS
+from exporter.metrics import DAY_LABEL, TREND_LABELS
 from tests.central.test_compare_api import record
 from tests.central.test_markers import END, run
 
@@ -26,8 +27,9 @@ def _result(i: int, **labels: str) -> ResultIn:
 def test_a_run_s_series_in_batches_carry_its_identity_and_end_time() -> None:
     results = [_result(i) for i in range(7)] + [_result(7, procs="2", pkg="example.com/a")]
     pieces = list(series.batches(run(), results, size=3))
-    # value, iterations and trend per result; then the run on its branch, valued its results
-    assert [samples for _, samples in pieces] == [9, 9, 6, 1]
+    # value, iterations, trend and its daily copy per result; then the run on its branch,
+    # valued its results
+    assert [samples for _, samples in pieces] == [12, 12, 8, 1]
     samples = [s for text, _ in pieces for f in text_string_to_metric_families(text) for s in f.samples]
     assert {s.timestamp for s in samples} == {END.timestamp()}
     last = next(s for s in samples if s.name == "benchhub_benchmark_value" and s.labels["benchmark"] == "B7")
@@ -82,7 +84,26 @@ def test_changes_are_against_the_median_of_each_window_of_runs_before() -> None:
     # B0 has three windows; B1's prior values are in another unit (another series) and B2's
     # baseline is 0 (no relative change): none
     assert changes == {runs: pytest.approx(value / m - 1) for runs, m in median.items()}
-    assert count == 3 * 3 + 3
+    assert count == 3 * 4 + 3 * 2
+    daily = {s.labels["runs"]: s.value for s in _samples(text) if s.name == "benchhub_benchmark_change_daily"}
+    assert daily == changes
+
+
+def test_the_daily_copies_are_the_trend_and_change_samples_with_the_run_s_utc_day() -> None:
+    prior = {("B3", "time", "4", "", "seconds"): [1e-6, 2e-6]}
+    late = run(finished_at=datetime(2026, 11, 30, 23, 59, 59, 900_000, tzinfo=UTC))
+    for ended, day in ((run(), END.strftime("%Y-%m-%d")), (late, "2026-11-30")):
+        (text, _), _branch = series.batches(ended, [_result(3, procs="4")], prior=prior, windows=(1, 2))
+        found = _samples(text)
+        for name in ("benchhub_benchmark_trend", "benchhub_benchmark_change"):
+            plain = sorted((s for s in found if s.name == name), key=lambda s: s.labels.get("runs", ""))
+            daily = sorted(
+                (s for s in found if s.name == f"{name}_daily"), key=lambda s: s.labels.get("runs", "")
+            )
+            assert len(daily) == len(plain) == (1 if name.endswith("trend") else 2)
+            for p, d in zip(plain, daily, strict=True):
+                assert d.labels == p.labels | {DAY_LABEL: day}
+                assert (d.value, d.timestamp) == (p.value, p.timestamp)
 
 
 def test_prior_values_are_the_runs_of_the_branch_that_ended_before_newest_first(

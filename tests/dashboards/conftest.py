@@ -20,10 +20,12 @@ def load(vm: str, lines: list[str]) -> None:
         httpx.post(f"{vm}/api/v1/import/prometheus", content="".join(lines[start : start + 50_000]),
                    timeout=60).raise_for_status()  # fmt: skip
     httpx.get(f"{vm}/internal/force_flush", timeout=30).raise_for_status()
-    selector = lines[-1].rsplit("}", 1)[0] + "}"
+    selector, stamp = lines[-1].rsplit("}", 1)[0] + "}", int(lines[-1].split()[-1]) // 1000
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        found = httpx.get(f"{vm}/api/v1/series", params={"match[]": selector, "start": 0}, timeout=10).json()
+        # around the sample's own time: without a start the series API looks at the last day only
+        span = {"match[]": selector, "start": stamp - 3600, "end": stamp + 3600}
+        found = httpx.get(f"{vm}/api/v1/series", params=span, timeout=10).json()
         if found["data"]:
             return
         time.sleep(0.2)

@@ -32,6 +32,7 @@ LABEL_VALUES: dict[str, list[str]] = {
     "job": ["vmagent"], "path": ["/buffer"], "url": ["1:secret-url"],
 }  # fmt: skip
 SKIP = {m.BENCHMARK_VALUE.name, m.BENCHMARK_ITERATIONS.name, m.BENCHMARK_TREND.name, m.BENCHMARK_CHANGE.name,
+        m.BENCHMARK_TREND_DAILY.name, m.BENCHMARK_CHANGE_DAILY.name,
         m.RUN_INFO.name, m.CHANGE_POINT.name, "ALERTS"}  # fmt: skip
 WINDOWS = CentralSettings.model_fields["baseline_runs"].default
 

@@ -115,6 +115,25 @@ def test_the_newest_run_is_read_alone_whatever_the_runs_before(seeded_vm: str) -
     assert rows_read(f"last_over_time({q.TREND}{{{selector}}}[3h])") == len(history) * series - 1
 
 
+def test_a_run_that_ended_just_before_midnight_stays_out_of_the_newest_run_s_table(seeded_vm: str) -> None:
+    """The table reads each day's series of a benchmark (the ``_daily`` copies): a run 30 s
+    before the newest, on the day before it, adds no second row and no wrong value."""
+    midnight = (int(time.time()) // 86400 - 1) * 86400  # yesterday's: long over
+    *older, before, last = own("m", seed.runs(midnight + 80))  # the newest ends at 00:00:20
+    history = [*older, seed.Run(before.run_id, before.commit, midnight - 10, before.values), last]
+    assert history[-1].values != history[-2].values
+    load(seeded_vm, seed.benchmark_lines(history, org="mu"))
+    selector = SELECTOR.replace("acme", "mu")
+    body = httpx.get(f"{seeded_vm}/api/v1/query", params={"query": q.newest_run(selector, "3d")}, timeout=30)
+    at = str(body.json()["data"]["result"][0]["value"][1])
+    assert int(at) == last.end
+    assert instant(seeded_vm, q.latest(selector, at)) == pytest.approx(last.values)
+    assert instant(seeded_vm, q.previous(selector, at)) == pytest.approx(history[-2].values)
+    assert instant(seeded_vm, q.change_vs_baseline(selector, at, "5")) == pytest.approx(
+        {k: v / statistics.median(r.values[k] for r in history[-6:-1]) - 1 for k, v in last.values.items()}
+    )
+
+
 def test_one_trend_series_per_benchmark_and_a_commit_finds_its_run(seeded_vm: str) -> None:
     history = seed.runs(0)
     series = httpx.get(

@@ -1,5 +1,5 @@
 """make bench-scale at a small size (50 benchmarks x 20 runs): both layouts seeded into real
-VictoriaMetrics servers and every query of the three columns run. A smoke test: it times
+VictoriaMetrics servers and every query of the four columns run. A smoke test: it times
 nothing."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def test_the_scale_benchmark_runs_and_the_new_layout_answers_every_query(
     # 45 days: the history spans two or three months (each force-merged)
     found = scale.main(["--benchmarks", "50", "--runs", "20", "--reps", "1", "--days", "45"])
     outcomes = found[20]
-    assert set(outcomes) == {"v1", "v2r", "v2"}
+    assert set(outcomes) == {"v1", "v2r", "v2m", "v2"}
     # every question about benchmark series answers with data (the bench seeds no host or
     # process series, no change point and no regression for the alert rule)
     asked = [w for w in outcomes["v2"] if w.startswith(("benchhub-trends", "ad hoc")) or w in RUN_QUESTIONS]

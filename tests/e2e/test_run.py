@@ -413,12 +413,13 @@ def test_reexport_puts_back_exactly_what_was_lost(live: LiveStack, repo: tuple[P
 
 
 def test_reexport_all_is_the_upgrade_to_the_trend_layout(live: LiveStack, repo: tuple[Path, str]) -> None:
-    """Series written by a version without the trend layout come back, the same as central wrote them."""
+    """Series written by a version without the trend layout (or its daily copies) come back, the
+    same as central wrote them."""
     path, _ = repo
     for _ in range(2):  # two runs at least: the second has a change (against the first)
         assert bhubctl(live, path, "run", "fake").returncode == 0
     match = (
-        '{__name__=~"benchhub_benchmark_trend|benchhub_benchmark_change|benchhub_branch_run_results",'
+        '{__name__=~"benchhub_benchmark_(trend|change)(_daily)?|benchhub_branch_run_results",'
         'org="e2e-org",project="e2e-proj"}'
     )
 
@@ -436,6 +437,7 @@ def test_reexport_all_is_the_upgrade_to_the_trend_layout(live: LiveStack, repo: 
         last = before
         time.sleep(1.5)
     assert any('"runs": "1"' in s[0] for s in before), "no change series written"
+    assert any('"day": ' in s[0] and '"runs": "1"' in s[0] for s in before), "no daily copies written"
     # what an earlier version left: per-run series only
     httpx.post(f"{live.vm}/api/v1/admin/tsdb/delete_series", data={"match[]": match}).raise_for_status()
     assert samples() == set()
