@@ -19,7 +19,7 @@ Each result becomes (README "Data model"):
   a ready change is one rollup for a dashboard where value and baseline were two (make
   bench-scale). The baseline itself is ``trend / (1 + change)``;
 - ``benchhub_benchmark_trend_daily`` and ``_change_daily``: the trend and change samples again,
-  with the UTC day of the run's end as label ``day``, so the dashboards' questions at the newest
+  with the UTC day of the run's end as label ``at_day``, so the dashboards' questions at the newest
   run decode that day's samples of a benchmark, not its month's.
 
 And the run itself becomes one sample of ``benchhub_branch_run_results`` (one series per

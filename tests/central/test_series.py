@@ -13,7 +13,7 @@ from prometheus_client.samples import Sample
 
 from central import repository, series
 from central.schemas import ResultIn
-from exporter.metrics import DAY_LABEL, TREND_LABELS
+from exporter.metrics import BENCHMARK_CHANGE_DAILY, BENCHMARK_TREND_DAILY, DAY_LABEL, TREND_LABELS
 from tests.central.test_compare_api import record
 from tests.central.test_markers import END, run
 
@@ -87,6 +87,11 @@ def test_changes_are_against_the_median_of_each_window_of_runs_before() -> None:
     assert count == 3 * 4 + 3 * 2
     daily = {s.labels["runs"]: s.value for s in _samples(text) if s.name == "benchhub_benchmark_change_daily"}
     assert daily == changes
+
+
+def test_the_day_label_sorts_first_so_a_day_s_series_lie_together_on_disk() -> None:
+    for spec in (BENCHMARK_TREND_DAILY, BENCHMARK_CHANGE_DAILY):
+        assert min(spec.labels) == DAY_LABEL, spec.name
 
 
 def test_the_daily_copies_are_the_trend_and_change_samples_with_the_run_s_utc_day() -> None:

@@ -20,7 +20,9 @@ def load(vm: str, lines: list[str]) -> None:
         httpx.post(f"{vm}/api/v1/import/prometheus", content="".join(lines[start : start + 50_000]),
                    timeout=60).raise_for_status()  # fmt: skip
     httpx.get(f"{vm}/internal/force_flush", timeout=30).raise_for_status()
-    selector, stamp = lines[-1].rsplit("}", 1)[0] + "}", int(lines[-1].split()[-1]) // 1000
+    head, tail = lines[-1].rsplit("}", 1)
+    selector, sample = head + "}", tail.split()  # value, and the timestamp in ms when it has one
+    stamp = int(sample[1]) // 1000 if len(sample) > 1 else int(time.time())
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         # around the sample's own time: without a start the series API looks at the last day only

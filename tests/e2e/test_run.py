@@ -437,7 +437,7 @@ def test_reexport_all_is_the_upgrade_to_the_trend_layout(live: LiveStack, repo: 
         last = before
         time.sleep(1.5)
     assert any('"runs": "1"' in s[0] for s in before), "no change series written"
-    assert any('"day": ' in s[0] and '"runs": "1"' in s[0] for s in before), "no daily copies written"
+    assert any('"at_day": ' in s[0] and '"runs": "1"' in s[0] for s in before), "no daily copies written"
     # what an earlier version left: per-run series only
     httpx.post(f"{live.vm}/api/v1/admin/tsdb/delete_series", data={"match[]": match}).raise_for_status()
     assert samples() == set()
