@@ -84,7 +84,7 @@ def _end_ms(run: RunPublic) -> int:
 
 
 def day_of(end_ms: int) -> str:
-    """The ``day`` label of a sample at ``end_ms``: its UTC date."""
+    """The day label (``at_day``) of a sample at ``end_ms``: its UTC date, YYYY-MM-DD."""
     return datetime.fromtimestamp(end_ms / 1000, UTC).strftime("%Y-%m-%d")
 
 

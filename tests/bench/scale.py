@@ -200,8 +200,8 @@ def active_merges(url: str) -> int:
 
 def wait_merged(urls: list[str], limit: float = 1800) -> None:
     """Until no server has run a merge for 3 s in a row: a merge in the background would land on
-    whichever queries run first, and a month merged halfway decodes smaller blocks (the bench's
-    numbers moved by 2x between runs when it waited for a quiet CPU instead)."""
+    whichever queries run first, and a month merged halfway decodes smaller blocks (with a
+    second of quiet CPU as the sign, one try decoded 29 samples a benchmark instead of 960)."""
     started = time.monotonic()
     quiet, told = 0, 0.0
     while quiet < 3:
