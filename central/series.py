@@ -91,8 +91,8 @@ def day_of(end_ms: int) -> str:
 def _text(
     run: RunPublic, results: Iterable[Measured], prior: Prior, windows: Sequence[int]
 ) -> tuple[str, int]:
-    stamp = f" {_end_ms(run)}\n"
-    day = f',{DAY_LABEL}="{day_of(_end_ms(run))}"'
+    end = _end_ms(run)
+    stamp, day = f" {end}\n", f',{DAY_LABEL}="{day_of(end)}"'
     fixed = {"org": run.org, "project": run.project, "target": run.target, "commit": run.commit,
              "branch": run.branch, "run_id": run.id, "host": run.host}  # fmt: skip
     lines: list[str] = []
