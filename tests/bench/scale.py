@@ -25,8 +25,11 @@ which can hold the whole month: the bench prints what the table's "value" questi
 
 For each R it prints, side by side, the median and max latency of every variable, panel,
 annotation and rule query (as Grafana sends them on a first load: the history's range, 720
-points, ``nocache=1``), the series count and the disk size. ``--benchmarks 50 --runs 20`` is the
-CI smoke run.
+points, ``nocache=1``), the series count and the disk size; then the graphs of today's trends
+board again at each step Grafana would ask for a month (GRAPH_STEPS: 720 points is a panel
+about 700 px wide; the board's full-width graphs get 20 min), with the points each answered:
+a graph draws a point per run up to one per step. ``--benchmarks 50 --runs 20`` is the CI
+smoke run.
 """
 
 from __future__ import annotations
@@ -330,6 +333,42 @@ def measure_once(url: str, layout: str, commit: str, now: int, days: int = DAYS)
     return found
 
 
+# Grafana's own steps over 30 days (range / the panel's width in px, rounded as its
+# roundInterval does): 20 min for a full-width panel on a 1,920-px screen (as the trends
+# board's graphs are), 30 min at ~1,000 px, 1 h at ~700 (the bench's step), 2 h and 3 h at
+# ~360 and ~240 px or a panel's "Max data points" set that low.
+GRAPH_STEPS = (1200, 1800, 3600, 7200, 10800)
+
+
+def graphs(found: dict[str, list[Outcome]]) -> dict[str, str]:
+    """The trends board's graphs (its timeseries panels' queries) as measured: where -> expr."""
+    board = json.loads((JSON_DIR / "benchhub-trends.json").read_text())
+    wheres = {f"benchhub-trends panel {p['title']!r} {t['refId']}"
+              for p in board["panels"] if p["type"] == "timeseries" for t in p["targets"]}  # fmt: skip
+    return {where: tries[0].expr for where, tries in found.items() if where in wheres}
+
+
+def by_step(
+    url: str, exprs: dict[str, str], reps: int, now: int, days: int = DAYS
+) -> dict[tuple[str, int], list[Outcome]]:
+    """Each graph at each of GRAPH_STEPS, its window ($__interval) set to the step as Grafana
+    sets it: (where, step) -> its tries (each with the points answered), tries interleaved."""
+    measured = days * 120  # the step measure_once asks at, in the expressions found
+    found: dict[tuple[str, int], list[Outcome]] = {}
+    runners = {s: Runner(url, range_seconds=days * 86400, step=s, timeout=120, nocache=True, now=now)
+               for s in GRAPH_STEPS}  # fmt: skip
+    try:
+        for _ in range(reps):
+            for step, runner in runners.items():
+                for where, expr in exprs.items():
+                    asked = expr.replace(f"[{measured}s]", f"[{step}s]")
+                    found.setdefault((where, step), []).append(runner.query(where, asked, instant=False))
+    finally:
+        for runner in runners.values():
+            runner.close()
+    return found
+
+
 def cell(outcomes: list[Outcome] | None) -> str:
     if not outcomes:
         return "-"
@@ -356,6 +395,17 @@ def report(r: int, found: dict[str, dict[str, list[Outcome]]], sizes: dict[str, 
         print(f"{short(where):80} " + " ".join(f"{cell(found[layout].get(where)):>20}" for layout in shown))
     for layout, (count, size) in sizes.items():
         print(f"{layout}: {count:,} series, {size / 1e6:,.1f} MB on disk")
+
+
+def report_steps(r: int, steps: dict[tuple[str, int], list[Outcome]]) -> None:
+    def named(step: int) -> str:
+        return f"{step // 60} min" if step < 3600 else f"{step // 3600} h"
+
+    print(f"\n## R = {r} runs: the graphs at Grafana's steps (v2; points answered, latency ms: median max)")
+    print(f"{'graph':80} " + " ".join(f"{'step ' + named(step):>24}" for step in GRAPH_STEPS))
+    for where in sorted({where for where, _ in steps}):
+        tries = [steps[(where, step)] for step in GRAPH_STEPS]
+        print(f"{short(where):80} " + " ".join(f"{t[0].points:>6} {cell(t):>17}" for t in tries))
 
 
 def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Outcome]]]]:
@@ -393,12 +443,14 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
                 servers = {"v1": v1, "v2r": v2, "v2m": v2, "v2": v2}
                 chosen = {layout: servers[layout] for layout in COLUMNS if layout in layouts}
                 found = measure(chosen, args.reps, commit, now, args.days)
+                steps = by_step(v2, graphs(found["v2"]), args.reps, now, args.days)
                 sizes = {layout: (series_count(url), disk_bytes(root / layout / "vm-data"))
                          for layout, url in (("v1", v1), ("v2", v2)) if layout in layouts}  # fmt: skip
                 latest = next(w for w in found["v2"] if w.endswith(" latest"))
                 reads = {layout: decoded(servers[layout], found[layout][latest][0].expr, now)
                          for layout in chosen if latest in found[layout]}  # fmt: skip
             report(r, found, sizes)
+            report_steps(r, steps)
             for layout, read in reads.items():
                 print(f"{layout}: the table's latest question decoded {read}")
             every[r] = found

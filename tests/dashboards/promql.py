@@ -23,6 +23,7 @@ class Outcome:
     seconds: float
     missing_labels: list[str] = field(default_factory=list)
     error: str | None = None
+    points: int = 0  # a range query's points, over all its series
 
     @property
     def ok(self) -> bool:
@@ -116,7 +117,8 @@ class Runner:
             return Outcome(where, expr, 0, 0.0, error=str(exc))
         wanted = re.findall(r"\{\{\s*(\w+)\s*\}\}", legend)
         missing = sorted({w for w in wanted for s in data["result"] if w not in s["metric"]})
-        return Outcome(where, expr, len(data["result"]), took, missing)
+        points = 0 if instant else sum(len(s["values"]) for s in data["result"])
+        return Outcome(where, expr, len(data["result"]), took, missing, points=points)
 
 
 def run_dashboard(runner: Runner, board: dict[str, Any]) -> tuple[dict[str, list[str]], list[Outcome]]:

@@ -4,6 +4,8 @@ nothing."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.bench import scale
@@ -28,3 +30,9 @@ def test_the_scale_benchmark_runs_and_the_new_layout_answers_every_query(
     assert not empty, empty
     printed = capsys.readouterr().out
     assert "## R = 20 runs" in printed and "v2:" in printed and "series" in printed
+    # the graphs at each of Grafana's steps: runs 2.25 days apart are a point each at any of
+    # them, 10 lines (the $top picked) x 20 runs on the results graph
+    steps = printed.split("the graphs at Grafana's steps", 1)[1].splitlines()
+    results = next(line for line in steps if line.startswith("benchhub-trends panel 'Results over time"))
+    points = [int(x) for x in re.findall(r"(?:^|\s)(\d+)\s+\d+\.\d", results.split("'", 2)[2])]
+    assert points == [200] * len(scale.GRAPH_STEPS), results
