@@ -10,8 +10,8 @@ benchmarks x runs (make bench-scale; README "Data model"):
   decode a day of runs per benchmark however many runs the range and the month hold (over
   the whole range they decoded every run's sample: 2x slower from 60 to 960 runs, and a
   year's range 12x more; at the newest run of the trend series, the block it is in, which
-  VictoriaMetrics merges up to a month: 1.6-1.8x from 60 to 960 runs a month, against
-  0.96-1.03x of the daily copies);
+  holds a month once the month is merged into one part: 1.2-1.6x from 60 to 960 runs a
+  month, against 0.89-1.09x of the daily copies);
 - latest: each benchmark's value in that run;
 - change: ``benchhub_benchmark_change{runs="N"}``, each run against the median of the N runs
   before it, which central writes with the run (PromQL has no "last N samples");
@@ -114,7 +114,7 @@ def run_markers(selector: str) -> str:
 
     One series per branch, so the markers of 960 runs cost a series' samples, where a marker
     series per run (``benchhub_run_info``) cost an index lookup and a series each (make
-    bench-scale, 60 to 960 runs: 2.6 to 19.5 ms, against 1.1 to 1.6). Runs within one step of
+    bench-scale, 60 to 960 runs: 2.6 to 19.7 ms, against 1.1 to 1.4). Runs within one step of
     each other make one region. The window is the step: Grafana's backend sets $__interval to
     the step it queries at (raised to range / 11,000 on long ranges), where $__rate_interval
     follows the requested interval and can be shorter than the step, missing runs. (A longer
