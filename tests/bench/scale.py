@@ -380,8 +380,12 @@ def measure_once(
 # Grafana's own steps over 30 days (range / the panel's width in px, rounded as its
 # roundInterval does): 20 min for a full-width panel on a 1,920-px screen (as the trends
 # board's graphs are), 30 min at ~1,000 px, 1 h at ~700 (the bench's step), 2 h and 3 h at
-# ~360 and ~240 px or a panel's "Max data points" set that low.
+# ~360 and ~240 px or a panel's "Max data points" set that low. Over --days, in proportion.
 GRAPH_STEPS = (1200, 1800, 3600, 7200, 10800)
+
+
+def graph_steps(days: int = DAYS) -> list[int]:
+    return [step * days // DAYS for step in GRAPH_STEPS]
 
 
 def graphs(found: dict[str, list[Outcome]]) -> dict[str, str]:
@@ -395,12 +399,12 @@ def graphs(found: dict[str, list[Outcome]]) -> dict[str, str]:
 def by_step(
     url: str, exprs: dict[str, str], reps: int, now: int, days: int = DAYS
 ) -> dict[tuple[str, int], list[Outcome]]:
-    """Each graph at each of GRAPH_STEPS, its window ($__interval) set to the step as Grafana
-    sets it: (where, step) -> its tries (each with the points answered), tries interleaved."""
+    """Each graph at each of graph_steps(days), its window ($__interval) set to the step as
+    Grafana sets it: (where, step) -> its tries (each with the points answered), interleaved."""
     measured = days * 120  # the step measure_once asks at, in the expressions found
     found: dict[tuple[str, int], list[Outcome]] = {}
     runners = {s: Runner(url, range_seconds=days * 86400, step=s, timeout=120, nocache=True, now=now)
-               for s in GRAPH_STEPS}  # fmt: skip
+               for s in graph_steps(days)}  # fmt: skip
     try:
         for _ in range(reps):
             for step, runner in runners.items():
@@ -441,14 +445,14 @@ def report(r: int, found: dict[str, dict[str, list[Outcome]]], sizes: dict[str, 
         print(f"{layout}: {count:,} series, {size / 1e6:,.1f} MB on disk")
 
 
-def report_steps(r: int, steps: dict[tuple[str, int], list[Outcome]]) -> None:
+def report_steps(r: int, steps: dict[tuple[str, int], list[Outcome]], days: int = DAYS) -> None:
     def named(step: int) -> str:
-        return f"{step // 60} min" if step < 3600 else f"{step // 3600} h"
+        return f"{step / 60:g} min" if step < 3600 else f"{step / 3600:g} h"
 
     print(f"\n## R = {r} runs: the graphs at Grafana's steps (v2; points answered, latency ms: median max)")
-    print(f"{'graph':80} " + " ".join(f"{'step ' + named(step):>24}" for step in GRAPH_STEPS))
+    print(f"{'graph':80} " + " ".join(f"{'step ' + named(step):>24}" for step in graph_steps(days)))
     for where in sorted({where for where, _ in steps}):
-        tries = [steps[(where, step)] for step in GRAPH_STEPS]
+        tries = [steps[(where, step)] for step in graph_steps(days)]
         print(f"{short(where):80} " + " ".join(f"{t[0].points:>6} {cell(t):>17}" for t in tries))
 
 
@@ -494,7 +498,7 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
                 reads = {layout: decoded(servers[layout], found[layout][latest][0].expr, now)
                          for layout in chosen if latest in found[layout]}  # fmt: skip
             report(r, found, sizes)
-            report_steps(r, steps)
+            report_steps(r, steps, args.days)
             for layout, read in reads.items():
                 print(f"{layout}: the table's latest question decoded {read}")
             every[r] = found
