@@ -83,6 +83,12 @@ def _end_ms(run: RunPublic) -> int:
     return int(run.finished_at.timestamp() * 1000)
 
 
+def _run_labels(run: RunPublic) -> dict[str, str]:
+    """The run's own labels, as its series carry them (each series a subset)."""
+    return {"org": run.org, "project": run.project, "target": run.target, "commit": run.commit,
+            "branch": run.branch, "run_id": run.id, "host": run.host}  # fmt: skip
+
+
 def day_of(end_ms: int) -> str:
     """The day label (``at_day``) of a sample at ``end_ms``: its UTC date, YYYY-MM-DD."""
     return datetime.fromtimestamp(end_ms / 1000, UTC).strftime("%Y-%m-%d")
@@ -93,8 +99,7 @@ def _text(
 ) -> tuple[str, int]:
     end = _end_ms(run)
     stamp, day = f" {end}\n", f',{DAY_LABEL}="{day_of(end)}"'
-    fixed = {"org": run.org, "project": run.project, "target": run.target, "commit": run.commit,
-             "branch": run.branch, "run_id": run.id, "host": run.host}  # fmt: skip
+    fixed = _run_labels(run)
     lines: list[str] = []
     for result in results:
         if result.value is None:  # a failed result has no sample: central keeps its error
@@ -149,7 +154,7 @@ def batches(
     if chunk:
         yield _text(run, chunk, prior or {}, windows)
     if valued:  # a run without a value (all failed, none parsed) is not the branch's newest
-        values = {"org": run.org, "project": run.project, "target": run.target, "branch": run.branch}
+        values = _run_labels(run)
         labels = ",".join(f'{n}="{escape_label_value(values[n])}"' for n in BRANCH_RUN.labels)
         yield f"{BRANCH_RUN.name}{{{labels}}} {valued} {_end_ms(run)}\n", 1
 
