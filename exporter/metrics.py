@@ -84,10 +84,10 @@ BENCHMARK_CHANGE = MetricSpec(
 # The trend and change samples again, in a series per benchmark and UTC day of the run's end
 # (``at_day="2026-12-02"``): the dashboards' questions at the newest run read these, so they
 # decode a day of runs per benchmark. On the trend series they decode the whole block the
-# sample is in, which VictoriaMetrics merges up to a month: 960 samples a benchmark at 960 runs
-# a month (make bench-scale). The day is not a label of the trend series themselves: the graphs
-# and the variables read those over the whole range, where a series per day would cost the
-# range's days.
+# sample is in, which holds a month once the month is merged into one part: 960 samples a
+# benchmark at 960 runs a month (make bench-scale). The day is not a label of the trend series
+# themselves: the graphs and the variables read those over the whole range, where a series per
+# day would cost the range's days.
 # The label's name sorts before every other: VictoriaMetrics lays a metric's series out on disk
 # grouped by the value of its alphabetically first label (the TSID's "job", lib/storage
 # generateTSID), so a day's series lie together. Named ``day`` (after ``benchmark``), each
