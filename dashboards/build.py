@@ -165,6 +165,9 @@ def trends() -> Any:
                 target(q.runs_over_time(sel + ',benchmark=~"$largest"', "$top"), "{{benchmark}} {{procs}}"),
                 points=True,
                 legend=False,
+            ).description(
+                "Each benchmark's value in each run. A step holding several runs (a narrow panel, "
+                "a long range or a busy branch) draws the last of them: zoom in to see each run."
             ),
             24,
             10,
@@ -200,6 +203,10 @@ def trends() -> Any:
                     "{{benchmark}} {{procs}}",
                 ),
                 points=True,
+            ).description(
+                "How far each run moved against the median of the runs before it. A step holding "
+                "several runs (a narrow panel, a long range or a busy branch) draws the largest "
+                "move among them, so a run that moved far is never hidden by a quiet one after it."
             ),
             24,
             8,

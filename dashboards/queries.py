@@ -104,8 +104,18 @@ def runs_over_time(selector: str, top: str) -> str:
 
 def moves_over_time(selector: str, runs: str, top: str) -> str:
     """Each run's change against the median of the ``runs`` before it, of the benchmarks
-    ``selector`` picks (at most ``top`` lines; absolute change)."""
-    return f'topk_max({top}, abs(last_over_time({CHANGE}{{{selector},runs="{runs}"}}[$__interval])))'
+    ``selector`` picks (at most ``top`` lines; absolute change).
+
+    A step that holds several runs (Grafana's step is the range over the panel's width: a
+    narrow panel, a long range or a busy branch) draws the largest move among them, not the
+    last run's, so a run that moved far stays on the graph when a quiet one ends after it in
+    the same step. PromQL cannot take ``abs`` of each sample within a rollup (a subquery
+    samples only at its own steps), so: the step's largest, or its smallest negated, whichever
+    is larger; the same samples and points as one rollup.
+    """
+    change = f'{CHANGE}{{{selector},runs="{runs}"}}[$__interval]'
+    down = f"-min_over_time({change})"
+    return f"topk_max({top}, (max_over_time({change}) >= {down}) or {down})"
 
 
 def run_markers(selector: str) -> str:

@@ -180,3 +180,45 @@ def test_the_run_list_holds_the_window_up_to_the_newest_run_newest_first(seeded_
     assert all(int(at) - 1500 < end <= int(at) for _, end in listed)
     # acme's runs end 10 minutes apart, the newest at ``at``: 25 minutes hold three of them
     assert [run for run, _ in listed if run.startswith("r")] == ["r11", "r10", "r09"]
+
+
+@pytest.mark.parametrize("step", [600, 1800, 3600])
+def test_a_step_holding_several_runs_draws_the_largest_move_of_them(seeded_vm: str, step: int) -> None:
+    """The moves graph when Grafana's step is longer than the runs' spacing (a narrow panel,
+    a long range, a busy branch): each point is the largest move of the step's runs, so a run
+    that moved far is drawn even when a quieter run ends after it in the same step."""
+    moves = {("BenchmarkA", "time"): 1.4, ("BenchmarkB", "time"): 0.7}
+    history = own("s", seed.runs(int(time.time()), count=18))
+    # a far move in the middle of the history (either way), then back: the runs after it are quiet
+    history[9] = seed.Run(history[9].run_id, history[9].commit, history[9].end,
+                          history[9].values | {k: history[9].values[k] * f for k, f in moves.items()})  # fmt: skip
+    load(seeded_vm, seed.benchmark_lines(history, org="sigma"))
+    selector = SELECTOR.replace("acme", "sigma")
+    start, end = history[0].end - step, history[-1].end + step
+    raw = httpx.get(
+        f"{seeded_vm}/api/v1/export", params={"match[]": f'{q.CHANGE}{{{selector},runs="1"}}'}, timeout=30
+    ).text.splitlines()
+    changes: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for line in raw:
+        one = json.loads(line)
+        key = (one["metric"]["benchmark"], one["metric"]["measure"])
+        changes[key] = list(zip([t // 1000 for t in one["timestamps"]], one["values"], strict=True))
+    assert len(changes) == len(history[0].values)
+    body = httpx.get(
+        f"{seeded_vm}/api/v1/query_range",
+        params={"query": q.moves_over_time(selector, "1", "10").replace("$__interval", f"{step}s"),
+                "start": start, "end": end, "step": step, "nocache": "1"},
+        timeout=30,
+    ).json()  # fmt: skip
+    drawn = {(s["metric"]["benchmark"], s["metric"]["measure"]): s["values"] for s in body["data"]["result"]}
+    assert set(drawn) == set(changes)
+    for key, points in drawn.items():
+        # VictoriaMetrics' window of a step at t: (t - step, t]
+        expected = [(t, max(abs(v) for ts, v in changes[key] if t - step < ts <= t)) for t, _ in points]
+        assert [t for t, _ in points] == [t for t, _ in expected], key
+        assert [float(v) for _, v in points] == pytest.approx([v for _, v in expected]), key
+        # a point per step that holds a run
+        assert len(points) == len({(ts - start - 1) // step for ts, _ in changes[key]})
+    for key in moves:  # the far move is drawn, whatever the step (the runs around move 3% at most)
+        assert max(float(v) for _, v in drawn[key]) == pytest.approx(max(abs(v) for _, v in changes[key]))
+        assert max(float(v) for _, v in drawn[key]) > 0.25
