@@ -33,6 +33,8 @@ def test_the_scale_benchmark_runs_and_the_new_layout_answers_every_query(
     # the graphs at each of Grafana's steps: runs 2.25 days apart are a point each at any of
     # them, 10 lines (the $top picked) x 20 runs on the results graph
     steps = printed.split("the graphs at Grafana's steps", 1)[1].splitlines()
-    results = next(line for line in steps if line.startswith("benchhub-trends panel 'Results over time"))
-    points = [int(x) for x in re.findall(r"(?:^|\s)(\d+)\s+\d+\.\d", results.split("'", 2)[2])]
-    assert points == [200] * len(scale.graph_steps(45)), results
+    # (the change graph: a point per run but the first, which has no runs before it)
+    for title, each in (("Results over time", 200), ("Size of the change", 190)):
+        line = next(line for line in steps if line.startswith(f"benchhub-trends panel '{title}"))
+        points = [int(x) for x in re.findall(r"(?:^|\s)(\d+)\s+\d+\.\d", line.split("'", 2)[2])]
+        assert points == [each] * len(scale.graph_steps(45)), line
