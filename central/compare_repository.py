@@ -55,9 +55,10 @@ def _by_run_ids(session: Session, scope: Scope, spec: str) -> list[Run]:
     return runs
 
 
-def _by_commit(session: Session, scope: Scope, prefix: str) -> list[Run]:
+def _by_commit(session: Session, scope: Scope, prefix: str, whole: bool = False) -> list[Run]:
     finished = _runs(scope).where(Run.state == RunState.finished.value)
-    runs = list(session.scalars(finished.where(Run.commit.startswith(prefix, autoescape=True))))
+    named = Run.commit == prefix if whole else Run.commit.startswith(prefix, autoescape=True)
+    runs = list(session.scalars(finished.where(named)))
     commits = sorted({r.commit for r in runs})
     if len(commits) > 1:
         some = ", ".join(c[:12] for c in commits[:5])
@@ -103,6 +104,9 @@ def resolve(session: Session, scope: Scope, spec: str) -> tuple[str, list[Run]]:
                 found["run"] = list(by_id)
             if runs := _by_commit(session, scope, spec):
                 found["commit"] = runs
+        elif runs := _by_commit(session, scope, spec, whole=True):
+            # a commit that is no hex prefix (an SVN revision, "v1.2", or shorter than 4): whole only
+            found["commit"] = runs
         if runs := _by_branch(session, scope, spec):
             found["branch"] = runs
     if not found:

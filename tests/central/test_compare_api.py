@@ -92,6 +92,16 @@ def test_branches_commits_and_prefixes(client: TestClient) -> None:
     assert compared(client, f"run:{old_main[:8]}", "branch:feature")["data"][0]["verdict"] == "regressed"
 
 
+def test_a_commit_that_is_no_hex_sha_is_found_whole(client: TestClient) -> None:
+    # what runs record as their commit is any [0-9A-Za-z._-]: an SVN revision, a short id
+    record(client, "r1234", [sampled("A", 100, 1)])
+    record(client, "abc", [sampled("A", 120, 2)], branch="feature")
+    body = compared(client, "r1234", "abc")
+    assert body["data"][0]["verdict"] == "regressed"
+    missing = client.get("/api/v1/compare", params={"base": "r123", "head": "abc"})  # whole, not a prefix
+    assert missing.status_code == 404 and "no run, commit or branch 'r123'" in missing.json()["detail"]
+
+
 def test_unknown_ambiguous_and_cross_project_names_are_refused(client: TestClient) -> None:
     record(client, "a" * 40, [sampled("A", 100, 1)])
     record(client, "ab" + "0" * 38, [sampled("A", 100, 2)], branch="dev")
