@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -88,7 +88,9 @@ def resolve(session: Session, scope: Scope, spec: str) -> tuple[str, list[Run]]:
     """
     kind, sep, name = spec.partition(":")
     if sep and kind in _KINDS:
-        runs = {"run": _by_run_ids, "commit": _by_commit, "branch": _by_branch}[kind](session, scope, name)
+        finders: dict[str, Callable[[Session, Scope, str], list[Run]]] = {
+            "run": _by_run_ids, "commit": _by_commit, "branch": _by_branch}  # fmt: skip
+        runs = finders[kind](session, scope, name)
         if not runs:
             raise NotFound(f"no finished run of {kind} {name!r}{_where(scope)}; {_HINT}")
         return kind, runs
