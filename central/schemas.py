@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import math
 import re
 from datetime import datetime
 from typing import Annotated, Literal
@@ -20,6 +21,7 @@ from pydantic import (
 )
 
 from central import wire
+from exporter.units import to_base_unit
 
 # defined in central.wire (stdlib only, for bhubctl's run path); the API's modules take them from here
 ABANDONED = wire.ABANDONED
@@ -128,6 +130,19 @@ class ResultsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     results: list[ResultIn] = Field(max_length=MAX_RESULTS_PER_BATCH)
+
+    @model_validator(mode="after")
+    def _finite_in_base_units(self) -> ResultsIn:
+        # central writes the value in base units (seconds, bytes): 1e300 GB/s would be +Inf
+        # there, on every series of the result. Checked on the way in only: a stored result
+        # stays readable (ResultPublic shares ResultIn's validators).
+        for i, result in enumerate(self.results):
+            if result.value is not None and not math.isfinite(to_base_unit(result.value, result.unit)[0]):
+                raise ValueError(
+                    f"results.{i}: {result.value:g} {result.unit} ({result.benchmark}) is past a float's "
+                    f"range in {to_base_unit(1.0, result.unit)[1]}; check the value and its unit"
+                )
+        return self
 
 
 class ResultsPublic(BaseModel):

@@ -139,6 +139,22 @@ def test_failed_result_keeps_its_error_and_context_without_a_value(client: TestC
     assert nan.status_code == 422
 
 
+def test_a_value_past_a_float_s_range_in_base_units_is_refused_and_the_batch_not_stored(
+    client: TestClient,
+) -> None:
+    url = f"/api/v1/runs/{create(client)['id']}"
+    kept = {"benchmark": "b", "measure": "time", "unit": "ns/op", "value": 12.5}
+    assert client.post(f"{url}/results", json={"results": [kept]}).json()["stored"] == 1
+    huge = {"benchmark": "Copy", "measure": "throughput", "unit": "GB/s", "value": 1e300}  # 1e309 B/s: +Inf
+    response = client.post(f"{url}/results", json={"results": [{**kept, "value": 13.0}, huge]})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "results.1: 1e+300 GB/s (Copy) is past a float's range in bytes_per_second" in detail, detail
+    assert [r["value"] for r in client.get(f"{url}/results").json()["data"]] == [12.5]  # nothing replaced
+    big = {"benchmark": "Slow", "measure": "time", "unit": "ms", "value": 1e300}  # 1e297 s: finite
+    assert client.post(f"{url}/results", json={"results": [big]}).json()["stored"] == 1
+
+
 def test_reexport_needs_a_run_that_is_over_and_a_victoriametrics(client: TestClient) -> None:
     run = create(client)
     response = client.post(f"/api/v1/runs/{run['id']}/reexport")
