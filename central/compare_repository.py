@@ -15,7 +15,6 @@ from central.models import Project, Result, Run
 from central.schemas import RunState
 
 _HEX = re.compile(r"^[0-9a-f-]{4,36}$")
-_KINDS = ("run", "commit", "branch")
 MAX_RUN_IDS = 100
 _HINT = "list what exists with 'bhubctl runs list' (GET /api/v1/runs)"
 
@@ -79,6 +78,11 @@ def _by_branch(session: Session, scope: Scope, branch: str) -> list[Run]:
     return runs
 
 
+# what ``kind:NAME`` names, by kind
+_FINDERS: dict[str, Callable[[Session, Scope, str], list[Run]]] = {
+    "run": _by_run_ids, "commit": _by_commit, "branch": _by_branch}  # fmt: skip
+
+
 def resolve(session: Session, scope: Scope, spec: str) -> tuple[str, list[Run]]:
     """The runs a spec names, and what kind of name it was.
 
@@ -87,10 +91,8 @@ def resolve(session: Session, scope: Scope, spec: str) -> tuple[str, list[Run]]:
     runs of that commit); a bare spec is tried as each, and must name exactly one kind.
     """
     kind, sep, name = spec.partition(":")
-    if sep and kind in _KINDS:
-        finders: dict[str, Callable[[Session, Scope, str], list[Run]]] = {
-            "run": _by_run_ids, "commit": _by_commit, "branch": _by_branch}  # fmt: skip
-        runs = finders[kind](session, scope, name)
+    if sep and kind in _FINDERS:
+        runs = _FINDERS[kind](session, scope, name)
         if not runs:
             raise NotFound(f"no finished run of {kind} {name!r}{_where(scope)}; {_HINT}")
         return kind, runs
