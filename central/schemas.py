@@ -137,10 +137,13 @@ class ResultsIn(BaseModel):
         # there, on every series of the result. Checked on the way in only: a stored result
         # stays readable (ResultPublic shares ResultIn's validators).
         for i, result in enumerate(self.results):
-            if result.value is not None and not math.isfinite(to_base_unit(result.value, result.unit)[0]):
+            if result.value is None:
+                continue
+            base, base_unit = to_base_unit(result.value, result.unit)
+            if not math.isfinite(base):
                 raise ValueError(
                     f"results.{i}: {result.value:g} {result.unit} ({result.benchmark}) is past a float's "
-                    f"range in {to_base_unit(1.0, result.unit)[1]}; check the value and its unit"
+                    f"range in {base_unit}; check the value and its unit"
                 )
         return self
 
