@@ -116,6 +116,13 @@ def base(uid: str, title: str, description: str) -> Any:
 # column: a fixed list costs no query (a label_values of the baseline series took 26 ms)
 BASELINE_WINDOWS = ",".join(str(n) for n in CentralSettings.model_fields["baseline_runs"].default if n > 1)
 BRANCH_SELECTOR = 'org="$org",project="$project",branch="$branch",target="$target"'
+# The trend graphs' "Max data points": a point every range / 250 at most, as Prometheus' own
+# graph asks (its resolution: range / 250), rounded as Grafana rounds a step (a month: 3 h, a
+# week: 30 min). A graph draws a point per run and line up to one per step, so without it a
+# graph's cost grew with the runs in the range up to one per pixel of its width (make
+# bench-scale, a month of 60 to 960 runs at the 20-min step of a full-width panel: 2.7-3.6x;
+# at 3 h: 1.9x). Zoomed in, every run is a point again.
+GRAPH_POINTS = 250
 TREND_SELECTOR = BRANCH_SELECTOR + ',benchmark=~"$benchmark",measure="$measure"'
 
 
@@ -165,9 +172,12 @@ def trends() -> Any:
                 target(q.runs_over_time(sel + ',benchmark=~"$largest"', "$top"), "{{benchmark}} {{procs}}"),
                 points=True,
                 legend=False,
-            ).description(
-                "Each benchmark's value in each run. A step holding several runs (a narrow panel, "
-                "a long range or a busy branch) draws the last of them: zoom in to see each run."
+            )
+            .max_data_points(GRAPH_POINTS)
+            .description(
+                f"Each benchmark's value in each run, at most {GRAPH_POINTS} points a line (a month: "
+                "a point every 3 h). A step holding several runs (a long range or a busy branch) "
+                "draws the last of them: zoom in to see each run."
             ),
             24,
             10,
@@ -203,10 +213,13 @@ def trends() -> Any:
                     "{{benchmark}} {{procs}}",
                 ),
                 points=True,
-            ).description(
-                "How far each run moved against the median of the runs before it. A step holding "
-                "several runs (a narrow panel, a long range or a busy branch) draws the largest "
-                "move among them, so a run that moved far is never hidden by a quiet one after it."
+            )
+            .max_data_points(GRAPH_POINTS)
+            .description(
+                "How far each run moved against the median of the runs before it, at most "
+                f"{GRAPH_POINTS} points a line (a month: a point every 3 h). A step holding several "
+                "runs (a long range or a busy branch) draws the largest move among them, so a run "
+                "that moved far is never hidden by a quiet one after it."
             ),
             24,
             8,

@@ -25,11 +25,12 @@ case (the bench prints what the table's "value" question decoded).
 
 For each R it prints, side by side, the median and max latency of every variable, panel,
 annotation and rule query (as Grafana sends them on a first load: the history's range, 720
-points, ``nocache=1``), the series count and the disk size; then the graphs of today's trends
-board again at each step Grafana would ask for a month (GRAPH_STEPS: 720 points is a panel
-about 700 px wide; the board's full-width graphs get 20 min), with the points each answered:
-a graph draws a point per run up to one per step. ``--benchmarks 50 --runs 20`` is the CI
-smoke run.
+points, or a panel's "Max data points" where it sets them, as the trends graphs do: 250, a
+point every 3 h over a month; ``nocache=1``), the series count and the disk size; then the
+graphs of today's trends board again at each step Grafana would ask for a month were their
+points not capped (GRAPH_STEPS: 720 points is a panel about 700 px wide, a full-width one gets
+20 min), with the points each answered: a graph draws a point per run up to one per step.
+``--benchmarks 50 --runs 20`` is the CI smoke run.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from central.settings import CentralSettings
 from dashboards.__main__ import JSON_DIR, rules_text
 from exporter import metrics as m
 from exporter.units import to_base_unit
-from tests.dashboards.promql import Outcome, Runner, run_dashboard
+from tests.dashboards.promql import Outcome, Runner, grafana_step, run_dashboard
 from tests.servers import victoria_metrics
 
 DAYS = 30  # the history's span and the dashboards' range (--days)
@@ -285,7 +286,8 @@ def _beside(old: list[dict[str, Any]], today: list[dict[str, Any]]) -> list[dict
     """An older layout's boards, set up to sit beside today's: "All" as today's all value where
     today's variable of that name has one (the layouts are compared, not the all value; the
     picks, largest and moved, have none: their values are what they found), and today's panel
-    titles and annotation names (the same panel, side by side)."""
+    titles, "Max data points" and annotation names (the same panel at the same step, side by
+    side)."""
 
     def queried(board: dict[str, Any]) -> list[dict[str, Any]]:
         return [a for a in board.get("annotations", {}).get("list", []) if a.get("expr")]
@@ -297,6 +299,8 @@ def _beside(old: list[dict[str, Any]], today: list[dict[str, Any]]) -> list[dict
                 var["allValue"] = alls[var["name"]]
         for panel, renamed in zip(board["panels"], new["panels"], strict=True):
             panel["title"] = renamed["title"]
+            if renamed.get("maxDataPoints"):
+                panel["maxDataPoints"] = renamed["maxDataPoints"]
         for ann, named in zip(queried(board), queried(new), strict=True):
             ann["name"] = named["name"]
     return old
@@ -388,27 +392,28 @@ def graph_steps(days: int = DAYS) -> list[int]:
     return [step * days // DAYS for step in GRAPH_STEPS]
 
 
-def graphs(found: dict[str, list[Outcome]]) -> dict[str, str]:
-    """The trends board's graphs (its timeseries panels' queries) as measured: where -> expr."""
+def graphs(found: dict[str, list[Outcome]], days: int = DAYS) -> dict[str, tuple[str, int]]:
+    """The trends board's graphs (its timeseries panels' queries) as measured: where -> (expr,
+    the step it was asked at: from its Max data points, else measure_once's)."""
     board = json.loads((JSON_DIR / "benchhub-trends.json").read_text())
-    wheres = {f"benchhub-trends panel {p['title']!r} {t['refId']}"
-              for p in board["panels"] if p["type"] == "timeseries" for t in p["targets"]}  # fmt: skip
-    return {where: tries[0].expr for where, tries in found.items() if where in wheres}
+    steps = {f"benchhub-trends panel {p['title']!r} {t['refId']}":
+             grafana_step(days * 86400, p["maxDataPoints"]) if p.get("maxDataPoints") else days * 120
+             for p in board["panels"] if p["type"] == "timeseries" for t in p["targets"]}  # fmt: skip
+    return {where: (tries[0].expr, steps[where]) for where, tries in found.items() if where in steps}
 
 
 def by_step(
-    url: str, exprs: dict[str, str], reps: int, now: int, days: int = DAYS
+    url: str, exprs: dict[str, tuple[str, int]], reps: int, now: int, days: int = DAYS
 ) -> dict[tuple[str, int], list[Outcome]]:
     """Each graph at each of graph_steps(days), its window ($__interval) set to the step as
     Grafana sets it: (where, step) -> its tries (each with the points answered), interleaved."""
-    measured = days * 120  # the step measure_once asks at, in the expressions found
     found: dict[tuple[str, int], list[Outcome]] = {}
     runners = {s: Runner(url, range_seconds=days * 86400, step=s, timeout=120, nocache=True, now=now)
                for s in graph_steps(days)}  # fmt: skip
     try:
         for _ in range(reps):
             for step, runner in runners.items():
-                for where, expr in exprs.items():
+                for where, (expr, measured) in exprs.items():
                     asked = expr.replace(f"[{measured}s]", f"[{step}s]")
                     found.setdefault((where, step), []).append(runner.query(where, asked, instant=False))
     finally:
@@ -449,7 +454,10 @@ def report_steps(r: int, steps: dict[tuple[str, int], list[Outcome]], days: int 
     def named(step: int) -> str:
         return f"{step / 60:g} min" if step < 3600 else f"{step / 3600:g} h"
 
-    print(f"\n## R = {r} runs: the graphs at Grafana's steps (v2; points answered, latency ms: median max)")
+    print(
+        f"\n## R = {r} runs: the graphs at Grafana's steps by panel width, without their Max data points "
+        "(v2; points answered, latency ms: median max)"
+    )
     print(f"{'graph':80} " + " ".join(f"{'step ' + named(step):>24}" for step in graph_steps(days)))
     for where in sorted({where for where, _ in steps}):
         tries = [steps[(where, step)] for step in graph_steps(days)]
@@ -491,7 +499,7 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
                 servers = {"v1": v1, "v2r": v2, "v2m": v2, "v2": v2}
                 chosen = {layout: servers[layout] for layout in COLUMNS if layout in layouts}
                 found = measure(chosen, args.reps, commit, now, args.days)
-                steps = by_step(v2, graphs(found["v2"]), args.reps, now, args.days)
+                steps = by_step(v2, graphs(found["v2"], args.days), args.reps, now, args.days)
                 sizes = {layout: (series_count(url), disk_bytes(root / layout / "vm-data"))
                          for layout, url in (("v1", v1), ("v2", v2)) if layout in layouts}  # fmt: skip
                 latest = next(w for w in found["v2"] if w.endswith(" latest"))

@@ -13,6 +13,28 @@ RANGE_SECONDS = 3 * 3600
 MACROS = {"__rate_interval": "1m", "__interval": "60s", "__range": "3h", "__range_s": str(RANGE_SECONDS)}
 _VAR = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)")
 _LABEL_VALUES = re.compile(r"^label_values\((?:(?P<match>.+),\s*)?(?P<label>\w+)\)$", re.S)
+SCRAPE_SECONDS = 10  # the datasource's timeInterval (provisioning/grafana/datasources/benchhub.yml)
+# Grafana's roundInterval (rangeutil.ts, and intervalv2 in its backend) from 10 s up (a step is
+# at least the scrape interval): an interval under the first figure (ms) is rounded to the second
+_ROUNDED = ((12_500, 10_000), (17_500, 15_000), (25_000, 20_000), (45_000, 30_000), (90_000, 60_000),
+            (210_000, 120_000), (450_000, 300_000), (750_000, 600_000), (1_050_000, 900_000),
+            (1_500_000, 1_200_000), (2_700_000, 1_800_000), (5_400_000, 3_600_000), (9_000_000, 7_200_000),
+            (16_200_000, 10_800_000), (32_400_000, 21_600_000), (86_400_000, 43_200_000),
+            (604_800_000, 86_400_000), (1_814_400_000, 604_800_000), (3_628_800_000, 2_592_000_000))  # fmt: skip
+
+
+def grafana_step(range_seconds: int, max_points: int, scrape_seconds: int = SCRAPE_SECONDS) -> int:
+    """The step (s) Grafana's Prometheus datasource asks a panel's range at, and sets $__interval
+    to (calculatePrometheusInterval): the range over the panel's points (its "Max data points",
+    else its width in px), at least the scrape interval, rounded as Grafana rounds it, and at
+    least the range over 11,000 (its safe resolution). Written out as Grafana cannot run here."""
+
+    def rounded(ms: float) -> int:
+        return next((nice for below, nice in _ROUNDED if ms < below), 31_536_000_000)
+
+    wanted = range_seconds * 1000 / max_points
+    step = scrape_seconds * 1000 if wanted < scrape_seconds * 1000 else rounded(wanted)
+    return max(step, rounded(range_seconds * 1000 / 11_000)) // 1000
 
 
 @dataclass
@@ -106,13 +128,22 @@ class Runner:
             f"variable {var['name']}: query {query!r} is neither label_values() nor query_result()"
         )
 
-    def query(self, where: str, expr: str, instant: bool, legend: str = "") -> Outcome:
+    def at_most(self, points: int) -> tuple[int, dict[str, str]]:
+        """The step and macros of a panel whose "Max data points" is ``points``: Grafana asks it
+        at that many points over the range, whatever the panel's width."""
+        step = grafana_step(self.range_seconds, points)
+        rate = max(step + SCRAPE_SECONDS, 4 * SCRAPE_SECONDS)  # Grafana's $__rate_interval
+        return step, {**self.macros, "__interval": f"{step}s", "__rate_interval": f"{rate}s"}
+
+    def query(
+        self, where: str, expr: str, instant: bool, legend: str = "", step: int | None = None
+    ) -> Outcome:
         try:
             if instant:
                 data, took = self._get("/api/v1/query", {"query": expr, "time": self.now})
             else:
                 data, took = self._get("/api/v1/query_range", {"query": expr, "start": self.now - self.range_seconds,
-                                                               "end": self.now, "step": self.step})  # fmt: skip
+                                                               "end": self.now, "step": step or self.step})  # fmt: skip
         except (ValueError, httpx.HTTPError) as exc:
             return Outcome(where, expr, 0, 0.0, error=str(exc))
         wanted = re.findall(r"\{\{\s*(\w+)\s*\}\}", legend)
@@ -137,16 +168,21 @@ def run_dashboard(runner: Runner, board: dict[str, Any]) -> tuple[dict[str, list
         else:
             values[var["name"]] = found if var.get("multi") else found[:1]
     for panel in board["panels"]:
+        step, macros = (
+            runner.at_most(panel["maxDataPoints"]) if panel.get("maxDataPoints") else (None, runner.macros)
+        )
         for t in panel.get("targets", []):
             try:
-                expr = substitute(t["expr"], values, runner.macros)
+                expr = substitute(t["expr"], values, macros)
             except KeyError as exc:
                 outcomes.append(
                     Outcome(f"panel {panel['title']!r}", t["expr"], 0, 0.0, error=f"unknown variable {exc}")
                 )
                 continue
             where = f"panel {panel['title']!r} {t['refId']}"
-            outcomes.append(runner.query(where, expr, bool(t.get("instant")), t.get("legendFormat", "")))
+            outcomes.append(
+                runner.query(where, expr, bool(t.get("instant")), t.get("legendFormat", ""), step)
+            )
     for ann in board.get("annotations", {}).get("list", []):
         if ann.get("expr"):  # a Prometheus one: Grafana's own annotations (by tags) ask none of ours
             expr = substitute(ann["expr"], values, runner.macros)

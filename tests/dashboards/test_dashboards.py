@@ -18,7 +18,7 @@ from dashboards.__main__ import JSON_DIR, RULES, dashboard_text, rules_text
 from dashboards.build import DASHBOARDS, DATASOURCE_UID, PROM_ANNOTATION_OPTIONS, SCHEMA_VERSION
 from exporter.metrics import CATALOG, EXTERNAL
 from tests.dashboards import seed
-from tests.dashboards.promql import Runner, run_dashboard, substitute
+from tests.dashboards.promql import Runner, grafana_step, run_dashboard, substitute
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARDS = {uid: json.loads((JSON_DIR / f"{uid}.json").read_text()) for uid in DASHBOARDS}
@@ -183,3 +183,16 @@ def test_a_broken_query_fails_the_check(seeded_vm: str) -> None:
         runner.close()
     bad = {o.where.split("'")[1] for o in outcomes if not o.ok}
     assert bad == {board["panels"][i]["title"] for i in (1, 2, 3)}
+
+
+def test_the_trend_graphs_ask_at_most_250_points_a_line_at_grafana_s_rounded_steps() -> None:
+    graphs = [p for p in BOARDS["benchhub-trends"]["panels"] if p["type"] == "timeseries"]
+    assert len(graphs) == 2 and all(p["maxDataPoints"] == 250 for p in graphs)
+    # the range over 250 points, rounded as Grafana rounds it: a day 5.8 min -> 5 min, a week
+    # 40 min -> 30 min, a month 2.9 h -> 3 h, a year 35 h -> 1 d
+    assert [grafana_step(days * 86400, 250) for days in (1, 7, 30, 365)] == [300, 1800, 10800, 86400]
+    # a full-width panel without them (1,900 px): 20 min over a month; over 3 h, the scrape
+    # interval (10 s); over a year at 20,000 points, the safe resolution (range / 11,000 -> 1 h)
+    assert grafana_step(30 * 86400, 1900) == 1200
+    assert grafana_step(3 * 3600, 1900) == 10
+    assert grafana_step(365 * 86400, 20_000) == 3600

@@ -28,6 +28,12 @@ def test_the_scale_benchmark_runs_and_the_new_layout_answers_every_query(
     assert len(asked) >= 15
     empty = sorted(w for w in asked if not outcomes["v2"][w][0].ok)
     assert not empty, empty
+    # the trends graphs asked as Grafana asks them: 250 points at most over the 45 days, a
+    # point every 3 h (4.3 h rounded), their window ($__interval) the same
+    graphs = scale.graphs(outcomes["v2"], 45)
+    assert len(graphs) == 2 and all(step == 10800 and "[10800s]" in expr for expr, step in graphs.values()), (
+        graphs
+    )
     printed = capsys.readouterr().out
     assert "## R = 20 runs" in printed and "v2:" in printed and "series" in printed
     # the graphs at each of Grafana's steps: runs 2.25 days apart are a point each at any of
