@@ -121,7 +121,7 @@ BRANCH_SELECTOR = 'org="$org",project="$project",branch="$branch",target="$targe
 # week: 30 min). A graph draws a point per run and line up to one per step, so without it a
 # graph's cost grew with the runs in the range up to one per pixel of its width (make
 # bench-scale, a month of 60 to 960 runs at the 20-min step of a full-width panel: 2.7-3.6x;
-# at 3 h: 1.9x). Zoomed in, every run is a point again.
+# at 3 h: 1.6-1.8x). Zoomed in, every run is a point again.
 GRAPH_POINTS = 250
 TREND_SELECTOR = BRANCH_SELECTOR + ',benchmark=~"$benchmark",measure="$measure"'
 
