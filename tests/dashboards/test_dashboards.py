@@ -18,7 +18,7 @@ from dashboards.__main__ import JSON_DIR, RULES, dashboard_text, rules_text
 from dashboards.build import DASHBOARDS, DATASOURCE_UID, PROM_ANNOTATION_OPTIONS, SCHEMA_VERSION
 from exporter.metrics import CATALOG, EXTERNAL
 from tests.dashboards import seed
-from tests.dashboards.promql import Runner, grafana_step, run_dashboard, substitute
+from tests.dashboards.promql import SCRAPE_SECONDS, Runner, grafana_step, run_dashboard, substitute
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARDS = {uid: json.loads((JSON_DIR / f"{uid}.json").read_text()) for uid in DASHBOARDS}
@@ -126,6 +126,8 @@ def test_provisioning_files_follow_grafanas_format() -> None:
     (source,) = ds["datasources"]
     assert {"name", "type", "uid", "url", "access"} <= set(source) and source["type"] == "prometheus"
     assert source["uid"] == DATASOURCE_UID and source["access"] in ("proxy", "direct")
+    # the least step the query runner takes Grafana to ask at (tests.dashboards.promql)
+    assert source["jsonData"]["timeInterval"] == f"{SCRAPE_SECONDS}s"
     dash = yaml.safe_load((ROOT / "provisioning" / "grafana" / "dashboards" / "benchhub.yml").read_text())
     assert dash["apiVersion"] == 1
     (provider,) = dash["providers"]
