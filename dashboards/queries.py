@@ -106,8 +106,8 @@ def moves_over_time(selector: str, runs: str, top: str) -> str:
     """Each run's change against the median of the ``runs`` before it, of the benchmarks
     ``selector`` picks (at most ``top`` lines; absolute change).
 
-    A step that holds several runs (Grafana's step is the range over the panel's width: a
-    narrow panel, a long range or a busy branch) draws the largest move among them, not the
+    A step that holds several runs (Grafana's step is the range over the panel's Max data
+    points: a long range or a busy branch) draws the largest move among them, not the
     last run's, so a run that moved far stays on the graph when a quiet one ends after it in
     the same step. PromQL cannot take ``abs`` of each sample within a rollup (a subquery
     samples only at its own steps), so: the step's largest, or its smallest negated, whichever
