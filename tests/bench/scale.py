@@ -60,7 +60,7 @@ from central.settings import CentralSettings
 from dashboards.__main__ import JSON_DIR, rules_text
 from exporter import metrics as m
 from exporter.units import to_base_unit
-from tests.dashboards.promql import Outcome, Runner, grafana_step, run_dashboard
+from tests.dashboards.promql import Outcome, Runner, run_dashboard
 from tests.servers import victoria_metrics
 
 DAYS = 30  # the history's span and the dashboards' range (--days)
@@ -392,14 +392,13 @@ def graph_steps(days: int = DAYS) -> list[int]:
     return [step * days // DAYS for step in GRAPH_STEPS]
 
 
-def graphs(found: dict[str, list[Outcome]], days: int = DAYS) -> dict[str, tuple[str, int]]:
+def graphs(found: dict[str, list[Outcome]]) -> dict[str, tuple[str, int]]:
     """The trends board's graphs (its timeseries panels' queries) as measured: where -> (expr,
-    the step it was asked at: from its Max data points, else measure_once's)."""
+    the step it was asked at)."""
     board = json.loads((JSON_DIR / "benchhub-trends.json").read_text())
-    steps = {f"benchhub-trends panel {p['title']!r} {t['refId']}":
-             grafana_step(days * 86400, p["maxDataPoints"]) if p.get("maxDataPoints") else days * 120
-             for p in board["panels"] if p["type"] == "timeseries" for t in p["targets"]}  # fmt: skip
-    return {where: (tries[0].expr, steps[where]) for where, tries in found.items() if where in steps}
+    wheres = {f"benchhub-trends panel {p['title']!r} {t['refId']}"
+              for p in board["panels"] if p["type"] == "timeseries" for t in p["targets"]}  # fmt: skip
+    return {where: (tries[0].expr, tries[0].step) for where, tries in found.items() if where in wheres}
 
 
 def by_step(
@@ -499,7 +498,7 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, list[Ou
                 servers = {"v1": v1, "v2r": v2, "v2m": v2, "v2": v2}
                 chosen = {layout: servers[layout] for layout in COLUMNS if layout in layouts}
                 found = measure(chosen, args.reps, commit, now, args.days)
-                steps = by_step(v2, graphs(found["v2"], args.days), args.reps, now, args.days)
+                steps = by_step(v2, graphs(found["v2"]), args.reps, now, args.days)
                 sizes = {layout: (series_count(url), disk_bytes(root / layout / "vm-data"))
                          for layout, url in (("v1", v1), ("v2", v2)) if layout in layouts}  # fmt: skip
                 latest = next(w for w in found["v2"] if w.endswith(" latest"))

@@ -46,6 +46,7 @@ class Outcome:
     missing_labels: list[str] = field(default_factory=list)
     error: str | None = None
     points: int = 0  # a range query's points, over all its series
+    step: int = 0  # the step a range query was asked at (s)
 
     @property
     def ok(self) -> bool:
@@ -138,18 +139,19 @@ class Runner:
     def query(
         self, where: str, expr: str, instant: bool, legend: str = "", step: int | None = None
     ) -> Outcome:
+        step = 0 if instant else step or self.step
         try:
             if instant:
                 data, took = self._get("/api/v1/query", {"query": expr, "time": self.now})
             else:
                 data, took = self._get("/api/v1/query_range", {"query": expr, "start": self.now - self.range_seconds,
-                                                               "end": self.now, "step": step or self.step})  # fmt: skip
+                                                               "end": self.now, "step": step})  # fmt: skip
         except (ValueError, httpx.HTTPError) as exc:
             return Outcome(where, expr, 0, 0.0, error=str(exc))
         wanted = re.findall(r"\{\{\s*(\w+)\s*\}\}", legend)
         missing = sorted({w for w in wanted for s in data["result"] if w not in s["metric"]})
         points = 0 if instant else sum(len(s["values"]) for s in data["result"])
-        return Outcome(where, expr, len(data["result"]), took, missing, points=points)
+        return Outcome(where, expr, len(data["result"]), took, missing, points=points, step=step)
 
 
 def run_dashboard(runner: Runner, board: dict[str, Any]) -> tuple[dict[str, list[str]], list[Outcome]]:

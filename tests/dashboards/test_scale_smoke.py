@@ -30,7 +30,7 @@ def test_the_scale_benchmark_runs_and_the_new_layout_answers_every_query(
     assert not empty, empty
     # the trends graphs asked as Grafana asks them: 250 points at most over the 45 days, a
     # point every 3 h (4.3 h rounded), their window ($__interval) the same
-    graphs = scale.graphs(outcomes["v2"], 45)
+    graphs = scale.graphs(outcomes["v2"])
     assert len(graphs) == 2 and all(step == 10800 and "[10800s]" in expr for expr, step in graphs.values()), (
         graphs
     )
